@@ -1,0 +1,194 @@
+//! Server functions of the dashboard. Each one is a public HTTP endpoint, so
+//! each authenticates for itself; the work is done by the server's
+//! [`Backend`], which the host puts into the Leptos context.
+
+use leptos::prelude::*;
+
+use crate::types::{AgentView, ApiError, ConversationView, MessageView, SessionStatus, SessionView};
+
+/// Name of the dashboard's session cookie.
+pub const SESSION_COOKIE: &str = "defmis_session";
+
+#[cfg(feature = "ssr")]
+pub use backend::*;
+
+#[cfg(feature = "ssr")]
+mod backend {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// What the dashboard needs from the server. Implemented in `server`, so
+    /// nothing server-only (database, Redis) is compiled into `app`.
+    #[async_trait::async_trait]
+    pub trait Backend: Send + Sync + 'static {
+        /// The agent owning a dashboard session token, if it is valid.
+        async fn agent_for_session(&self, token: &str) -> Result<Option<AgentView>, ApiError>;
+        /// Checks a password and opens a dashboard session; returns its token.
+        async fn login(&self, username: &str, password: &str) -> Result<String, ApiError>;
+        async fn logout(&self, token: &str) -> Result<(), ApiError>;
+        /// Whether no agent exists yet (the first admin must be created).
+        async fn setup_needed(&self) -> Result<bool, ApiError>;
+        /// Creates the first admin with the one-time setup token; returns a
+        /// dashboard session token for them.
+        async fn complete_setup(
+            &self,
+            setup_token: &str,
+            username: &str,
+            password: &str,
+        ) -> Result<String, ApiError>;
+        async fn list_sessions(&self) -> Result<Vec<SessionView>, ApiError>;
+        async fn conversation(&self, session_id: &str) -> Result<ConversationView, ApiError>;
+        async fn reply(
+            &self,
+            agent: &AgentView,
+            session_id: &str,
+            content: &str,
+            client_id: &str,
+        ) -> Result<MessageView, ApiError>;
+        async fn set_status(
+            &self,
+            agent: &AgentView,
+            session_id: &str,
+            status: SessionStatus,
+        ) -> Result<SessionView, ApiError>;
+        /// Whether cookies must carry `Secure` (the public URL is https).
+        fn secure_cookies(&self) -> bool;
+        /// How long a dashboard session lasts, in seconds.
+        fn session_ttl_secs(&self) -> i64;
+    }
+
+    pub type BackendHandle = Arc<dyn Backend>;
+
+    pub fn backend() -> Result<BackendHandle, ApiError> {
+        use_context::<BackendHandle>()
+            .ok_or_else(|| ApiError::new("internal", "dashboard backend missing"))
+    }
+
+    /// The dashboard session token from the request's cookie.
+    pub async fn session_token() -> Option<String> {
+        let parts: http::request::Parts = leptos_axum::extract().await.ok()?;
+        cookie_value(&parts.headers, SESSION_COOKIE)
+    }
+
+    pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
+        headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    /// The signed-in agent, or `unauthorized`.
+    pub async fn require_agent() -> Result<(BackendHandle, AgentView), ApiError> {
+        let backend = backend()?;
+        let token = session_token().await.ok_or_else(ApiError::unauthorized)?;
+        let agent = backend
+            .agent_for_session(&token)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok((backend, agent))
+    }
+
+    pub fn set_session_cookie(token: &str, max_age: i64, secure: bool) {
+        let secure = if secure { "; Secure" } else { "" };
+        let cookie = format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            expect_context::<leptos_axum::ResponseOptions>()
+                .append_header(http::header::SET_COOKIE, value);
+        }
+    }
+}
+
+/// The signed-in agent, or `None`.
+#[server(endpoint = "current_agent")]
+pub async fn current_agent() -> Result<Option<AgentView>, ApiError> {
+    match require_agent().await {
+        Ok((_, agent)) => Ok(Some(agent)),
+        Err(e) if e.is_unauthorized() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), ApiError> {
+    let backend = backend()?;
+    let token = backend.login(username.trim(), &password).await?;
+    set_session_cookie(&token, backend.session_ttl_secs(), backend.secure_cookies());
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), ApiError> {
+    let backend = backend()?;
+    if let Some(token) = session_token().await {
+        backend.logout(&token).await?;
+    }
+    set_session_cookie("", 0, backend.secure_cookies());
+    leptos_axum::redirect("/dashboard/login");
+    Ok(())
+}
+
+#[server(endpoint = "setup_needed")]
+pub async fn setup_needed() -> Result<bool, ApiError> {
+    backend()?.setup_needed().await
+}
+
+#[server(endpoint = "complete_setup")]
+pub async fn complete_setup(
+    token: String,
+    username: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), ApiError> {
+    if password != password_confirm {
+        return Err(ApiError::new(
+            "password_mismatch",
+            "The two passwords differ.",
+        ));
+    }
+    let backend = backend()?;
+    let session = backend
+        .complete_setup(&token, username.trim(), &password)
+        .await?;
+    set_session_cookie(&session, backend.session_ttl_secs(), backend.secure_cookies());
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+#[server(endpoint = "list_sessions")]
+pub async fn list_sessions() -> Result<Vec<SessionView>, ApiError> {
+    let (backend, _) = require_agent().await?;
+    backend.list_sessions().await
+}
+
+#[server(endpoint = "get_conversation")]
+pub async fn get_conversation(session_id: String) -> Result<ConversationView, ApiError> {
+    let (backend, _) = require_agent().await?;
+    backend.conversation(&session_id).await
+}
+
+#[server(endpoint = "send_reply")]
+pub async fn send_reply(
+    session_id: String,
+    content: String,
+    client_id: String,
+) -> Result<MessageView, ApiError> {
+    let (backend, agent) = require_agent().await?;
+    backend.reply(&agent, &session_id, &content, &client_id).await
+}
+
+#[server(endpoint = "set_session_status")]
+pub async fn set_session_status(
+    session_id: String,
+    status: SessionStatus,
+) -> Result<SessionView, ApiError> {
+    let (backend, agent) = require_agent().await?;
+    backend.set_status(&agent, &session_id, status).await
+}

@@ -1,0 +1,61 @@
+//! The agent dashboard of DEFMIS Chat: Leptos routes, components and server
+//! functions, rendered on the server and hydrated in the browser.
+//!
+//! # Layout
+//! - [`types`]: wire types shared with the server's JSON API and sockets.
+//! - [`api`]: server functions, and (with `ssr`) the [`api::Backend`] trait
+//!   the server implements, so this crate never touches the database.
+//! - [`live`]: the live socket, browser only.
+//! - `pages`: login, first-run setup, the conversation list, one conversation.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+pub mod api;
+pub mod live;
+mod pages;
+pub mod types;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/defmis-chat.css" />
+        <Title text="DEFMIS Chat" />
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/dashboard") view=pages::SessionsPage ssr=SsrMode::Async />
+                <Route path=path!("/dashboard/login") view=pages::LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/dashboard/setup") view=pages::SetupPage ssr=SsrMode::Async />
+                <Route
+                    path=path!("/dashboard/conversations/:id")
+                    view=pages::ConversationPage
+                    ssr=SsrMode::Async
+                />
+            </Routes>
+        </Router>
+    }
+}

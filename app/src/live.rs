@@ -1,0 +1,217 @@
+//! The dashboard's live connection: one WebSocket to `/ws/admin/dashboard/`
+//! that reconnects by itself. Only the browser opens it; on the server
+//! [`use_live`] does nothing, so the rendered HTML and the hydrated page
+//! agree.
+
+use leptos::prelude::*;
+
+use crate::types::DashboardEvent;
+
+/// Connection state shown to the agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveState {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+impl LiveState {
+    pub fn label(self) -> &'static str {
+        match self {
+            LiveState::Connecting => "Connecting…",
+            LiveState::Live => "Live",
+            LiveState::Reconnecting => "Reconnecting…",
+        }
+    }
+}
+
+/// Opens the live connection for the current component: `on_event` gets
+/// every event; `on_reopen` runs after a reconnect, so the caller can fetch
+/// what it missed while offline.
+pub fn use_live(
+    on_event: impl Fn(DashboardEvent) + 'static,
+    on_reopen: impl Fn() + 'static,
+) -> RwSignal<LiveState> {
+    let state = RwSignal::new(LiveState::Connecting);
+    #[cfg(feature = "hydrate")]
+    {
+        let socket = socket::LiveSocket::connect(
+            Box::new(on_event),
+            Box::new(move |up| {
+                state.set(if up {
+                    LiveState::Live
+                } else {
+                    LiveState::Reconnecting
+                })
+            }),
+            Box::new(on_reopen),
+        );
+        let socket = send_wrapper::SendWrapper::new(socket);
+        on_cleanup(move || socket.close());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (on_event, on_reopen);
+    }
+    state
+}
+
+/// A random id for a message this page sends, so a retry is stored once.
+pub fn new_client_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+            return crypto.random_uuid();
+        }
+        format!("{:x}{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e15) as u64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod socket {
+    use std::cell::{Cell, RefCell};
+    use std::rc::{Rc, Weak};
+
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{MessageEvent, WebSocket};
+
+    use crate::types::DashboardEvent;
+
+    type Handler = Closure<dyn FnMut(JsValue)>;
+
+    struct Inner {
+        ws: RefCell<Option<WebSocket>>,
+        handlers: RefCell<Vec<Handler>>,
+        stopped: Cell<bool>,
+        attempts: Cell<u32>,
+        ever_opened: Cell<bool>,
+        on_event: Box<dyn Fn(DashboardEvent)>,
+        on_status: Box<dyn Fn(bool)>,
+        on_reopen: Box<dyn Fn()>,
+    }
+
+    pub struct LiveSocket(Rc<Inner>);
+
+    impl LiveSocket {
+        pub fn connect(
+            on_event: Box<dyn Fn(DashboardEvent)>,
+            on_status: Box<dyn Fn(bool)>,
+            on_reopen: Box<dyn Fn()>,
+        ) -> Self {
+            let inner = Rc::new(Inner {
+                ws: RefCell::new(None),
+                handlers: RefCell::new(Vec::new()),
+                stopped: Cell::new(false),
+                attempts: Cell::new(0),
+                ever_opened: Cell::new(false),
+                on_event,
+                on_status,
+                on_reopen,
+            });
+            open(&inner);
+            LiveSocket(inner)
+        }
+
+        pub fn close(&self) {
+            self.0.stopped.set(true);
+            detach(&self.0);
+        }
+    }
+
+    fn url() -> Option<String> {
+        let location = web_sys::window()?.location();
+        let scheme = if location.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
+        Some(format!("{scheme}://{}/ws/admin/dashboard/", location.host().ok()?))
+    }
+
+    /// Closes the current socket and unhooks its handlers before they drop.
+    fn detach(inner: &Inner) {
+        if let Some(ws) = inner.ws.borrow_mut().take() {
+            ws.set_onmessage(None);
+            ws.set_onopen(None);
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+        inner.handlers.borrow_mut().clear();
+    }
+
+    fn open(inner: &Rc<Inner>) {
+        if inner.stopped.get() {
+            return;
+        }
+        detach(inner);
+        let Some(ws) = url().and_then(|u| WebSocket::new(&u).ok()) else {
+            retry(inner);
+            return;
+        };
+        let weak = Rc::downgrade(inner);
+        let on_message: Handler = Closure::new({
+            let weak = weak.clone();
+            move |ev: JsValue| {
+                let (Some(inner), Ok(ev)) = (weak.upgrade(), ev.dyn_into::<MessageEvent>()) else {
+                    return;
+                };
+                if let Some(text) = ev.data().as_string() {
+                    if let Ok(event) = serde_json::from_str::<DashboardEvent>(&text) {
+                        (inner.on_event)(event);
+                    }
+                }
+            }
+        });
+        let on_open: Handler = Closure::new({
+            let weak = weak.clone();
+            move |_| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.attempts.set(0);
+                    (inner.on_status)(true);
+                    if inner.ever_opened.replace(true) {
+                        (inner.on_reopen)();
+                    }
+                }
+            }
+        });
+        let on_close: Handler = Closure::new(move |_| {
+            if let Some(inner) = weak.upgrade() {
+                (inner.on_status)(false);
+                retry(&inner);
+            }
+        });
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        *inner.ws.borrow_mut() = Some(ws);
+        *inner.handlers.borrow_mut() = vec![on_message, on_open, on_close];
+    }
+
+    /// Tries again after 1 s, 2 s, 4 s … at most 30 s, with some jitter.
+    fn retry(inner: &Rc<Inner>) {
+        if inner.stopped.get() {
+            return;
+        }
+        let n = inner.attempts.get();
+        inner.attempts.set(n + 1);
+        let base = 1000.0 * 2f64.powi(n.min(5) as i32);
+        let delay = base.min(30_000.0) * (0.75 + js_sys::Math::random() * 0.5);
+        let weak: Weak<Inner> = Rc::downgrade(inner);
+        let callback = Closure::once_into_js(move || {
+            if let Some(inner) = weak.upgrade() {
+                open(&inner);
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                callback.unchecked_ref(),
+                delay as i32,
+            );
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The dashboard's pages and the pieces they share.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::Logout;
+use crate::live::LiveState;
+use crate::types::ApiError;
+
+mod auth;
+mod conversation;
+mod sessions;
+
+pub use auth::{LoginPage, SetupPage};
+pub use conversation::ConversationPage;
+pub use sessions::SessionsPage;
+
+/// The frame of every signed-in page: brand, navigation, sign-out.
+#[component]
+fn Frame(children: Children) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="topbar">
+            <A href="/dashboard" attr:class="brand">
+                "DEFMIS Chat"
+            </A>
+            <nav>
+                <A href="/dashboard">"Conversations"</A>
+            </nav>
+            <ActionForm action=logout attr:class="logout">
+                <button type="submit" class="link">
+                    "Sign out"
+                </button>
+            </ActionForm>
+        </header>
+        <main class="content">{children()}</main>
+    }
+}
+
+/// The live connection's state, for the agent to trust what they see.
+#[component]
+fn LiveBadge(state: RwSignal<LiveState>) -> impl IntoView {
+    view! {
+        <span class="live-badge" data-state=move || format!("{:?}", state.get()).to_lowercase()>
+            {move || state.get().label()}
+        </span>
+    }
+}
+
+/// An error from a server function; offers the way to sign in when that is
+/// what is missing.
+#[component]
+fn ErrorBox(error: ApiError) -> impl IntoView {
+    let unauthorized = error.is_unauthorized();
+    view! {
+        <div class="error" role="alert">
+            <span>{error.message}</span>
+            {unauthorized.then(|| view! { <a href="/dashboard/login">" Sign in"</a> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="content narrow">
+            <h1>"Page not found"</h1>
+            <p>
+                <a href="/dashboard">"Back to the dashboard"</a>
+            </p>
+        </main>
+    }
+}

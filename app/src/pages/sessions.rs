@@ -1,0 +1,120 @@
+//! `/dashboard`: every conversation, newest activity first, kept current by
+//! the live socket.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::{ErrorBox, Frame, LiveBadge};
+use crate::api::list_sessions;
+use crate::live::use_live;
+use crate::types::{preview, short_time, DashboardEvent, SessionStatus, SessionView};
+
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let sessions = Resource::new(|| (), |_| list_sessions());
+    view! {
+        <Frame>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) => view! { <SessionList initial=list /> }.into_any(),
+                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Frame>
+    }
+}
+
+/// Applies one live event to the list, newest activity first.
+fn apply(list: &mut Vec<SessionView>, event: DashboardEvent) {
+    match event {
+        DashboardEvent::Session { session } => {
+            match list.iter_mut().find(|s| s.id == session.id) {
+                Some(existing) if existing.last_seq <= session.last_seq => *existing = session,
+                Some(_) => {}
+                None => list.push(session),
+            }
+        }
+        DashboardEvent::Message {
+            session_id,
+            message,
+            ..
+        } => {
+            if let Some(s) = list.iter_mut().find(|s| s.id == session_id) {
+                if message.seq > s.last_seq {
+                    s.last_seq = message.seq;
+                    s.last_message = Some(message.content);
+                    s.last_message_at = Some(message.created_at.clone());
+                    s.updated_at = message.created_at;
+                }
+            }
+        }
+    }
+    list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+}
+
+#[component]
+fn SessionList(initial: Vec<SessionView>) -> impl IntoView {
+    let sessions = RwSignal::new(initial);
+    let live = use_live(
+        move |event| sessions.update(|list| apply(list, event)),
+        move || {
+            spawn_local(async move {
+                if let Ok(list) = list_sessions().await {
+                    sessions.set(list);
+                }
+            })
+        },
+    );
+    let open_count = move || {
+        sessions.with(|l| l.iter().filter(|s| s.status == SessionStatus::Open).count())
+    };
+    view! {
+        <div class="page-head">
+            <h1>"Conversations"</h1>
+            <span class="muted">{move || format!("{} open", open_count())}</span>
+            <LiveBadge state=live />
+        </div>
+        <Show
+            when=move || sessions.with(|l| !l.is_empty())
+            fallback=|| view! { <p class="empty">"No conversations yet. They appear here the moment a visitor writes."</p> }
+        >
+            <ul class="session-list">
+                <For
+                    each=move || sessions.get()
+                    key=|s| (s.id.clone(), s.last_seq, s.status, s.name.clone())
+                    let:session
+                >
+                    <SessionRow session />
+                </For>
+            </ul>
+        </Show>
+    }
+}
+
+#[component]
+fn SessionRow(session: SessionView) -> impl IntoView {
+    let href = format!("/dashboard/conversations/{}", session.id);
+    let who = session
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .or(session.email.clone())
+        .unwrap_or_else(|| format!("Visitor {}", preview(&session.customer_id, 8)));
+    let last = session
+        .last_message
+        .as_deref()
+        .map(|m| preview(m, 120))
+        .unwrap_or_default();
+    view! {
+        <li class="session-row" data-session-id=session.id.clone() data-status=session.status.as_str()>
+            <a href=href>
+                <span class="who">{who}</span>
+                <span class="status">{session.status.as_str()}</span>
+                <time>{short_time(&session.updated_at)}</time>
+                <span class="last">{last}</span>
+            </a>
+        </li>
+    }
+}

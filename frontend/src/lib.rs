@@ -1,0 +1,10 @@
+//! The dashboard's browser entry: hydrates the server-rendered `app`.
+//!
+//! # Layout
+//! Only [`hydrate`]; everything else lives in `app`.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

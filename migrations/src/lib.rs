@@ -1,0 +1,23 @@
+//! Database schema of DEFMIS Chat, as SeaORM migrations that run the same on
+//! SQLite (the embedded default) and PostgreSQL (production).
+//!
+//! # Layout
+//! - `m20261123_000001_initial`: agents, their login/API tokens, chat
+//!   sessions (one conversation with one visitor) and messages.
+//!
+//! The server runs [`Migrator::up`] at start-up and through its `migrate`
+//! subcommand.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

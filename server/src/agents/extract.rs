@@ -1,0 +1,82 @@
+//! Who is calling the admin API or opening the agent socket.
+
+use app::api::{cookie_value, SESSION_COOKIE};
+use app::types::AgentView;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+
+use super::TokenKind;
+use crate::chat::routes::bearer;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// The signed-in agent: an API token (`Authorization: Bearer …`), or the
+/// dashboard's session cookie from a page of this very site (Origin, when
+/// the browser sends one, must be our own host).
+pub struct CurrentAgent(pub AgentView);
+
+impl FromRequestParts<AppState> for CurrentAgent {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(token) = bearer(parts) {
+            return state
+                .agents
+                .agent_for_token(&token, TokenKind::Api)
+                .await?
+                .map(CurrentAgent)
+                .ok_or_else(|| AppError::Unauthorized("invalid_token", "Unknown or revoked API token.".into()));
+        }
+        let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
+            return Err(AppError::Unauthorized(
+                "unauthorized",
+                "Sign in to the dashboard, or send an API token as `Authorization: Bearer …`.".into(),
+            ));
+        };
+        if parts.headers.contains_key(header::ORIGIN) && !same_origin(&parts.headers) {
+            return Err(AppError::Forbidden("bad_origin", "Cross-site requests are refused.".into()));
+        }
+        state
+            .agents
+            .agent_for_token(&token, TokenKind::Session)
+            .await?
+            .map(CurrentAgent)
+            .ok_or_else(|| AppError::Unauthorized("unauthorized", "Your session has ended; sign in again.".into()))
+    }
+}
+
+/// Whether the `Origin` header names the host the request was sent to.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.trim_end_matches('/').eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(origin: &str, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        h
+    }
+
+    #[test]
+    fn origin_must_match_host() {
+        assert!(same_origin(&headers("http://127.0.0.1:8000", "127.0.0.1:8000")));
+        assert!(same_origin(&headers("https://chat.example.com", "chat.example.com")));
+        assert!(!same_origin(&headers("https://evil.com", "chat.example.com")));
+        assert!(!same_origin(&headers("http://127.0.0.1:8001", "127.0.0.1:8000")));
+        assert!(!same_origin(&headers("null", "127.0.0.1:8000")));
+    }
+}

@@ -1,0 +1,175 @@
+//! Values from outside, parsed once at the edge: if you hold one, it is valid.
+
+use crate::error::AppError;
+
+/// A message's text: not blank, at most the configured number of characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub fn parse(raw: &str, max_chars: usize) -> Result<Self, AppError> {
+        let text = raw.trim_end();
+        let text = text.trim_start_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            return Err(AppError::Invalid("empty_content", "The message is empty.".into()));
+        }
+        let chars = text.chars().count();
+        if chars > max_chars {
+            return Err(AppError::Invalid(
+                "content_too_long",
+                format!("The message has {chars} characters; the limit is {max_chars}."),
+            ));
+        }
+        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+            return Err(AppError::Invalid(
+                "invalid_content",
+                "The message contains control characters.".into(),
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A sender's idempotency key: 1–64 characters of `[A-Za-z0-9_.:-]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        if raw.is_empty()
+            || raw.len() > 64
+            || !raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        {
+            return Err(AppError::Invalid(
+                "invalid_client_id",
+                "client_id must be 1–64 characters of letters, digits, '-', '_', '.', ':'.".into(),
+            ));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    /// A fresh one, for senders that did not give one.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A visitor's public id: 8–64 characters of `[A-Za-z0-9_-]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        if raw.len() < 8
+            || raw.len() > 64
+            || !raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(AppError::Invalid(
+                "invalid_customer_id",
+                "customer_id must be 8–64 characters of letters, digits, '-' and '_'.".into(),
+            ));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A visitor's display name: trimmed, at most 200 characters; blank means none.
+pub fn parse_name(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            "invalid_name",
+            "name must be at most 200 characters, without control characters.".into(),
+        ));
+    }
+    Ok(Some(name.to_string()))
+}
+
+/// A visitor's email: trimmed, `local@domain.tld`, at most 254 characters;
+/// blank means none.
+pub fn parse_email(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(email) = raw.map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(None);
+    };
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if !valid {
+        return Err(AppError::Invalid(
+            "invalid_email",
+            "email must look like name@example.com.".into(),
+        ));
+    }
+    Ok(Some(email.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_text_rejects_blank_and_long() {
+        assert_eq!(MessageText::parse("  \n ", 10).unwrap_err().code(), "empty_content");
+        assert_eq!(MessageText::parse("abcdefghijk", 10).unwrap_err().code(), "content_too_long");
+        assert_eq!(MessageText::parse("a\u{0}b", 10).unwrap_err().code(), "invalid_content");
+        assert_eq!(MessageText::parse("héllo wörld", 11).unwrap().as_str(), "héllo wörld");
+        assert_eq!(MessageText::parse("  indented\nline \n", 100).unwrap().as_str(), "  indented\nline");
+    }
+
+    #[test]
+    fn client_ids() {
+        assert!(ClientId::parse("6f1c-aa_1.x:2").is_ok());
+        assert!(ClientId::parse("").is_err());
+        assert!(ClientId::parse(&"a".repeat(65)).is_err());
+        assert!(ClientId::parse("has space").is_err());
+        assert_eq!(ClientId::generate().as_str().len(), 36);
+    }
+
+    #[test]
+    fn customer_ids() {
+        assert!(CustomerId::parse("abcdefgh").is_ok());
+        assert!(CustomerId::parse("short").is_err());
+        assert!(CustomerId::parse("has/slash-12345").is_err());
+        assert_eq!(CustomerId::generate().as_str().len(), 32);
+    }
+
+    #[test]
+    fn names_and_emails() {
+        assert_eq!(parse_name(Some("  Ann ")).unwrap().as_deref(), Some("Ann"));
+        assert_eq!(parse_name(Some("   ")).unwrap(), None);
+        assert!(parse_name(Some(&"x".repeat(201))).is_err());
+        assert_eq!(parse_email(Some("a@b.co")).unwrap().as_deref(), Some("a@b.co"));
+        assert_eq!(parse_email(None).unwrap(), None);
+        for bad in ["a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@.co"] {
+            assert!(parse_email(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

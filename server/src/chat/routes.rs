@@ -1,0 +1,95 @@
+//! The public widget API (CORS-open; visitors authenticate with their
+//! conversation token as `Authorization: Bearer …`).
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+
+use super::{Author, StartRequest};
+use crate::error::{AppError, Json, Query};
+use crate::startup::AppState;
+
+/// The `Authorization: Bearer <token>` of a request.
+pub struct BearerToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        bearer(parts).map(BearerToken).ok_or_else(|| {
+            AppError::Unauthorized(
+                "missing_token",
+                "Send the conversation token as `Authorization: Bearer <token>`.".into(),
+            )
+        })
+    }
+}
+
+pub fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_string())
+}
+
+pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=60")],
+        Json(state.config.widget.clone()),
+    )
+}
+
+/// An empty body starts a fresh conversation with no name or email.
+pub async fn start(
+    State(state): State<AppState>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<impl IntoResponse, AppError> {
+    let body = body.map_err(|_| AppError::TooLarge("The body is too large.".into()))?;
+    let req: StartRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        StartRequest::default()
+    } else {
+        crate::error::parse_json(&body)?
+    };
+    Ok(Json(state.chat.start(req).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PostMessage {
+    pub customer_id: String,
+    pub content: String,
+    pub client_id: Option<String>,
+}
+
+pub async fn post_message(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+    Json(body): Json<PostMessage>,
+) -> Result<impl IntoResponse, AppError> {
+    let session = state.chat.authenticate(&body.customer_id, &token).await?;
+    let message = state
+        .chat
+        .post(&session, Author::Customer, &body.content, body.client_id.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    #[serde(default)]
+    pub after: i64,
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    BearerToken(token): BearerToken,
+    Query(query): Query<HistoryQuery>,
+) -> Result<impl IntoResponse, AppError> {
+    if query.after < 0 {
+        return Err(AppError::BadRequest("invalid_query", "after must be 0 or more.".into()));
+    }
+    let session = state.chat.authenticate(&customer_id, &token).await?;
+    let messages = state.chat.history(&session.id, query.after).await?;
+    Ok(Json(serde_json::json!({ "messages": messages })))
+}

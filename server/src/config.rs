@@ -1,0 +1,387 @@
+//! Configuration, read once from the environment (and `.env`).
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `BIND_ADDR` | `127.0.0.1:8000` | address and port to listen on (`PORT` alone overrides the port) |
+//! | `PUBLIC_URL` | `http://{BIND_ADDR}` | the URL people use to reach this server; `https://…` makes cookies `Secure` |
+//! | `DATABASE_URL` | `sqlite://./data/defmis.db?mode=rwc` | SQLite file, or `postgres://user:pass@host/db` |
+//! | `REDIS_URL` | unset | unset: in-process bus; set: Redis pub/sub, so several instances serve one site |
+//! | `REDIS_CHANNEL` | `defmis-chat:events` | the pub/sub channel the instances share |
+//! | `SECRET_KEY` | generated into `./data/secret_key` | key for hashing tokens; required with PostgreSQL (all instances share it) |
+//! | `ALLOWED_HOSTS` | `localhost,127.0.0.1,[::1]` | comma-separated `Host` names accepted; `*` accepts any |
+//! | `DEBUG` | `false` | more verbose logs |
+//! | `LOG_FORMAT` | `text` | `json` for one JSON object per line |
+//! | `MAX_MESSAGE_LENGTH` | `4000` | longest message, in characters |
+//! | `DASHBOARD_SESSION_HOURS` | `168` | how long an agent stays signed in |
+//! | `WIDGET_TITLE` | `Chat with us` | widget header |
+//! | `WIDGET_WELCOME_MESSAGE` | `Hi! How can we help?` | shown atop an empty conversation |
+//! | `WIDGET_PRIMARY_COLOR` | `#2563eb` | launcher and header colour (`#rgb` or `#rrggbb`) |
+//! | `WIDGET_TEXT_COLOR` | `#ffffff` | text on the primary colour |
+//! | `WIDGET_POSITION` | `bottom-right` | or `bottom-left` |
+//! | `LEPTOS_SITE_ROOT` | `target/site` | where the built dashboard and static files are |
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+/// Everything the server needs to start; see the module docs for variables.
+#[derive(Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub database_url: SecretString,
+    pub redis_url: Option<SecretString>,
+    pub redis_channel: String,
+    pub secret_key: SecretString,
+    pub allowed_hosts: AllowedHosts,
+    pub debug: bool,
+    pub json_logs: bool,
+    pub max_message_chars: usize,
+    pub session_ttl_hours: i64,
+    pub widget: WidgetSettings,
+    pub site_root: PathBuf,
+}
+
+/// What the widget asks for at `GET /chat/api/widget/config/`.
+#[derive(Clone, Debug, Serialize)]
+pub struct WidgetSettings {
+    pub title: String,
+    pub welcome_message: String,
+    pub primary_color: String,
+    pub text_color: String,
+    pub position: String,
+    pub max_message_length: usize,
+}
+
+/// The `Host` names this server answers to.
+#[derive(Clone, Debug)]
+pub enum AllowedHosts {
+    Any,
+    List(Vec<String>),
+}
+
+impl AllowedHosts {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let names: Vec<String> = raw
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err("must list at least one host name, or *".into());
+        }
+        if names.iter().any(|h| h == "*") {
+            return Ok(AllowedHosts::Any);
+        }
+        Ok(AllowedHosts::List(names))
+    }
+
+    /// Whether a `Host` header value (with or without port) is accepted.
+    pub fn allows(&self, host_header: &str) -> bool {
+        match self {
+            AllowedHosts::Any => true,
+            AllowedHosts::List(names) => {
+                let host = strip_port(host_header).to_ascii_lowercase();
+                names.iter().any(|n| {
+                    n == &host
+                        || n.strip_prefix('.')
+                            .is_some_and(|suffix| host.ends_with(&format!(".{suffix}")) || host == suffix)
+                })
+            }
+        }
+    }
+}
+
+/// `example.com:8000` → `example.com`; `[::1]:8000` → `[::1]`.
+pub fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_inclusive(']').next().unwrap_or(host);
+    }
+    host.split(':').next().unwrap_or(host)
+}
+
+/// A configuration value that stops start-up; names its variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut bind: SocketAddr = get("BIND_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:8000".into())
+            .parse()
+            .map_err(|e| err("BIND_ADDR", format!("not an address like 127.0.0.1:8000 ({e})")))?;
+        if let Some(port) = get("PORT") {
+            bind.set_port(
+                port.parse()
+                    .map_err(|_| err("PORT", format!("not a port number: {port:?}")))?,
+            );
+        }
+        let public_url = match get("PUBLIC_URL") {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_string()
+            }
+            Some(url) => return Err(err("PUBLIC_URL", format!("must start with http:// or https://: {url:?}"))),
+            None => format!("http://{bind}"),
+        };
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://./data/defmis.db?mode=rwc".into());
+        let is_postgres = database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+        if !is_postgres && !database_url.starts_with("sqlite:") {
+            return Err(err("DATABASE_URL", "must start with sqlite: or postgres://"));
+        }
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(err("REDIS_URL", "must start with redis:// or rediss://"));
+            }
+        }
+        let secret_key = match get("SECRET_KEY") {
+            Some(k) if k.len() >= 32 => k,
+            Some(_) => return Err(err("SECRET_KEY", "must be at least 32 characters")),
+            None if is_postgres => {
+                return Err(err(
+                    "SECRET_KEY",
+                    "required with PostgreSQL, the same on every instance (e.g. `openssl rand -hex 32`)",
+                ))
+            }
+            None => local_secret_key().map_err(|e| err("SECRET_KEY", e))?,
+        };
+        let allowed_hosts = AllowedHosts::parse(
+            &get("ALLOWED_HOSTS").unwrap_or_else(|| "localhost,127.0.0.1,[::1]".into()),
+        )
+        .map_err(|e| err("ALLOWED_HOSTS", e))?;
+        let debug = parse_bool(get("DEBUG"), false).map_err(|e| err("DEBUG", e))?;
+        let json_logs = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(err("LOG_FORMAT", format!("must be text or json, not {other:?}"))),
+        };
+        let max_message_chars = parse_num(get("MAX_MESSAGE_LENGTH"), 4000, 1, 100_000)
+            .map_err(|e| err("MAX_MESSAGE_LENGTH", e))?;
+        let session_ttl_hours = parse_num(get("DASHBOARD_SESSION_HOURS"), 168, 1, 24 * 365)
+            .map_err(|e| err("DASHBOARD_SESSION_HOURS", e))? as i64;
+        let primary_color = get("WIDGET_PRIMARY_COLOR").unwrap_or_else(|| "#2563eb".into());
+        if !is_hex_colour(&primary_color) {
+            return Err(err("WIDGET_PRIMARY_COLOR", "must be #rgb or #rrggbb"));
+        }
+        let text_color = get("WIDGET_TEXT_COLOR").unwrap_or_else(|| "#ffffff".into());
+        if !is_hex_colour(&text_color) {
+            return Err(err("WIDGET_TEXT_COLOR", "must be #rgb or #rrggbb"));
+        }
+        let position = get("WIDGET_POSITION").unwrap_or_else(|| "bottom-right".into());
+        if position != "bottom-right" && position != "bottom-left" {
+            return Err(err("WIDGET_POSITION", "must be bottom-right or bottom-left"));
+        }
+        Ok(Config {
+            bind,
+            public_url,
+            database_url: database_url.into(),
+            redis_url: redis_url.map(Into::into),
+            redis_channel: get("REDIS_CHANNEL").unwrap_or_else(|| "defmis-chat:events".into()),
+            secret_key: secret_key.into(),
+            allowed_hosts,
+            debug,
+            json_logs,
+            max_message_chars,
+            session_ttl_hours,
+            widget: WidgetSettings {
+                title: get("WIDGET_TITLE").unwrap_or_else(|| "Chat with us".into()),
+                welcome_message: get("WIDGET_WELCOME_MESSAGE")
+                    .unwrap_or_else(|| "Hi! How can we help?".into()),
+                primary_color,
+                text_color,
+                position,
+                max_message_length: max_message_chars,
+            },
+            site_root: get("LEPTOS_SITE_ROOT")
+                .unwrap_or_else(|| "target/site".into())
+                .into(),
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let url = self.database_url.expose_secret();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("database_url", &redact_url(self.database_url.expose_secret()))
+            .field(
+                "redis_url",
+                &self.redis_url.as_ref().map(|u| redact_url(u.expose_secret())),
+            )
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("debug", &self.debug)
+            .field("max_message_chars", &self.max_message_chars)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password in `scheme://user:password@host/…`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+fn parse_bool(raw: Option<String>, default: bool) -> Result<bool, String> {
+    match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(format!("must be true or false, not {other:?}")),
+    }
+}
+
+fn parse_num(raw: Option<String>, default: usize, min: usize, max: usize) -> Result<usize, String> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from {min} to {max}, not {raw:?}")),
+    }
+}
+
+fn is_hex_colour(s: &str) -> bool {
+    let Some(hex) = s.strip_prefix('#') else { return false };
+    (hex.len() == 3 || hex.len() == 6) && hex.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The embedded default's key: made once, kept in `./data/secret_key`.
+fn local_secret_key() -> Result<String, String> {
+    let path = std::path::Path::new("data/secret_key");
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all("data").map_err(|e| format!("cannot create ./data: {e}"))?;
+    let key = crate::auth::random_token();
+    write_private(path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(key)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut map = map;
+        map.entry("SECRET_KEY".into())
+            .or_insert_with(|| "x".repeat(40));
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_embedded() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
+        assert!(!c.is_postgres());
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.max_message_chars, 4000);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("BIND_ADDR", "nope"),
+            ("PORT", "99999"),
+            ("DATABASE_URL", "mysql://x"),
+            ("REDIS_URL", "http://x"),
+            ("SECRET_KEY", "short"),
+            ("DEBUG", "maybe"),
+            ("MAX_MESSAGE_LENGTH", "0"),
+            ("WIDGET_PRIMARY_COLOR", "blue"),
+            ("WIDGET_POSITION", "top"),
+            ("LOG_FORMAT", "xml"),
+            ("PUBLIC_URL", "example.com"),
+        ] {
+            let e = config(&[(var, value)]).unwrap_err();
+            assert_eq!(e.var, var, "{e}");
+            assert!(e.to_string().starts_with(var));
+        }
+    }
+
+    #[test]
+    fn postgres_needs_a_secret_key() {
+        let e = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| "postgres://h/db".into()))
+            .unwrap_err();
+        assert_eq!(e.var, "SECRET_KEY");
+    }
+
+    #[test]
+    fn hosts_are_checked_without_port() {
+        let hosts = AllowedHosts::parse("example.com, .example.org,[::1]").unwrap();
+        assert!(hosts.allows("example.com:8000"));
+        assert!(hosts.allows("EXAMPLE.com"));
+        assert!(hosts.allows("chat.example.org"));
+        assert!(hosts.allows("[::1]:8000"));
+        assert!(!hosts.allows("evil.com"));
+        assert!(!hosts.allows("notexample.org"));
+        assert!(AllowedHosts::parse("*").unwrap().allows("anything"));
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://user:hunter2@db:5432/chat"),
+            "postgres://user:***@db:5432/chat"
+        );
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+}

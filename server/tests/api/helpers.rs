@@ -1,0 +1,377 @@
+//! `spawn_app()` and one helper per endpoint: every test talks to a real
+//! server on port 0, over real TCP and WebSockets, with its own database.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::config::Config;
+use server::startup::{AppState, Application};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Which database (and bus) a test runs on.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// A fresh SQLite file; in-process bus.
+    Sqlite,
+    /// A fresh schema in `TEST_DATABASE_URL`; Redis bus when `TEST_REDIS_URL` is set.
+    Postgres { url: String, schema: String, redis: Option<(String, String)> },
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub host: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    sqlite_file: Option<PathBuf>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(file) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A server on SQLite with the in-process bus.
+pub async fn spawn_app() -> TestApp {
+    spawn_on(Store::Sqlite, &[]).await
+}
+
+/// The PostgreSQL (+ Redis) store for a new test, if the environment has one.
+pub async fn postgres_store() -> Option<Store> {
+    let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let schema = unique("t");
+    let admin = server::storage::connect_url(&url, None).await.expect("connect TEST_DATABASE_URL");
+    use sea_orm::ConnectionTrait;
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .expect("create schema");
+    let redis = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| (u, unique("defmis-test")));
+    Some(Store::Postgres { url, schema, redis })
+}
+
+/// A server on `store`, with extra configuration variables.
+pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("BIND_ADDR".into(), "127.0.0.1:0".into()),
+        ("SECRET_KEY".into(), SECRET.into()),
+        ("ALLOWED_HOSTS".into(), "127.0.0.1,localhost".into()),
+    ]);
+    let mut sqlite_file = None;
+    let db = match &store {
+        Store::Sqlite => {
+            let file = std::env::temp_dir().join(format!("{}.db", unique("defmis-test")));
+            let url = format!("sqlite://{}?mode=rwc", file.display());
+            vars.insert("DATABASE_URL".into(), url.clone());
+            sqlite_file = Some(file);
+            server::storage::connect_url(&url, None).await.expect("sqlite")
+        }
+        Store::Postgres { url, schema, redis } => {
+            vars.insert("DATABASE_URL".into(), url.clone());
+            if let Some((redis_url, channel)) = redis {
+                vars.insert("REDIS_URL".into(), redis_url.clone());
+                vars.insert("REDIS_CHANNEL".into(), channel.clone());
+            }
+            server::storage::connect_url(url, Some(schema)).await.expect("postgres")
+        }
+    };
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+    let app = Application::build_with_db(config, db).await.expect("build app");
+    let port = app.port();
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        host: format!("127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        sqlite_file,
+        stop: Some(stop),
+    }
+}
+
+/// What `POST /chat/api/chat/start/` answered.
+#[derive(Clone, Debug)]
+pub struct Visitor {
+    pub customer_id: String,
+    pub token: String,
+    pub session_id: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn start_chat(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/chat/api/chat/start/"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn start(&self) -> Visitor {
+        self.start_with(json!({"name": "Ann"})).await
+    }
+
+    pub async fn start_with(&self, body: Value) -> Visitor {
+        let resp = self.start_chat(body).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let v: Value = resp.json().await.unwrap();
+        Visitor {
+            customer_id: v["customer_id"].as_str().unwrap().into(),
+            token: v["token"].as_str().unwrap().into(),
+            session_id: v["session_id"].as_str().unwrap().into(),
+        }
+    }
+
+    pub async fn post_message(&self, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut req = self.client.post(self.url("/chat/api/chat/message/")).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Posts a visitor message and returns the stored message.
+    pub async fn say(&self, v: &Visitor, content: &str) -> Value {
+        let resp = self
+            .post_message(
+                Some(&v.token),
+                json!({"customer_id": v.customer_id, "content": content, "client_id": uuid::Uuid::new_v4().to_string()}),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn history(&self, customer_id: &str, token: Option<&str>, query: &str) -> reqwest::Response {
+        let mut req = self
+            .client
+            .get(self.url(&format!("/chat/api/chat/{customer_id}/history/{query}")));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn stored_messages(&self, v: &Visitor) -> Vec<Value> {
+        let resp = self.history(&v.customer_id, Some(&v.token), "").await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body: Value = resp.json().await.unwrap();
+        body["messages"].as_array().unwrap().clone()
+    }
+
+    /// Creates an agent account directly through the service.
+    pub async fn create_agent(&self, username: &str) -> app::types::AgentView {
+        self.state
+            .agents
+            .create(username, PASSWORD, app::types::AgentRole::Admin)
+            .await
+            .expect("create agent")
+    }
+
+    pub async fn api_token(&self, username: &str) -> String {
+        self.create_agent(username).await;
+        self.state
+            .agents
+            .create_api_token(username, Some("tests".into()))
+            .await
+            .unwrap()
+    }
+
+    /// Signs in through the dashboard's server function; returns the cookie.
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/login"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn session_cookie(&self, username: &str) -> String {
+        self.create_agent(username).await;
+        let resp = self.login(username, PASSWORD).await;
+        let cookie = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("defmis_session="))
+            .expect("login sets the session cookie")
+            .to_string();
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    pub async fn admin(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn visitor_ws(&self, customer_id: &str) -> Ws {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat/{customer_id}/", self.host))
+            .await
+            .expect("visitor socket");
+        ws
+    }
+
+    /// A visitor socket that has authenticated.
+    pub async fn visitor_ws_authed(&self, v: &Visitor, after: Option<i64>) -> Ws {
+        let mut ws = self.visitor_ws(&v.customer_id).await;
+        let mut frame = json!({"type": "auth", "token": v.token});
+        if let Some(after) = after {
+            frame["after"] = json!(after);
+        }
+        send_json(&mut ws, frame).await;
+        ws
+    }
+
+    /// Opens the agent socket with the given headers; the handshake's
+    /// status on refusal.
+    pub async fn agent_ws_with(&self, headers: &[(&str, &str)]) -> Result<Ws, u16> {
+        let mut request = format!("ws://{}/ws/admin/dashboard/", self.host)
+            .into_client_request()
+            .unwrap();
+        for (k, v) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("agent socket: {e}"),
+        }
+    }
+
+    pub async fn agent_ws(&self, api_token: &str) -> Ws {
+        self.agent_ws_with(&[("authorization", &format!("Bearer {api_token}"))])
+            .await
+            .expect("agent socket")
+    }
+}
+
+pub async fn send_json(ws: &mut Ws, value: Value) {
+    ws.send(Message::Text(value.to_string().into())).await.unwrap();
+}
+
+/// The next JSON text frame (pings skipped), within 5 s.
+pub async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("frame ok");
+        match msg {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON frame"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// The next frame of `type`, skipping others (e.g. session events).
+pub async fn next_of_type(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let v = next_json(ws).await;
+        if v["type"] == kind {
+            return v;
+        }
+    }
+}
+
+/// Waits for the close frame; returns its code and reason.
+pub async fn close_of(ws: &mut Ws, within: Duration) -> (u16, String) {
+    loop {
+        let msg = tokio::time::timeout(within, ws.next())
+            .await
+            .expect("closed in time");
+        match msg {
+            Some(Ok(Message::Close(Some(frame)))) => return (u16::from(frame.code), frame.reason.to_string()),
+            Some(Ok(Message::Close(None))) => return (u16::from(CloseCode::Status), String::new()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("socket error before close: {e}"),
+            None => panic!("socket ended without a close frame"),
+        }
+    }
+}
+
+/// Asserts no frame arrives for a short while.
+pub async fn assert_quiet(ws: &mut Ws) {
+    if let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+        panic!("unexpected frame {t}");
+    }
+}
+
+/// Runs a test body on SQLite, and on PostgreSQL (+ Redis) when configured.
+#[macro_export]
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::spawn_app().await).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    match $crate::helpers::postgres_store().await {
+                        Some(store) => super::$name($crate::helpers::spawn_on(store, &[]).await).await,
+                        None => eprintln!("TEST_DATABASE_URL unset: PostgreSQL variant skipped"),
+                    }
+                }
+            }
+        )*
+    };
+}

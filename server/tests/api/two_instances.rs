@@ -1,0 +1,52 @@
+//! Two servers sharing PostgreSQL and Redis serve one site.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{next_of_type, postgres_store, send_json, spawn_on, Store};
+
+#[tokio::test]
+async fn a_message_on_one_instance_reaches_sockets_on_the_other() {
+    let Some(store) = postgres_store().await else {
+        eprintln!("TEST_DATABASE_URL unset: skipped");
+        return;
+    };
+    if !matches!(&store, Store::Postgres { redis: Some(_), .. }) {
+        eprintln!("TEST_REDIS_URL unset: skipped");
+        return;
+    }
+    let a = spawn_on(store.clone(), &[]).await;
+    let b = spawn_on(store, &[]).await;
+
+    let token = b.api_token("alice").await;
+    let mut agent_on_b = b.agent_ws(&token).await;
+    let v = a.start().await;
+    let mut visitor_on_a = a.visitor_ws_authed(&v, Some(0)).await;
+
+    send_json(
+        &mut visitor_on_a,
+        json!({"type": "message", "content": "from A", "client_id": "x"}),
+    )
+    .await;
+    let ev = next_of_type(&mut agent_on_b, "message").await;
+    assert_eq!(ev["message"]["content"], "from A");
+    assert_eq!(ev["customer_id"], v.customer_id.as_str());
+
+    let resp = b
+        .admin(
+            Method::POST,
+            &format!("/chat/api/admin/session/{}/messages/", v.session_id),
+            &token,
+            Some(json!({"content": "reply from B"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let got = loop {
+        let f = next_of_type(&mut visitor_on_a, "message").await;
+        if f["message"]["sender"] == "agent" {
+            break f;
+        }
+    };
+    assert_eq!(got["message"]["content"], "reply from B");
+    assert_eq!(got["message"]["seq"], 2);
+}
