@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::types::{AgentView, ApiError, ConversationView, MessageView, SessionStatus, SessionView};
+use crate::types::{
+    AgentView, ApiError, ConversationView, MessageView, SessionStatus, SessionView,
+};
 
 /// Name of the dashboard's session cookie.
 pub const SESSION_COOKIE: &str = "defmis_session";
@@ -157,7 +159,11 @@ pub async fn complete_setup(
     let session = backend
         .complete_setup(&token, username.trim(), &password)
         .await?;
-    set_session_cookie(&session, backend.session_ttl_secs(), backend.secure_cookies());
+    set_session_cookie(
+        &session,
+        backend.session_ttl_secs(),
+        backend.secure_cookies(),
+    );
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
@@ -181,7 +187,9 @@ pub async fn send_reply(
     client_id: String,
 ) -> Result<MessageView, ApiError> {
     let (backend, agent) = require_agent().await?;
-    backend.reply(&agent, &session_id, &content, &client_id).await
+    backend
+        .reply(&agent, &session_id, &content, &client_id)
+        .await
 }
 
 #[server(endpoint = "set_session_status")]

@@ -63,7 +63,11 @@ pub fn new_client_id() -> String {
         if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
             return crypto.random_uuid();
         }
-        format!("{:x}{:x}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e15) as u64)
+        format!(
+            "{:x}{:x}",
+            js_sys::Date::now() as u64,
+            (js_sys::Math::random() * 1e15) as u64
+        )
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -130,7 +134,10 @@ mod socket {
         } else {
             "ws"
         };
-        Some(format!("{scheme}://{}/ws/admin/dashboard/", location.host().ok()?))
+        Some(format!(
+            "{scheme}://{}/ws/admin/dashboard/",
+            location.host().ok()?
+        ))
     }
 
     /// Closes the current socket and unhooks its handlers before they drop.

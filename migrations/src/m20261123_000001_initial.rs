@@ -96,7 +96,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(AuthTokens::Table)
                     .col(id_col(AuthTokens::Id))
-                    .col(ColumnDef::new(AuthTokens::AgentId).string_len(36).not_null())
+                    .col(
+                        ColumnDef::new(AuthTokens::AgentId)
+                            .string_len(36)
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(AuthTokens::TokenHash)
                             .string_len(64)
@@ -139,7 +143,11 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(ChatSessions::Name).string_len(200).null())
                     .col(ColumnDef::new(ChatSessions::Email).string_len(254).null())
-                    .col(ColumnDef::new(ChatSessions::Status).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(ChatSessions::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ts(ChatSessions::CreatedAt))
                     .col(ts(ChatSessions::UpdatedAt))
                     .col(ColumnDef::new(ChatSessions::LastMessage).text().null())
@@ -173,7 +181,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Messages::Table)
                     .col(id_col(Messages::Id))
-                    .col(ColumnDef::new(Messages::SessionId).string_len(36).not_null())
+                    .col(
+                        ColumnDef::new(Messages::SessionId)
+                            .string_len(36)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Messages::Seq).big_integer().not_null())
                     .col(ColumnDef::new(Messages::Sender).string_len(16).not_null())
                     .col(ColumnDef::new(Messages::AgentId).string_len(36).null())

@@ -4,7 +4,9 @@
 //! only `HMAC-SHA256(SECRET_KEY, token)` is stored, so a database leak
 //! grants nothing. Passwords are hashed with argon2id.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};

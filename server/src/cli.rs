@@ -37,7 +37,9 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
     match command {
         "serve" => serve(config).await,
         "migrate" => {
-            let db = storage::connect(&config).await.context("DATABASE_URL: cannot connect")?;
+            let db = storage::connect(&config)
+                .await
+                .context("DATABASE_URL: cannot connect")?;
             storage::migrate(&db).await.context("migrations failed")?;
             println!("migrations applied");
             Ok(())
@@ -73,7 +75,9 @@ fn flag(args: &[String], name: &str) -> anyhow::Result<Option<String>> {
 }
 
 async fn agent_service(config: &Config) -> anyhow::Result<AgentService> {
-    let db = storage::connect(config).await.context("DATABASE_URL: cannot connect")?;
+    let db = storage::connect(config)
+        .await
+        .context("DATABASE_URL: cannot connect")?;
     storage::migrate(&db).await.context("migrations failed")?;
     Ok(AgentService::new(
         db,

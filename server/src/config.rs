@@ -2,7 +2,7 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `BIND_ADDR` | `127.0.0.1:8000` | address and port to listen on (`PORT` alone overrides the port) |
+//! | `BIND_ADDR` | `127.0.0.1:8000` | address and port to listen on (`PORT` alone overrides the port; cargo-leptos's `LEPTOS_SITE_ADDR` is the fallback) |
 //! | `PUBLIC_URL` | `http://{BIND_ADDR}` | the URL people use to reach this server; `https://…` makes cookies `Secure` |
 //! | `DATABASE_URL` | `sqlite://./data/defmis.db?mode=rwc` | SQLite file, or `postgres://user:pass@host/db` |
 //! | `REDIS_URL` | unset | unset: in-process bus; set: Redis pub/sub, so several instances serve one site |
@@ -87,8 +87,9 @@ impl AllowedHosts {
                 let host = strip_port(host_header).to_ascii_lowercase();
                 names.iter().any(|n| {
                     n == &host
-                        || n.strip_prefix('.')
-                            .is_some_and(|suffix| host.ends_with(&format!(".{suffix}")) || host == suffix)
+                        || n.strip_prefix('.').is_some_and(|suffix| {
+                            host.ends_with(&format!(".{suffix}")) || host == suffix
+                        })
                 })
             }
         }
@@ -127,10 +128,17 @@ impl Config {
 
     /// Builds the configuration from any variable source (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // cargo-leptos (watch, serve, end-to-end) passes LEPTOS_SITE_ADDR.
         let mut bind: SocketAddr = get("BIND_ADDR")
+            .or_else(|| get("LEPTOS_SITE_ADDR"))
             .unwrap_or_else(|| "127.0.0.1:8000".into())
             .parse()
-            .map_err(|e| err("BIND_ADDR", format!("not an address like 127.0.0.1:8000 ({e})")))?;
+            .map_err(|e| {
+                err(
+                    "BIND_ADDR",
+                    format!("not an address like 127.0.0.1:8000 ({e})"),
+                )
+            })?;
         if let Some(port) = get("PORT") {
             bind.set_port(
                 port.parse()
@@ -141,14 +149,23 @@ impl Config {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 url.trim_end_matches('/').to_string()
             }
-            Some(url) => return Err(err("PUBLIC_URL", format!("must start with http:// or https://: {url:?}"))),
+            Some(url) => {
+                return Err(err(
+                    "PUBLIC_URL",
+                    format!("must start with http:// or https://: {url:?}"),
+                ))
+            }
             None => format!("http://{bind}"),
         };
-        let database_url = get("DATABASE_URL")
-            .unwrap_or_else(|| "sqlite://./data/defmis.db?mode=rwc".into());
-        let is_postgres = database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://./data/defmis.db?mode=rwc".into());
+        let is_postgres =
+            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
         if !is_postgres && !database_url.starts_with("sqlite:") {
-            return Err(err("DATABASE_URL", "must start with sqlite: or postgres://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
         }
         let redis_url = get("REDIS_URL");
         if let Some(url) = &redis_url {
@@ -175,7 +192,12 @@ impl Config {
         let json_logs = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(err("LOG_FORMAT", format!("must be text or json, not {other:?}"))),
+            Some(other) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("must be text or json, not {other:?}"),
+                ))
+            }
         };
         let max_message_chars = parse_num(get("MAX_MESSAGE_LENGTH"), 4000, 1, 100_000)
             .map_err(|e| err("MAX_MESSAGE_LENGTH", e))?;
@@ -191,7 +213,10 @@ impl Config {
         }
         let position = get("WIDGET_POSITION").unwrap_or_else(|| "bottom-right".into());
         if position != "bottom-right" && position != "bottom-left" {
-            return Err(err("WIDGET_POSITION", "must be bottom-right or bottom-left"));
+            return Err(err(
+                "WIDGET_POSITION",
+                "must be bottom-right or bottom-left",
+            ));
         }
         Ok(Config {
             bind,
@@ -235,10 +260,16 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
-            .field("database_url", &redact_url(self.database_url.expose_secret()))
+            .field(
+                "database_url",
+                &redact_url(self.database_url.expose_secret()),
+            )
             .field(
                 "redis_url",
-                &self.redis_url.as_ref().map(|u| redact_url(u.expose_secret())),
+                &self
+                    .redis_url
+                    .as_ref()
+                    .map(|u| redact_url(u.expose_secret())),
             )
             .field("allowed_hosts", &self.allowed_hosts)
             .field("debug", &self.debug)
@@ -274,12 +305,16 @@ fn parse_num(raw: Option<String>, default: usize, min: usize, max: usize) -> Res
     let Some(raw) = raw else { return Ok(default) };
     match raw.parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(format!("must be a whole number from {min} to {max}, not {raw:?}")),
+        _ => Err(format!(
+            "must be a whole number from {min} to {max}, not {raw:?}"
+        )),
     }
 }
 
 fn is_hex_colour(s: &str) -> bool {
-    let Some(hex) = s.strip_prefix('#') else { return false };
+    let Some(hex) = s.strip_prefix('#') else {
+        return false;
+    };
     (hex.len() == 3 || hex.len() == 6) && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 

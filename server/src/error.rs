@@ -103,12 +103,11 @@ impl IntoResponse for AppError {
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::JsonSyntaxError(e) => {
-                AppError::BadRequest("invalid_json", format!("The body is not valid JSON: {}", e.body_text()))
-            }
-            JsonRejection::JsonDataError(e) => {
-                AppError::Invalid("invalid_body", e.body_text())
-            }
+            JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(
+                "invalid_json",
+                format!("The body is not valid JSON: {}", e.body_text()),
+            ),
+            JsonRejection::JsonDataError(e) => AppError::Invalid("invalid_body", e.body_text()),
             JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
                 "Send the body as JSON with `Content-Type: application/json`.".into(),
             ),

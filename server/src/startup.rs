@@ -141,7 +141,10 @@ impl Application {
     }
 
     /// Serves until `signal` completes.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let stop = self.stop;
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
@@ -177,13 +180,28 @@ pub fn router(state: AppState) -> Router {
         .route("/chat/api/widget/config/", get(chat::routes::widget_config))
         .route("/chat/api/chat/start/", post(chat::routes::start))
         .route("/chat/api/chat/message/", post(chat::routes::post_message))
-        .route("/chat/api/chat/{customer_id}/history/", get(chat::routes::history))
+        .route(
+            "/chat/api/chat/{customer_id}/history/",
+            get(chat::routes::history),
+        )
         .layer(widget_cors);
     let admin_api = Router::new()
-        .route("/chat/api/admin/sessions/", get(agents::routes::list_sessions))
-        .route("/chat/api/admin/session/{id}/", get(agents::routes::session_detail))
-        .route("/chat/api/admin/session/{id}/status/", patch(agents::routes::update_status))
-        .route("/chat/api/admin/session/{id}/messages/", post(agents::routes::reply));
+        .route(
+            "/chat/api/admin/sessions/",
+            get(agents::routes::list_sessions),
+        )
+        .route(
+            "/chat/api/admin/session/{id}/",
+            get(agents::routes::session_detail),
+        )
+        .route(
+            "/chat/api/admin/session/{id}/status/",
+            patch(agents::routes::update_status),
+        )
+        .route(
+            "/chat/api/admin/session/{id}/messages/",
+            post(agents::routes::reply),
+        );
     let sockets = Router::new()
         .route("/ws/chat/{customer_id}/", get(chat::socket::visitor_socket))
         .route("/ws/admin/dashboard/", get(dashboard::socket::agent_socket));
@@ -198,7 +216,10 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || shell(options.clone()),
         )
-        .layer(middleware::from_fn_with_state(state.clone(), dashboard::guard));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            dashboard::guard,
+        ));
 
     Router::new()
         .route("/", get(demo::page))
@@ -210,16 +231,14 @@ pub fn router(state: AppState) -> Router {
         .merge(sockets)
         .fallback(static_or_404)
         .layer(middleware::from_fn_with_state(state.clone(), check_host))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(MatchedPath::as_str)
-                    .unwrap_or("fallback");
-                tracing::info_span!("request", http.method = %req.method(), http.route = route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("fallback");
+            tracing::info_span!("request", http.method = %req.method(), http.route = route)
+        }))
         .with_state(state)
 }
 
@@ -241,9 +260,10 @@ async fn static_or_404(State(state): State<AppState>, request: Request) -> Respo
     let uri = request.uri().clone();
     let mut response = handler(uri, State(options), request).await;
     if path.starts_with("/static/") || path.starts_with("/pkg/") {
-        response
-            .headers_mut()
-            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
     }
     response
 }

@@ -133,7 +133,7 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
             s.name
                 .clone()
                 .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| format!("Visitor {}", s.customer_id))
+                .unwrap_or_else(|| format!("Visitor {}", crate::types::preview(&s.customer_id, 8)))
         })
     };
     view! {

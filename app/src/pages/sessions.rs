@@ -29,13 +29,11 @@ pub fn SessionsPage() -> impl IntoView {
 /// Applies one live event to the list, newest activity first.
 fn apply(list: &mut Vec<SessionView>, event: DashboardEvent) {
     match event {
-        DashboardEvent::Session { session } => {
-            match list.iter_mut().find(|s| s.id == session.id) {
-                Some(existing) if existing.last_seq <= session.last_seq => *existing = session,
-                Some(_) => {}
-                None => list.push(session),
-            }
-        }
+        DashboardEvent::Session { session } => match list.iter_mut().find(|s| s.id == session.id) {
+            Some(existing) if existing.last_seq <= session.last_seq => *existing = session,
+            Some(_) => {}
+            None => list.push(session),
+        },
         DashboardEvent::Message {
             session_id,
             message,
@@ -67,9 +65,8 @@ fn SessionList(initial: Vec<SessionView>) -> impl IntoView {
             })
         },
     );
-    let open_count = move || {
-        sessions.with(|l| l.iter().filter(|s| s.status == SessionStatus::Open).count())
-    };
+    let open_count =
+        move || sessions.with(|l| l.iter().filter(|s| s.status == SessionStatus::Open).count());
     view! {
         <div class="page-head">
             <h1>"Conversations"</h1>

@@ -19,30 +19,44 @@ pub struct CurrentAgent(pub AgentView);
 impl FromRequestParts<AppState> for CurrentAgent {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(token) = bearer(parts) {
             return state
                 .agents
                 .agent_for_token(&token, TokenKind::Api)
                 .await?
                 .map(CurrentAgent)
-                .ok_or_else(|| AppError::Unauthorized("invalid_token", "Unknown or revoked API token.".into()));
+                .ok_or_else(|| {
+                    AppError::Unauthorized("invalid_token", "Unknown or revoked API token.".into())
+                });
         }
         let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(AppError::Unauthorized(
                 "unauthorized",
-                "Sign in to the dashboard, or send an API token as `Authorization: Bearer …`.".into(),
+                "Sign in to the dashboard, or send an API token as `Authorization: Bearer …`."
+                    .into(),
             ));
         };
         if parts.headers.contains_key(header::ORIGIN) && !same_origin(&parts.headers) {
-            return Err(AppError::Forbidden("bad_origin", "Cross-site requests are refused.".into()));
+            return Err(AppError::Forbidden(
+                "bad_origin",
+                "Cross-site requests are refused.".into(),
+            ));
         }
         state
             .agents
             .agent_for_token(&token, TokenKind::Session)
             .await?
             .map(CurrentAgent)
-            .ok_or_else(|| AppError::Unauthorized("unauthorized", "Your session has ended; sign in again.".into()))
+            .ok_or_else(|| {
+                AppError::Unauthorized(
+                    "unauthorized",
+                    "Your session has ended; sign in again.".into(),
+                )
+            })
     }
 }
 
@@ -73,10 +87,22 @@ mod tests {
 
     #[test]
     fn origin_must_match_host() {
-        assert!(same_origin(&headers("http://127.0.0.1:8000", "127.0.0.1:8000")));
-        assert!(same_origin(&headers("https://chat.example.com", "chat.example.com")));
-        assert!(!same_origin(&headers("https://evil.com", "chat.example.com")));
-        assert!(!same_origin(&headers("http://127.0.0.1:8001", "127.0.0.1:8000")));
+        assert!(same_origin(&headers(
+            "http://127.0.0.1:8000",
+            "127.0.0.1:8000"
+        )));
+        assert!(same_origin(&headers(
+            "https://chat.example.com",
+            "chat.example.com"
+        )));
+        assert!(!same_origin(&headers(
+            "https://evil.com",
+            "chat.example.com"
+        )));
+        assert!(!same_origin(&headers(
+            "http://127.0.0.1:8001",
+            "127.0.0.1:8000"
+        )));
         assert!(!same_origin(&headers("null", "127.0.0.1:8000")));
     }
 }

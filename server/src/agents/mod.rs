@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use app::types::{AgentRole, AgentView};
 use chrono::Duration;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    SqlErr,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Set, SqlErr,
 };
 
 use crate::auth::{constant_time_eq, hash_password, random_token, verify_password, TokenHasher};
@@ -84,7 +84,12 @@ impl AgentService {
 
     /// Creates the first admin, if `token` is this instance's setup token
     /// and still no agent exists.
-    pub async fn complete_setup(&self, token: &str, username: &str, password: &str) -> Result<AgentView, AppError> {
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<AgentView, AppError> {
         let expected = self.setup_token.lock().expect("setup lock").clone();
         let valid = expected.is_some_and(|e| constant_time_eq(&e, token));
         if !valid || !self.setup_needed().await? {
@@ -99,7 +104,12 @@ impl AgentService {
     }
 
     /// Creates an agent account.
-    pub async fn create(&self, username: &str, password: &str, role: AgentRole) -> Result<AgentView, AppError> {
+    pub async fn create(
+        &self,
+        username: &str,
+        password: &str,
+        role: AgentRole,
+    ) -> Result<AgentView, AppError> {
         let username = parse_username(username)?;
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(AppError::Invalid(
@@ -163,7 +173,12 @@ impl AgentService {
     }
 
     /// Issues a token of `kind` for an agent; returns it (shown only once).
-    pub async fn issue(&self, agent_id: &str, kind: TokenKind, name: Option<String>) -> Result<String, AppError> {
+    pub async fn issue(
+        &self,
+        agent_id: &str,
+        kind: TokenKind,
+        name: Option<String>,
+    ) -> Result<String, AppError> {
         let token = random_token();
         let at = now();
         auth_tokens::ActiveModel {
@@ -181,17 +196,27 @@ impl AgentService {
     }
 
     /// An API token for the agent named `username`.
-    pub async fn create_api_token(&self, username: &str, name: Option<String>) -> Result<String, AppError> {
+    pub async fn create_api_token(
+        &self,
+        username: &str,
+        name: Option<String>,
+    ) -> Result<String, AppError> {
         let agent = agents::Entity::find()
             .filter(agents::Column::Username.eq(username))
             .one(&self.db)
             .await?
-            .ok_or_else(|| AppError::NotFound("unknown_agent", format!("No agent named {username:?}.")))?;
+            .ok_or_else(|| {
+                AppError::NotFound("unknown_agent", format!("No agent named {username:?}."))
+            })?;
         self.issue(&agent.id, TokenKind::Api, name).await
     }
 
     /// The active agent a token of `kind` belongs to, if it is valid.
-    pub async fn agent_for_token(&self, token: &str, kind: TokenKind) -> Result<Option<AgentView>, AppError> {
+    pub async fn agent_for_token(
+        &self,
+        token: &str,
+        kind: TokenKind,
+    ) -> Result<Option<AgentView>, AppError> {
         let found = auth_tokens::Entity::find()
             .filter(auth_tokens::Column::TokenHash.eq(self.hasher.hash(token)))
             .filter(auth_tokens::Column::Kind.eq(kind.as_str()))
@@ -201,7 +226,9 @@ impl AgentService {
         if found.expires_at.is_some_and(|e| e < now()) {
             return Ok(None);
         }
-        let agent = agents::Entity::find_by_id(found.agent_id).one(&self.db).await?;
+        let agent = agents::Entity::find_by_id(found.agent_id)
+            .one(&self.db)
+            .await?;
         Ok(agent.filter(|a| a.active).as_ref().map(view))
     }
 

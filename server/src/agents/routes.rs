@@ -24,7 +24,10 @@ pub async fn list_sessions(
     let status = match query.status.as_deref() {
         None | Some("" | "all") => None,
         Some(raw) => Some(SessionStatus::parse(raw).ok_or_else(|| {
-            AppError::BadRequest("invalid_query", "status must be open, closed or all.".into())
+            AppError::BadRequest(
+                "invalid_query",
+                "status must be open, closed or all.".into(),
+            )
         })?),
     };
     let sessions = state.chat.list_sessions(status).await?;
@@ -68,7 +71,12 @@ pub async fn reply(
     let session = state.chat.session(&id).await?;
     let message = state
         .chat
-        .post(&session, Author::Agent(&agent), &body.content, body.client_id.as_deref())
+        .post(
+            &session,
+            Author::Agent(&agent),
+            &body.content,
+            body.client_id.as_deref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(message)))
 }

@@ -27,12 +27,18 @@ impl RedisBus {
             .set_policy(policy.clone())
             .build()
             .map_err(|e| BusError(e.to_string()))?;
-        publisher.init().await.map_err(|e| BusError(e.to_string()))?;
+        publisher
+            .init()
+            .await
+            .map_err(|e| BusError(e.to_string()))?;
         let subscriber = Builder::from_config(config)
             .set_policy(policy)
             .build_subscriber_client()
             .map_err(|e| BusError(e.to_string()))?;
-        subscriber.init().await.map_err(|e| BusError(e.to_string()))?;
+        subscriber
+            .init()
+            .await
+            .map_err(|e| BusError(e.to_string()))?;
         // Re-subscribes after a reconnect.
         let _ = subscriber.manage_subscriptions();
         let mut rx = subscriber.message_rx();
@@ -45,7 +51,9 @@ impl RedisBus {
             loop {
                 match rx.recv().await {
                     Ok(message) => {
-                        let Some(text) = message.value.as_str() else { continue };
+                        let Some(text) = message.value.as_str() else {
+                            continue;
+                        };
                         match serde_json::from_str::<DashboardEvent>(&text) {
                             Ok(event) => delivering.deliver(Published::new(event)),
                             Err(e) => tracing::warn!(error.cause = %e, "unreadable bus event"),

@@ -11,7 +11,10 @@ impl MessageText {
         let text = raw.trim_end();
         let text = text.trim_start_matches(['\n', '\r']);
         if text.trim().is_empty() {
-            return Err(AppError::Invalid("empty_content", "The message is empty.".into()));
+            return Err(AppError::Invalid(
+                "empty_content",
+                "The message is empty.".into(),
+            ));
         }
         let chars = text.chars().count();
         if chars > max_chars {
@@ -20,7 +23,10 @@ impl MessageText {
                 format!("The message has {chars} characters; the limit is {max_chars}."),
             ));
         }
-        if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
             return Err(AppError::Invalid(
                 "invalid_content",
                 "The message contains control characters.".into(),
@@ -137,11 +143,28 @@ mod tests {
 
     #[test]
     fn message_text_rejects_blank_and_long() {
-        assert_eq!(MessageText::parse("  \n ", 10).unwrap_err().code(), "empty_content");
-        assert_eq!(MessageText::parse("abcdefghijk", 10).unwrap_err().code(), "content_too_long");
-        assert_eq!(MessageText::parse("a\u{0}b", 10).unwrap_err().code(), "invalid_content");
-        assert_eq!(MessageText::parse("héllo wörld", 11).unwrap().as_str(), "héllo wörld");
-        assert_eq!(MessageText::parse("  indented\nline \n", 100).unwrap().as_str(), "  indented\nline");
+        assert_eq!(
+            MessageText::parse("  \n ", 10).unwrap_err().code(),
+            "empty_content"
+        );
+        assert_eq!(
+            MessageText::parse("abcdefghijk", 10).unwrap_err().code(),
+            "content_too_long"
+        );
+        assert_eq!(
+            MessageText::parse("a\u{0}b", 10).unwrap_err().code(),
+            "invalid_content"
+        );
+        assert_eq!(
+            MessageText::parse("héllo wörld", 11).unwrap().as_str(),
+            "héllo wörld"
+        );
+        assert_eq!(
+            MessageText::parse("  indented\nline \n", 100)
+                .unwrap()
+                .as_str(),
+            "  indented\nline"
+        );
     }
 
     #[test]
@@ -166,7 +189,10 @@ mod tests {
         assert_eq!(parse_name(Some("  Ann ")).unwrap().as_deref(), Some("Ann"));
         assert_eq!(parse_name(Some("   ")).unwrap(), None);
         assert!(parse_name(Some(&"x".repeat(201))).is_err());
-        assert_eq!(parse_email(Some("a@b.co")).unwrap().as_deref(), Some("a@b.co"));
+        assert_eq!(
+            parse_email(Some("a@b.co")).unwrap().as_deref(),
+            Some("a@b.co")
+        );
         assert_eq!(parse_email(None).unwrap(), None);
         for bad in ["a", "a@b", "@b.co", "a@@b.co", "a b@c.de", "a@.co"] {
             assert!(parse_email(Some(bad)).is_err(), "{bad}");

@@ -69,7 +69,12 @@ pub struct ChatService {
 const LIST_LIMIT: u64 = 500;
 
 impl ChatService {
-    pub fn new(db: DatabaseConnection, bus: Arc<dyn Bus>, hasher: TokenHasher, max_chars: usize) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        bus: Arc<dyn Bus>,
+        hasher: TokenHasher,
+        max_chars: usize,
+    ) -> Self {
         Self {
             db,
             bus,
@@ -96,12 +101,16 @@ impl ChatService {
             None => CustomerId::generate(),
         };
         if let Some(session) = self.find_by_customer(customer_id.as_str()).await? {
-            let token = req.token.as_deref().filter(|t| !t.is_empty()).ok_or_else(|| {
-                AppError::Unauthorized(
-                    "missing_token",
-                    "This conversation exists; resuming it needs its token.".into(),
-                )
-            })?;
+            let token = req
+                .token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    AppError::Unauthorized(
+                        "missing_token",
+                        "This conversation exists; resuming it needs its token.".into(),
+                    )
+                })?;
             if !self.hasher.matches(token, &session.token_hash) {
                 return Err(invalid_token());
             }
@@ -208,7 +217,10 @@ impl ChatService {
         token: &str,
     ) -> Result<chat_sessions::Model, AppError> {
         let session = self.find_by_customer(customer_id).await?.ok_or_else(|| {
-            AppError::NotFound("unknown_customer", "No conversation has that customer_id.".into())
+            AppError::NotFound(
+                "unknown_customer",
+                "No conversation has that customer_id.".into(),
+            )
         })?;
         if !self.hasher.matches(token, &session.token_hash) {
             return Err(invalid_token());
@@ -238,11 +250,15 @@ impl ChatService {
             Some(raw) => ClientId::parse(raw)?,
             None => ClientId::generate(),
         };
-        if let Some(existing) = self.find_by_client_id(&self.db, &session.id, &client_id).await? {
+        if let Some(existing) = self
+            .find_by_client_id(&self.db, &session.id, &client_id)
+            .await?
+        {
             return self.view_one(existing).await;
         }
         let at = now();
-        let reopen = matches!(author, Author::Customer) && session.status != SessionStatus::Open.as_str();
+        let reopen =
+            matches!(author, Author::Customer) && session.status != SessionStatus::Open.as_str();
         let txn = self.db.begin().await?;
         let mut bump = chat_sessions::Entity::update_many()
             .col_expr(
@@ -266,7 +282,10 @@ impl ChatService {
             .await?;
         // Under the lock now: a concurrent retry of the same client_id that
         // committed first is seen here.
-        if let Some(existing) = self.find_by_client_id(&txn, &session.id, &client_id).await? {
+        if let Some(existing) = self
+            .find_by_client_id(&txn, &session.id, &client_id)
+            .await?
+        {
             txn.rollback().await?;
             return self.view_one(existing).await;
         }
@@ -276,7 +295,11 @@ impl ChatService {
             .ok_or_else(|| AppError::NotFound("unknown_session", "No such conversation.".into()))?;
         let (sender, agent_id, agent_name) = match author {
             Author::Customer => (Sender::Customer, None, None),
-            Author::Agent(agent) => (Sender::Agent, Some(agent.id.clone()), Some(agent.username.clone())),
+            Author::Agent(agent) => (
+                Sender::Agent,
+                Some(agent.id.clone()),
+                Some(agent.username.clone()),
+            ),
         };
         let stored = messages::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
@@ -322,7 +345,11 @@ impl ChatService {
     }
 
     /// Messages with seq greater than `after`, in seq order.
-    pub async fn history(&self, session_id: &str, after: i64) -> Result<Vec<MessageView>, AppError> {
+    pub async fn history(
+        &self,
+        session_id: &str,
+        after: i64,
+    ) -> Result<Vec<MessageView>, AppError> {
         let rows = messages::Entity::find()
             .filter(messages::Column::SessionId.eq(session_id))
             .filter(messages::Column::Seq.gt(after))
@@ -362,7 +389,10 @@ impl ChatService {
     }
 
     /// Conversations, newest activity first.
-    pub async fn list_sessions(&self, status: Option<SessionStatus>) -> Result<Vec<SessionView>, AppError> {
+    pub async fn list_sessions(
+        &self,
+        status: Option<SessionStatus>,
+    ) -> Result<Vec<SessionView>, AppError> {
         let mut query = chat_sessions::Entity::find();
         if let Some(status) = status {
             query = query.filter(chat_sessions::Column::Status.eq(status.as_str()));
@@ -386,7 +416,11 @@ impl ChatService {
         })
     }
 
-    pub async fn set_status(&self, session_id: &str, status: SessionStatus) -> Result<SessionView, AppError> {
+    pub async fn set_status(
+        &self,
+        session_id: &str,
+        status: SessionStatus,
+    ) -> Result<SessionView, AppError> {
         let session = self.session(session_id).await?;
         if session.status == status.as_str() {
             return Ok(session_view(&session));
@@ -415,7 +449,10 @@ impl ChatService {
 }
 
 fn invalid_token() -> AppError {
-    AppError::Unauthorized("invalid_token", "The token does not open this conversation.".into())
+    AppError::Unauthorized(
+        "invalid_token",
+        "The token does not open this conversation.".into(),
+    )
 }
 
 fn parse_status(raw: &str) -> SessionStatus {

@@ -30,7 +30,8 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
 pub fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_string())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_string())
 }
 
 pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
@@ -69,7 +70,12 @@ pub async fn post_message(
     let session = state.chat.authenticate(&body.customer_id, &token).await?;
     let message = state
         .chat
-        .post(&session, Author::Customer, &body.content, body.client_id.as_deref())
+        .post(
+            &session,
+            Author::Customer,
+            &body.content,
+            body.client_id.as_deref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(message)))
 }
@@ -87,7 +93,10 @@ pub async fn history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<impl IntoResponse, AppError> {
     if query.after < 0 {
-        return Err(AppError::BadRequest("invalid_query", "after must be 0 or more.".into()));
+        return Err(AppError::BadRequest(
+            "invalid_query",
+            "after must be 0 or more.".into(),
+        ));
     }
     let session = state.chat.authenticate(&customer_id, &token).await?;
     let messages = state.chat.history(&session.id, query.after).await?;

@@ -19,7 +19,10 @@ use super::Author;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::storage::chat_sessions;
-use crate::ws::{close, close_with, error_frame, frame_type, limit, read_error_close, AUTH_TIMEOUT, IDLE_LIMIT, PING_EVERY};
+use crate::ws::{
+    close, close_with, error_frame, frame_type, limit, read_error_close, AUTH_TIMEOUT, IDLE_LIMIT,
+    PING_EVERY,
+};
 
 pub async fn visitor_socket(
     State(state): State<AppState>,
@@ -50,7 +53,12 @@ async fn authenticate(
 ) -> Option<(chat_sessions::Model, Option<i64>)> {
     let first = match timeout(AUTH_TIMEOUT, socket.recv()).await {
         Err(_) => {
-            close_with(socket, close::POLICY_VIOLATION, "authentication timeout: send {\"type\":\"auth\",\"token\":…} first").await;
+            close_with(
+                socket,
+                close::POLICY_VIOLATION,
+                "authentication timeout: send {\"type\":\"auth\",\"token\":…} first",
+            )
+            .await;
             return None;
         }
         Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return None,
@@ -62,7 +70,12 @@ async fn authenticate(
         }
         Ok(Some(Ok(Message::Text(text)))) => text,
         Ok(Some(Ok(_))) => {
-            close_with(socket, close::POLICY_VIOLATION, "the first frame must be a JSON auth frame").await;
+            close_with(
+                socket,
+                close::POLICY_VIOLATION,
+                "the first frame must be a JSON auth frame",
+            )
+            .await;
             return None;
         }
     };
@@ -72,7 +85,12 @@ async fn authenticate(
         _ => None,
     };
     let Some(auth) = auth else {
-        close_with(socket, close::POLICY_VIOLATION, "the first frame must be {\"type\":\"auth\",\"token\":\"…\"}").await;
+        close_with(
+            socket,
+            close::POLICY_VIOLATION,
+            "the first frame must be {\"type\":\"auth\",\"token\":\"…\"}",
+        )
+        .await;
         return None;
     };
     match state.chat.authenticate(customer_id, &auth.token).await {
@@ -89,7 +107,12 @@ async fn authenticate(
 }
 
 /// Sends stored messages after `last_sent`, advancing it.
-async fn catch_up(state: &AppState, session_id: &str, last_sent: &mut i64, socket: &mut WebSocket) -> bool {
+async fn catch_up(
+    state: &AppState,
+    session_id: &str,
+    last_sent: &mut i64,
+    socket: &mut WebSocket,
+) -> bool {
     let Ok(missed) = state.chat.history(session_id, *last_sent).await else {
         close_with(socket, close::INTERNAL, "internal error; retry").await;
         return false;
@@ -195,9 +218,16 @@ async fn handle_frame(
     last_sent: i64,
 ) -> Option<axum::extract::ws::Utf8Bytes> {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Some(error_frame("invalid_frame", "Frames must be JSON objects.", None));
+        return Some(error_frame(
+            "invalid_frame",
+            "Frames must be JSON objects.",
+            None,
+        ));
     };
-    let client_id = value.get("client_id").and_then(|c| c.as_str()).map(str::to_string);
+    let client_id = value
+        .get("client_id")
+        .and_then(|c| c.as_str())
+        .map(str::to_string);
     match frame_type(&value) {
         Some("message") => {}
         Some("ping") => return Some(r#"{"type":"pong"}"#.into()),
@@ -209,16 +239,31 @@ async fn handle_frame(
             ))
         }
         None => {
-            return Some(error_frame("invalid_frame", "Frames need a string \"type\".", client_id.as_deref()))
+            return Some(error_frame(
+                "invalid_frame",
+                "Frames need a string \"type\".",
+                client_id.as_deref(),
+            ))
         }
     }
     let frame: MessageFrame = match serde_json::from_value(value) {
         Ok(f) => f,
-        Err(e) => return Some(error_frame("invalid_frame", &e.to_string(), client_id.as_deref())),
+        Err(e) => {
+            return Some(error_frame(
+                "invalid_frame",
+                &e.to_string(),
+                client_id.as_deref(),
+            ))
+        }
     };
     match state
         .chat
-        .post(session, Author::Customer, &frame.content, frame.client_id.as_deref())
+        .post(
+            session,
+            Author::Customer,
+            &frame.content,
+            frame.client_id.as_deref(),
+        )
         .await
     {
         // A replay of something already sent: acknowledge it here, the bus
@@ -229,6 +274,10 @@ async fn handle_frame(
                 .into(),
         ),
         Ok(_) => None,
-        Err(e) => Some(error_frame(e.code(), &e.to_string(), frame.client_id.as_deref())),
+        Err(e) => Some(error_frame(
+            e.code(),
+            &e.to_string(),
+            frame.client_id.as_deref(),
+        )),
     }
 }

@@ -23,7 +23,11 @@ pub struct DashboardBackend(pub AppState);
 #[async_trait::async_trait]
 impl Backend for DashboardBackend {
     async fn agent_for_session(&self, token: &str) -> Result<Option<AgentView>, ApiError> {
-        Ok(self.0.agents.agent_for_token(token, TokenKind::Session).await?)
+        Ok(self
+            .0
+            .agents
+            .agent_for_token(token, TokenKind::Session)
+            .await?)
     }
 
     async fn login(&self, username: &str, password: &str) -> Result<String, ApiError> {
@@ -38,9 +42,22 @@ impl Backend for DashboardBackend {
         Ok(self.0.agents.setup_needed().await?)
     }
 
-    async fn complete_setup(&self, setup_token: &str, username: &str, password: &str) -> Result<String, ApiError> {
-        let agent = self.0.agents.complete_setup(setup_token, username, password).await?;
-        Ok(self.0.agents.issue(&agent.id, TokenKind::Session, None).await?)
+    async fn complete_setup(
+        &self,
+        setup_token: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<String, ApiError> {
+        let agent = self
+            .0
+            .agents
+            .complete_setup(setup_token, username, password)
+            .await?;
+        Ok(self
+            .0
+            .agents
+            .issue(&agent.id, TokenKind::Session, None)
+            .await?)
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionView>, ApiError> {
@@ -60,7 +77,11 @@ impl Backend for DashboardBackend {
     ) -> Result<MessageView, ApiError> {
         let session = self.0.chat.session(session_id).await?;
         let client_id = Some(client_id).filter(|c| !c.is_empty());
-        Ok(self.0.chat.post(&session, Author::Agent(agent), content, client_id).await?)
+        Ok(self
+            .0
+            .chat
+            .post(&session, Author::Agent(agent), content, client_id)
+            .await?)
     }
 
     async fn set_status(
@@ -93,7 +114,10 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     }
     let signed_in = match cookie_value(request.headers(), SESSION_COOKIE) {
         Some(token) => matches!(
-            state.agents.agent_for_token(&token, TokenKind::Session).await,
+            state
+                .agents
+                .agent_for_token(&token, TokenKind::Session)
+                .await,
             Ok(Some(_))
         ),
         None => false,

@@ -18,7 +18,9 @@ use crate::agents::extract::{same_origin, CurrentAgent};
 use crate::chat::Author;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::ws::{close, close_with, error_frame, frame_type, limit, read_error_close, IDLE_LIMIT, PING_EVERY};
+use crate::ws::{
+    close, close_with, error_frame, frame_type, limit, read_error_close, IDLE_LIMIT, PING_EVERY,
+};
 
 pub async fn agent_socket(
     State(state): State<AppState>,
@@ -30,7 +32,8 @@ pub async fn agent_socket(
     if uses_cookie && !same_origin(&headers) {
         return AppError::Forbidden(
             "bad_origin",
-            "The agent socket accepts the dashboard's own pages only (Origin must match Host).".into(),
+            "The agent socket accepts the dashboard's own pages only (Origin must match Host)."
+                .into(),
         )
         .into_response();
     }
@@ -110,11 +113,22 @@ async fn run(state: AppState, agent: AgentView, mut socket: WebSocket) {
 
 /// `{"type":"reply","session_id","content","client_id"}` stores a reply;
 /// it comes back to every agent socket as a `message` event.
-async fn handle_frame(state: &AppState, agent: &AgentView, text: &str) -> Option<axum::extract::ws::Utf8Bytes> {
+async fn handle_frame(
+    state: &AppState,
+    agent: &AgentView,
+    text: &str,
+) -> Option<axum::extract::ws::Utf8Bytes> {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Some(error_frame("invalid_frame", "Frames must be JSON objects.", None));
+        return Some(error_frame(
+            "invalid_frame",
+            "Frames must be JSON objects.",
+            None,
+        ));
     };
-    let client_id = value.get("client_id").and_then(|c| c.as_str()).map(str::to_string);
+    let client_id = value
+        .get("client_id")
+        .and_then(|c| c.as_str())
+        .map(str::to_string);
     match frame_type(&value) {
         Some("reply") => {}
         Some("ping") => return Some(r#"{"type":"pong"}"#.into()),
@@ -125,22 +139,43 @@ async fn handle_frame(state: &AppState, agent: &AgentView, text: &str) -> Option
                 client_id.as_deref(),
             ))
         }
-        None => return Some(error_frame("invalid_frame", "Frames need a string \"type\".", client_id.as_deref())),
+        None => {
+            return Some(error_frame(
+                "invalid_frame",
+                "Frames need a string \"type\".",
+                client_id.as_deref(),
+            ))
+        }
     }
     let frame: ReplyFrame = match serde_json::from_value(value) {
         Ok(f) => f,
-        Err(e) => return Some(error_frame("invalid_frame", &e.to_string(), client_id.as_deref())),
+        Err(e) => {
+            return Some(error_frame(
+                "invalid_frame",
+                &e.to_string(),
+                client_id.as_deref(),
+            ))
+        }
     };
     let result = async {
         let session = state.chat.session(&frame.session_id).await?;
         state
             .chat
-            .post(&session, Author::Agent(agent), &frame.content, frame.client_id.as_deref())
+            .post(
+                &session,
+                Author::Agent(agent),
+                &frame.content,
+                frame.client_id.as_deref(),
+            )
             .await
     }
     .await;
     match result {
         Ok(_) => None,
-        Err(e) => Some(error_frame(e.code(), &e.to_string(), frame.client_id.as_deref())),
+        Err(e) => Some(error_frame(
+            e.code(),
+            &e.to_string(),
+            frame.client_id.as_deref(),
+        )),
     }
 }

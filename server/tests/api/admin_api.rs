@@ -9,7 +9,9 @@ async fn sessions_are_listed_newest_activity_first(app: TestApp) {
     let first = app.start_with(json!({"name": "First"})).await;
     let second = app.start_with(json!({"name": "Second"})).await;
     app.say(&first, "bump").await;
-    let resp = app.admin(Method::GET, "/chat/api/admin/sessions/", &token, None).await;
+    let resp = app
+        .admin(Method::GET, "/chat/api/admin/sessions/", &token, None)
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
     let ids: Vec<&str> = body["sessions"]
@@ -18,12 +20,20 @@ async fn sessions_are_listed_newest_activity_first(app: TestApp) {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec![first.session_id.as_str(), second.session_id.as_str()]);
+    assert_eq!(
+        ids,
+        vec![first.session_id.as_str(), second.session_id.as_str()]
+    );
     assert_eq!(body["sessions"][0]["last_message"], "bump");
     assert_eq!(body["sessions"][0]["last_seq"], 1);
 
     let resp = app
-        .admin(Method::GET, "/chat/api/admin/sessions/?status=bogus", &token, None)
+        .admin(
+            Method::GET,
+            "/chat/api/admin/sessions/?status=bogus",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
@@ -33,25 +43,45 @@ async fn a_session_in_detail_and_its_status(app: TestApp) {
     let v = app.start().await;
     app.say(&v, "hi").await;
     let path = format!("/chat/api/admin/session/{}/", v.session_id);
-    let body: Value = app.admin(Method::GET, &path, &token, None).await.json().await.unwrap();
+    let body: Value = app
+        .admin(Method::GET, &path, &token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["session"]["customer_id"], v.customer_id.as_str());
     assert_eq!(body["messages"][0]["content"], "hi");
 
     let status_path = format!("/chat/api/admin/session/{}/status/", v.session_id);
     let resp = app
-        .admin(Method::PATCH, &status_path, &token, Some(json!({"status": "closed"})))
+        .admin(
+            Method::PATCH,
+            &status_path,
+            &token,
+            Some(json!({"status": "closed"})),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "closed");
     let resp = app
-        .admin(Method::PATCH, &status_path, &token, Some(json!({"status": "archived"})))
+        .admin(
+            Method::PATCH,
+            &status_path,
+            &token,
+            Some(json!({"status": "archived"})),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // A visitor writing again reopens the conversation.
     app.say(&v, "one more thing").await;
-    let body: Value = app.admin(Method::GET, &path, &token, None).await.json().await.unwrap();
+    let body: Value = app
+        .admin(Method::GET, &path, &token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["session"]["status"], "open");
 
     let resp = app
@@ -64,7 +94,12 @@ async fn the_admin_api_needs_an_agent(app: TestApp) {
     let resp = app.get("/chat/api/admin/sessions/").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let resp = app
-        .admin(Method::GET, "/chat/api/admin/sessions/", "not-a-token", None)
+        .admin(
+            Method::GET,
+            "/chat/api/admin/sessions/",
+            "not-a-token",
+            None,
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     // A visitor's token is not an agent's.
@@ -80,7 +115,12 @@ async fn replies_over_http(app: TestApp) {
     let v = app.start().await;
     let path = format!("/chat/api/admin/session/{}/messages/", v.session_id);
     let resp = app
-        .admin(Method::POST, &path, &token, Some(json!({"content": "Hello!", "client_id": "x1"})))
+        .admin(
+            Method::POST,
+            &path,
+            &token,
+            Some(json!({"content": "Hello!", "client_id": "x1"})),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let resp = app

@@ -35,7 +35,11 @@ async fn replies_sent_as_frames_reach_the_visitor(app: TestApp) {
     assert_eq!(got["message"]["content"], "On it");
     assert_eq!(got["message"]["agent_name"], "alice");
 
-    send_json(&mut agent, json!({"type": "reply", "session_id": "nope", "content": "x", "client_id": "r2"})).await;
+    send_json(
+        &mut agent,
+        json!({"type": "reply", "session_id": "nope", "content": "x", "client_id": "r2"}),
+    )
+    .await;
     let e = next_of_type(&mut agent, "error").await;
     assert_eq!(e["error"]["code"], "unknown_session");
     assert_eq!(e["client_id"], "r2");
@@ -44,11 +48,20 @@ async fn replies_sent_as_frames_reach_the_visitor(app: TestApp) {
 }
 
 async fn the_agent_socket_needs_credentials(app: TestApp) {
-    assert_eq!(app.agent_ws_with(&[]).await.err(), Some(403), "no Origin, no token");
-    let origin = format!("http://{}", app.host);
-    assert_eq!(app.agent_ws_with(&[("origin", &origin)]).await.err(), Some(401));
     assert_eq!(
-        app.agent_ws_with(&[("authorization", "Bearer nope")]).await.err(),
+        app.agent_ws_with(&[]).await.err(),
+        Some(403),
+        "no Origin, no token"
+    );
+    let origin = format!("http://{}", app.host);
+    assert_eq!(
+        app.agent_ws_with(&[("origin", &origin)]).await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        app.agent_ws_with(&[("authorization", "Bearer nope")])
+            .await
+            .err(),
         Some(401)
     );
 }
@@ -61,14 +74,20 @@ async fn cookies_work_from_our_own_pages_only(app: TestApp) {
         .await
         .expect("same-origin cookie accepted");
     let v = app.start().await;
-    assert_eq!(next_of_type(&mut ws, "session").await["session"]["id"], v.session_id.as_str());
+    assert_eq!(
+        next_of_type(&mut ws, "session").await["session"]["id"],
+        v.session_id.as_str()
+    );
     assert_eq!(
         app.agent_ws_with(&[("cookie", &cookie), ("origin", "https://evil.example")])
             .await
             .err(),
         Some(403)
     );
-    assert_eq!(app.agent_ws_with(&[("cookie", &cookie)]).await.err(), Some(403));
+    assert_eq!(
+        app.agent_ws_with(&[("cookie", &cookie)]).await.err(),
+        Some(403)
+    );
 }
 
 on_every_store!(

@@ -29,7 +29,9 @@ async fn sign_in_and_see_conversations(app: TestApp) {
     assert!(cookie.contains("SameSite=Lax"));
     let cookie = cookie.split(';').next().unwrap().to_string();
 
-    let v = app.start_with(json!({"name": "Eve <script>alert(1)</script>"})).await;
+    let v = app
+        .start_with(json!({"name": "Eve <script>alert(1)</script>"}))
+        .await;
     app.say(&v, "<img src=x onerror=alert(1)>").await;
     let html = app
         .client
@@ -77,11 +79,22 @@ async fn sign_in_and_see_conversations(app: TestApp) {
 }
 
 async fn first_run_setup_link(app: TestApp) {
-    let token = app.state.agents.ensure_setup_token().await.unwrap().expect("no agents yet");
+    let token = app
+        .state
+        .agents
+        .ensure_setup_token()
+        .await
+        .unwrap()
+        .expect("no agents yet");
     let bad = app
         .client
         .post(app.url("/api/complete_setup"))
-        .form(&[("token", "guess"), ("username", "root"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .form(&[
+            ("token", "guess"),
+            ("username", "root"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -91,7 +104,12 @@ async fn first_run_setup_link(app: TestApp) {
     let ok = app
         .client
         .post(app.url("/api/complete_setup"))
-        .form(&[("token", token.as_str()), ("username", "root"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .form(&[
+            ("token", token.as_str()),
+            ("username", "root"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -101,7 +119,12 @@ async fn first_run_setup_link(app: TestApp) {
     let again = app
         .client
         .post(app.url("/api/complete_setup"))
-        .form(&[("token", token.as_str()), ("username", "root2"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .form(&[
+            ("token", token.as_str()),
+            ("username", "root2"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();

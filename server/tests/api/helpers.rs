@@ -28,7 +28,11 @@ pub enum Store {
     /// A fresh SQLite file; in-process bus.
     Sqlite,
     /// A fresh schema in `TEST_DATABASE_URL`; Redis bus when `TEST_REDIS_URL` is set.
-    Postgres { url: String, schema: String, redis: Option<(String, String)> },
+    Postgres {
+        url: String,
+        schema: String,
+        redis: Option<(String, String)>,
+    },
 }
 
 pub struct TestApp {
@@ -64,9 +68,13 @@ pub async fn spawn_app() -> TestApp {
 
 /// The PostgreSQL (+ Redis) store for a new test, if the environment has one.
 pub async fn postgres_store() -> Option<Store> {
-    let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
     let schema = unique("t");
-    let admin = server::storage::connect_url(&url, None).await.expect("connect TEST_DATABASE_URL");
+    let admin = server::storage::connect_url(&url, None)
+        .await
+        .expect("connect TEST_DATABASE_URL");
     use sea_orm::ConnectionTrait;
     admin
         .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
@@ -93,7 +101,9 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
             let url = format!("sqlite://{}?mode=rwc", file.display());
             vars.insert("DATABASE_URL".into(), url.clone());
             sqlite_file = Some(file);
-            server::storage::connect_url(&url, None).await.expect("sqlite")
+            server::storage::connect_url(&url, None)
+                .await
+                .expect("sqlite")
         }
         Store::Postgres { url, schema, redis } => {
             vars.insert("DATABASE_URL".into(), url.clone());
@@ -101,14 +111,18 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
                 vars.insert("REDIS_URL".into(), redis_url.clone());
                 vars.insert("REDIS_CHANNEL".into(), channel.clone());
             }
-            server::storage::connect_url(url, Some(schema)).await.expect("postgres")
+            server::storage::connect_url(url, Some(schema))
+                .await
+                .expect("postgres")
         }
     };
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
-    let app = Application::build_with_db(config, db).await.expect("build app");
+    let app = Application::build_with_db(config, db)
+        .await
+        .expect("build app");
     let port = app.port();
     let state = app.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -170,7 +184,10 @@ impl TestApp {
     }
 
     pub async fn post_message(&self, token: Option<&str>, body: Value) -> reqwest::Response {
-        let mut req = self.client.post(self.url("/chat/api/chat/message/")).json(&body);
+        let mut req = self
+            .client
+            .post(self.url("/chat/api/chat/message/"))
+            .json(&body);
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
@@ -189,7 +206,12 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
-    pub async fn history(&self, customer_id: &str, token: Option<&str>, query: &str) -> reqwest::Response {
+    pub async fn history(
+        &self,
+        customer_id: &str,
+        token: Option<&str>,
+        query: &str,
+    ) -> reqwest::Response {
         let mut req = self
             .client
             .get(self.url(&format!("/chat/api/chat/{customer_id}/history/{query}")));
@@ -248,8 +270,17 @@ impl TestApp {
         cookie.split(';').next().unwrap().to_string()
     }
 
-    pub async fn admin(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> reqwest::Response {
-        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -257,9 +288,10 @@ impl TestApp {
     }
 
     pub async fn visitor_ws(&self, customer_id: &str) -> Ws {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws/chat/{customer_id}/", self.host))
-            .await
-            .expect("visitor socket");
+        let (ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/ws/chat/{customer_id}/", self.host))
+                .await
+                .expect("visitor socket");
         ws
     }
 
@@ -301,7 +333,9 @@ impl TestApp {
 }
 
 pub async fn send_json(ws: &mut Ws, value: Value) {
-    ws.send(Message::Text(value.to_string().into())).await.unwrap();
+    ws.send(Message::Text(value.to_string().into()))
+        .await
+        .unwrap();
 }
 
 /// The next JSON text frame (pings skipped), within 5 s.
@@ -337,7 +371,9 @@ pub async fn close_of(ws: &mut Ws, within: Duration) -> (u16, String) {
             .await
             .expect("closed in time");
         match msg {
-            Some(Ok(Message::Close(Some(frame)))) => return (u16::from(frame.code), frame.reason.to_string()),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string())
+            }
             Some(Ok(Message::Close(None))) => return (u16::from(CloseCode::Status), String::new()),
             Some(Ok(_)) => continue,
             Some(Err(e)) => panic!("socket error before close: {e}"),
@@ -348,7 +384,9 @@ pub async fn close_of(ws: &mut Ws, within: Duration) -> (u16, String) {
 
 /// Asserts no frame arrives for a short while.
 pub async fn assert_quiet(ws: &mut Ws) {
-    if let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+    if let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(300), ws.next()).await
+    {
         panic!("unexpected frame {t}");
     }
 }

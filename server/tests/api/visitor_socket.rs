@@ -11,7 +11,11 @@ use crate::on_every_store;
 async fn own_messages_come_back_as_acknowledgement(app: TestApp) {
     let v = app.start().await;
     let mut ws = app.visitor_ws_authed(&v, None).await;
-    send_json(&mut ws, json!({"type": "message", "content": "hello", "client_id": "a1"})).await;
+    send_json(
+        &mut ws,
+        json!({"type": "message", "content": "hello", "client_id": "a1"}),
+    )
+    .await;
     let frame = next_of_type(&mut ws, "message").await;
     assert_eq!(frame["message"]["content"], "hello");
     assert_eq!(frame["message"]["client_id"], "a1");
@@ -106,16 +110,31 @@ async fn bad_frames_get_clear_answers(app: TestApp) {
     assert_eq!(e["error"]["code"], "unknown_type");
     ws.send(Message::Text("{oops".into())).await.unwrap();
     assert_eq!(next_json(&mut ws).await["error"]["code"], "invalid_frame");
-    send_json(&mut ws, json!({"type": "message", "content": "  ", "client_id": "e1"})).await;
+    send_json(
+        &mut ws,
+        json!({"type": "message", "content": "  ", "client_id": "e1"}),
+    )
+    .await;
     let e = next_json(&mut ws).await;
     assert_eq!(e["error"]["code"], "empty_content");
     assert_eq!(e["client_id"], "e1");
-    send_json(&mut ws, json!({"type": "message", "content": "x".repeat(4001), "client_id": "e2"})).await;
-    assert_eq!(next_json(&mut ws).await["error"]["code"], "content_too_long");
+    send_json(
+        &mut ws,
+        json!({"type": "message", "content": "x".repeat(4001), "client_id": "e2"}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws).await["error"]["code"],
+        "content_too_long"
+    );
     send_json(&mut ws, json!({"type": "message", "content": 5})).await;
     assert_eq!(next_json(&mut ws).await["error"]["code"], "invalid_frame");
     // The socket still works, and nothing bad was stored.
-    send_json(&mut ws, json!({"type": "message", "content": "fine", "client_id": "ok"})).await;
+    send_json(
+        &mut ws,
+        json!({"type": "message", "content": "fine", "client_id": "ok"}),
+    )
+    .await;
     assert_eq!(next_json(&mut ws).await["message"]["content"], "fine");
     assert_eq!(app.stored_messages(&v).await.len(), 1);
 }
@@ -123,7 +142,9 @@ async fn bad_frames_get_clear_answers(app: TestApp) {
 async fn binary_frames_close_with_1003(app: TestApp) {
     let v = app.start().await;
     let mut ws = app.visitor_ws_authed(&v, Some(0)).await;
-    ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+    ws.send(Message::Binary(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
     assert_eq!(close_of(&mut ws, Duration::from_secs(5)).await.0, 1003);
 }
 
@@ -137,7 +158,11 @@ async fn oversize_frames_close_with_1009(app: TestApp) {
     // Everyone else is still served.
     let other = app.start().await;
     let mut ws = app.visitor_ws_authed(&other, None).await;
-    send_json(&mut ws, json!({"type": "message", "content": "still here", "client_id": "s"})).await;
+    send_json(
+        &mut ws,
+        json!({"type": "message", "content": "still here", "client_id": "s"}),
+    )
+    .await;
     assert_eq!(next_json(&mut ws).await["message"]["content"], "still here");
 }
 
@@ -146,8 +171,15 @@ async fn visitors_only_see_their_own_conversation(app: TestApp) {
     let b = app.start().await;
     let mut ws_a = app.visitor_ws_authed(&a, Some(0)).await;
     let mut ws_b = app.visitor_ws_authed(&b, Some(0)).await;
-    send_json(&mut ws_b, json!({"type": "message", "content": "b's secret", "client_id": "b1"})).await;
-    assert_eq!(next_json(&mut ws_b).await["message"]["content"], "b's secret");
+    send_json(
+        &mut ws_b,
+        json!({"type": "message", "content": "b's secret", "client_id": "b1"}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws_b).await["message"]["content"],
+        "b's secret"
+    );
     assert_quiet(&mut ws_a).await;
 }
 

@@ -7,21 +7,32 @@ use crate::on_every_store;
 async fn error_code(resp: reqwest::Response) -> String {
     let body: Value = resp.json().await.expect("JSON error body");
     assert!(body["error"]["message"].is_string(), "{body}");
-    body["error"]["code"].as_str().expect("error.code").to_string()
+    body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_string()
 }
 
 async fn config_has_widget_settings(app: TestApp) {
     let resp = app.get("/chat/api/widget/config/").await;
     assert_eq!(resp.status(), StatusCode::OK);
     let v: Value = resp.json().await.unwrap();
-    for key in ["title", "welcome_message", "primary_color", "text_color", "position"] {
+    for key in [
+        "title",
+        "welcome_message",
+        "primary_color",
+        "text_color",
+        "position",
+    ] {
         assert!(v[key].is_string(), "{key} in {v}");
     }
     assert_eq!(v["max_message_length"], 4000);
 }
 
 async fn start_gives_unguessable_credentials(app: TestApp) {
-    let resp = app.start_chat(json!({"name": "Ann", "email": "ann@example.com"})).await;
+    let resp = app
+        .start_chat(json!({"name": "Ann", "email": "ann@example.com"}))
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["token"].as_str().unwrap().len(), 64);
@@ -62,7 +73,9 @@ async fn resume_needs_the_token(app: TestApp) {
 }
 
 async fn a_chosen_customer_id_is_kept(app: TestApp) {
-    let v = app.start_with(json!({"customer_id": "shop-user-0042"})).await;
+    let v = app
+        .start_with(json!({"customer_id": "shop-user-0042"}))
+        .await;
     assert_eq!(v.customer_id, "shop-user-0042");
     let resp = app.start_chat(json!({"customer_id": "bad id!"})).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -90,7 +103,8 @@ async fn start_rejects_bad_input(app: TestApp) {
 
 async fn messages_are_stored_once_per_client_id(app: TestApp) {
     let v = app.start().await;
-    let body = json!({"customer_id": v.customer_id, "content": "Hello <b>there</b>", "client_id": "c-1"});
+    let body =
+        json!({"customer_id": v.customer_id, "content": "Hello <b>there</b>", "client_id": "c-1"});
     let first = app.post_message(Some(&v.token), body.clone()).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
@@ -148,21 +162,29 @@ async fn message_input_is_checked(app: TestApp) {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(resp).await, "invalid_token");
     let resp = app
-        .post_message(Some(&v.token), json!({"customer_id": "nobody-12345", "content": "hi"}))
+        .post_message(
+            Some(&v.token),
+            json!({"customer_id": "nobody-12345", "content": "hi"}),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(resp).await, "unknown_customer");
     let resp = app.post_message(Some(&v.token), ok(json!("   "))).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(resp).await, "empty_content");
-    let resp = app.post_message(Some(&v.token), ok(json!("x".repeat(4001)))).await;
+    let resp = app
+        .post_message(Some(&v.token), ok(json!("x".repeat(4001))))
+        .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(resp).await, "content_too_long");
     let resp = app.post_message(Some(&v.token), ok(json!(17))).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(resp).await, "invalid_body");
     let resp = app
-        .post_message(Some(&v.token), json!({"customer_id": v.customer_id, "content": "hi", "client_id": "bad id"}))
+        .post_message(
+            Some(&v.token),
+            json!({"customer_id": v.customer_id, "content": "hi", "client_id": "bad id"}),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(resp).await, "invalid_client_id");
@@ -201,7 +223,9 @@ async fn message_input_is_checked(app: TestApp) {
 
     // Nothing of that was stored; the limit itself is accepted.
     assert!(app.stored_messages(&v).await.is_empty());
-    let resp = app.post_message(Some(&v.token), ok(json!("é".repeat(4000)))).await;
+    let resp = app
+        .post_message(Some(&v.token), ok(json!("é".repeat(4000))))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
 }
 
@@ -210,7 +234,9 @@ async fn history_after_a_seq(app: TestApp) {
     for text in ["one", "two", "three"] {
         app.say(&v, text).await;
     }
-    let resp = app.history(&v.customer_id, Some(&v.token), "?after=1").await;
+    let resp = app
+        .history(&v.customer_id, Some(&v.token), "?after=1")
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
     let contents: Vec<&str> = body["messages"]
@@ -221,16 +247,24 @@ async fn history_after_a_seq(app: TestApp) {
         .collect();
     assert_eq!(contents, vec!["two", "three"]);
 
-    let resp = app.history(&v.customer_id, Some(&v.token), "?after=abc").await;
+    let resp = app
+        .history(&v.customer_id, Some(&v.token), "?after=abc")
+        .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(resp).await, "invalid_query");
-    let resp = app.history(&v.customer_id, Some(&v.token), "?after=-1").await;
+    let resp = app
+        .history(&v.customer_id, Some(&v.token), "?after=-1")
+        .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = app.history(&v.customer_id, None, "").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let other = app.start().await;
     let resp = app.history(&v.customer_id, Some(&other.token), "").await;
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "another visitor's token opens nothing");
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "another visitor's token opens nothing"
+    );
 }
 
 async fn widget_api_is_cors_open(app: TestApp) {
@@ -239,7 +273,10 @@ async fn widget_api_is_cors_open(app: TestApp) {
         .request(reqwest::Method::OPTIONS, app.url("/chat/api/chat/message/"))
         .header("origin", "https://shop.example.com")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
         .send()
         .await
         .unwrap();

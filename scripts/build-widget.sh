@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the embeddable chat widget into public/static/widget/ and prints the
+# sizes a visitor downloads (loader, JS glue, wasm; raw and gzipped).
+#
+# Needs: the wasm32-unknown-unknown target, wasm-bindgen (same version as the
+# wasm-bindgen crate in Cargo.lock) and wasm-opt (binaryen >= 116, e.g. npm
+# binaryen@132; Debian's binaryen 108 breaks the externref table).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+out=public/static/widget
+wasm=target/wasm32-unknown-unknown/widget-release/defmis_widget.wasm
+
+cargo build -p widget-wasm --target wasm32-unknown-unknown --profile widget-release
+
+wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name defmis_widget "$wasm"
+
+# rustc's default wasm32 features (LLVM 20+): the output uses bulk memory,
+# saturating float-to-int, sign extension, mutable globals, multivalue and
+# reference types (wasm-bindgen's externref table); all must be enabled for
+# the module to validate.
+wasm-opt -Oz \
+  --enable-bulk-memory \
+  --enable-nontrapping-float-to-int \
+  --enable-sign-ext \
+  --enable-mutable-globals \
+  --enable-multivalue \
+  --enable-reference-types \
+  "$out/defmis_widget_bg.wasm" -o "$out/defmis_widget_bg.wasm"
+
+size() {
+  local f=$1 raw gz
+  raw=$(wc -c <"$f")
+  gz=$(gzip -9 -c "$f" | wc -c)
+  printf '%-48s %8d B raw %8d B gzip\n' "$f" "$raw" "$gz"
+}
+
+echo
+size public/static/js/chat-widget.js
+size "$out/defmis_widget.js"
+size "$out/defmis_widget_bg.wasm"
+total=$(cat public/static/js/chat-widget.js "$out/defmis_widget.js" "$out/defmis_widget_bg.wasm" | wc -c)
+total_gz=$(( $(gzip -9 -c public/static/js/chat-widget.js | wc -c) + $(gzip -9 -c "$out/defmis_widget.js" | wc -c) + $(gzip -9 -c "$out/defmis_widget_bg.wasm" | wc -c) ))
+printf '%-48s %8d B raw %8d B gzip\n' "total" "$total" "$total_gz"
