@@ -15,6 +15,7 @@ pub struct RedisBus {
     publisher: Client,
     channel: String,
     _subscriber: SubscriberClient,
+    _resubscriber: tokio::task::JoinHandle<()>,
 }
 
 impl RedisBus {
@@ -40,7 +41,7 @@ impl RedisBus {
             .await
             .map_err(|e| BusError(e.to_string()))?;
         // Re-subscribes after a reconnect.
-        let _ = subscriber.manage_subscriptions();
+        let resubscriber = subscriber.manage_subscriptions();
         let mut rx = subscriber.message_rx();
         subscriber
             .subscribe(channel.to_string())
@@ -71,6 +72,7 @@ impl RedisBus {
             publisher,
             channel: channel.to_string(),
             _subscriber: subscriber,
+            _resubscriber: resubscriber,
         })
     }
 }
