@@ -19,6 +19,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -229,7 +230,12 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard)
         .layer(DefaultBodyLimit::max(64 * 1024))
         .merge(sockets)
-        .fallback(static_or_404)
+        // Compressed: the widget's wasm is 74 KB raw, 32 KB gzipped.
+        .fallback_service(
+            axum::routing::any(static_or_404)
+                .layer(CompressionLayer::new())
+                .with_state(state.clone()),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req

@@ -158,6 +158,40 @@ async fn demo_page_embeds_the_widget(app: TestApp) {
     assert_eq!(resp.status(), StatusCode::OK);
 }
 
+#[tokio::test]
+async fn static_files_are_compressed_and_cors_open() {
+    let site = std::env::temp_dir().join(format!("defmis-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(site.join("static/widget")).unwrap();
+    let wasm = "wasm bytes that compress well ".repeat(200);
+    std::fs::write(site.join("static/widget/defmis_widget_bg.wasm"), &wasm).unwrap();
+    let root = site.to_string_lossy().to_string();
+    let app = crate::helpers::spawn_on(
+        crate::helpers::Store::Sqlite,
+        &[("LEPTOS_SITE_ROOT", &root)],
+    )
+    .await;
+    let resp = app
+        .client
+        .get(app.url("/static/widget/defmis_widget_bg.wasm"))
+        .header("accept-encoding", "gzip")
+        .header("origin", "https://shop.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let body = resp.bytes().await.unwrap();
+    assert!(
+        body.len() < wasm.len() / 10,
+        "compressed to {} bytes",
+        body.len()
+    );
+    let missing = app.get("/static/widget/nope.js").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let _ = std::fs::remove_dir_all(site);
+}
+
 on_every_store!(
     signed_out_agents_are_sent_to_sign_in,
     sign_in_and_see_conversations,
