@@ -73,6 +73,44 @@ pub fn error_frame(code: &str, message: &str, client_id: Option<&str>) -> Utf8By
     .into()
 }
 
+/// Reads a client's text frame of type `expected` into `T`. Anything else
+/// becomes the frame to answer with: `{"type":"pong"}` for a ping, or an
+/// `invalid_frame` / `unknown_type` error carrying the frame's `client_id`.
+pub fn parse_frame<T: serde::de::DeserializeOwned>(
+    text: &str,
+    expected: &str,
+) -> Result<T, Utf8Bytes> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Err(error_frame(
+            "invalid_frame",
+            "Frames must be JSON objects.",
+            None,
+        ));
+    };
+    let client_id = value
+        .get("client_id")
+        .and_then(|c| c.as_str())
+        .map(str::to_string);
+    let client_id = client_id.as_deref();
+    match frame_type(&value) {
+        Some(t) if t == expected => {}
+        Some("ping") => return Err(r#"{"type":"pong"}"#.into()),
+        Some(other) => {
+            let message = format!("Unknown frame type {other:?}; expected {expected:?}.");
+            return Err(error_frame("unknown_type", &message, client_id));
+        }
+        None => {
+            return Err(error_frame(
+                "invalid_frame",
+                "Frames need a string \"type\".",
+                client_id,
+            ))
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| error_frame("invalid_frame", &e.to_string(), client_id))
+}
+
 /// The `type` of a JSON object frame, or `None` if it is not one.
 pub fn frame_type(value: &serde_json::Value) -> Option<&str> {
     value.as_object()?.get("type")?.as_str()

@@ -20,8 +20,8 @@ use crate::error::AppError;
 use crate::startup::AppState;
 use crate::storage::chat_sessions;
 use crate::ws::{
-    close, close_with, error_frame, frame_type, limit, read_error_close, AUTH_TIMEOUT, IDLE_LIMIT,
-    PING_EVERY,
+    close, close_with, error_frame, frame_type, limit, parse_frame, read_error_close, AUTH_TIMEOUT,
+    IDLE_LIMIT, PING_EVERY,
 };
 
 pub async fn visitor_socket(
@@ -217,44 +217,9 @@ async fn handle_frame(
     text: &str,
     last_sent: i64,
 ) -> Option<axum::extract::ws::Utf8Bytes> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Some(error_frame(
-            "invalid_frame",
-            "Frames must be JSON objects.",
-            None,
-        ));
-    };
-    let client_id = value
-        .get("client_id")
-        .and_then(|c| c.as_str())
-        .map(str::to_string);
-    match frame_type(&value) {
-        Some("message") => {}
-        Some("ping") => return Some(r#"{"type":"pong"}"#.into()),
-        Some(other) => {
-            return Some(error_frame(
-                "unknown_type",
-                &format!("Unknown frame type {other:?}; expected \"message\"."),
-                client_id.as_deref(),
-            ))
-        }
-        None => {
-            return Some(error_frame(
-                "invalid_frame",
-                "Frames need a string \"type\".",
-                client_id.as_deref(),
-            ))
-        }
-    }
-    let frame: MessageFrame = match serde_json::from_value(value) {
+    let frame: MessageFrame = match parse_frame(text, "message") {
         Ok(f) => f,
-        Err(e) => {
-            return Some(error_frame(
-                "invalid_frame",
-                &e.to_string(),
-                client_id.as_deref(),
-            ))
-        }
+        Err(answer) => return Some(answer),
     };
     match state
         .chat

@@ -19,7 +19,7 @@ use crate::chat::Author;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::ws::{
-    close, close_with, error_frame, frame_type, limit, read_error_close, IDLE_LIMIT, PING_EVERY,
+    close, close_with, error_frame, limit, parse_frame, read_error_close, IDLE_LIMIT, PING_EVERY,
 };
 
 pub async fn agent_socket(
@@ -118,44 +118,9 @@ async fn handle_frame(
     agent: &AgentView,
     text: &str,
 ) -> Option<axum::extract::ws::Utf8Bytes> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Some(error_frame(
-            "invalid_frame",
-            "Frames must be JSON objects.",
-            None,
-        ));
-    };
-    let client_id = value
-        .get("client_id")
-        .and_then(|c| c.as_str())
-        .map(str::to_string);
-    match frame_type(&value) {
-        Some("reply") => {}
-        Some("ping") => return Some(r#"{"type":"pong"}"#.into()),
-        Some(other) => {
-            return Some(error_frame(
-                "unknown_type",
-                &format!("Unknown frame type {other:?}; expected \"reply\"."),
-                client_id.as_deref(),
-            ))
-        }
-        None => {
-            return Some(error_frame(
-                "invalid_frame",
-                "Frames need a string \"type\".",
-                client_id.as_deref(),
-            ))
-        }
-    }
-    let frame: ReplyFrame = match serde_json::from_value(value) {
+    let frame: ReplyFrame = match parse_frame(text, "reply") {
         Ok(f) => f,
-        Err(e) => {
-            return Some(error_frame(
-                "invalid_frame",
-                &e.to_string(),
-                client_id.as_deref(),
-            ))
-        }
+        Err(answer) => return Some(answer),
     };
     let result = async {
         let session = state.chat.session(&frame.session_id).await?;
