@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 
 use crate::types::{
-    AgentView, ApiError, ConversationView, MessageView, SessionStatus, SessionView,
+    AgentView, ApiError, ConversationView, ErrorCode, MessageView, SessionId, SessionPage,
+    SessionStatus, SessionView,
 };
 
 /// Name of the dashboard's session cookie.
@@ -39,19 +40,27 @@ mod backend {
             username: &str,
             password: &str,
         ) -> Result<String, ApiError>;
-        async fn list_sessions(&self) -> Result<Vec<SessionView>, ApiError>;
-        async fn conversation(&self, session_id: &str) -> Result<ConversationView, ApiError>;
+        /// One page of conversations, newest activity first.
+        async fn list_sessions(&self, cursor: Option<String>) -> Result<SessionPage, ApiError>;
+        /// A conversation with its latest messages.
+        async fn conversation(&self, session_id: &SessionId) -> Result<ConversationView, ApiError>;
+        /// Messages before `before` (the latest `limit` of them), in seq order.
+        async fn earlier_messages(
+            &self,
+            session_id: &SessionId,
+            before: i64,
+        ) -> Result<crate::types::MessagePage, ApiError>;
         async fn reply(
             &self,
             agent: &AgentView,
-            session_id: &str,
+            session_id: &SessionId,
             content: &str,
             client_id: &str,
         ) -> Result<MessageView, ApiError>;
         async fn set_status(
             &self,
             agent: &AgentView,
-            session_id: &str,
+            session_id: &SessionId,
             status: SessionStatus,
         ) -> Result<SessionView, ApiError>;
         /// Whether cookies must carry `Secure` (the public URL is https).
@@ -64,7 +73,7 @@ mod backend {
 
     pub fn backend() -> Result<BackendHandle, ApiError> {
         use_context::<BackendHandle>()
-            .ok_or_else(|| ApiError::new("internal", "dashboard backend missing"))
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "dashboard backend missing"))
     }
 
     /// The dashboard session token from the request's cookie.
@@ -151,7 +160,7 @@ pub async fn complete_setup(
 ) -> Result<(), ApiError> {
     if password != password_confirm {
         return Err(ApiError::new(
-            "password_mismatch",
+            ErrorCode::PasswordMismatch,
             "The two passwords differ.",
         ));
     }
@@ -169,20 +178,29 @@ pub async fn complete_setup(
 }
 
 #[server(endpoint = "list_sessions")]
-pub async fn list_sessions() -> Result<Vec<SessionView>, ApiError> {
+pub async fn list_sessions(cursor: Option<String>) -> Result<SessionPage, ApiError> {
     let (backend, _) = require_agent().await?;
-    backend.list_sessions().await
+    backend.list_sessions(cursor).await
 }
 
 #[server(endpoint = "get_conversation")]
-pub async fn get_conversation(session_id: String) -> Result<ConversationView, ApiError> {
+pub async fn get_conversation(session_id: SessionId) -> Result<ConversationView, ApiError> {
     let (backend, _) = require_agent().await?;
     backend.conversation(&session_id).await
 }
 
+#[server(endpoint = "earlier_messages")]
+pub async fn earlier_messages(
+    session_id: SessionId,
+    before: i64,
+) -> Result<crate::types::MessagePage, ApiError> {
+    let (backend, _) = require_agent().await?;
+    backend.earlier_messages(&session_id, before).await
+}
+
 #[server(endpoint = "send_reply")]
 pub async fn send_reply(
-    session_id: String,
+    session_id: SessionId,
     content: String,
     client_id: String,
 ) -> Result<MessageView, ApiError> {
@@ -194,7 +212,7 @@ pub async fn send_reply(
 
 #[server(endpoint = "set_session_status")]
 pub async fn set_session_status(
-    session_id: String,
+    session_id: SessionId,
     status: SessionStatus,
 ) -> Result<SessionView, ApiError> {
     let (backend, agent) = require_agent().await?;

@@ -2,7 +2,9 @@
 //! functions, rendered on the server and hydrated in the browser.
 //!
 //! # Layout
-//! - [`types`]: wire types shared with the server's JSON API and sockets.
+//! - [`types`]: payloads and ids shared with the server's JSON API.
+//! - [`error`]: [`error::ErrorCode`] and [`error::ApiError`], for every error.
+//! - [`protocol`]: every socket frame, both directions, both sockets.
 //! - [`api`]: server functions, and (with `ssr`) the [`api::Backend`] trait
 //!   the server implements, so this crate never touches the database.
 //! - [`live`]: the live socket, browser only.
@@ -16,8 +18,10 @@ use leptos_router::{
 };
 
 pub mod api;
+pub mod error;
 pub mod live;
 mod pages;
+pub mod protocol;
 pub mod types;
 
 /// The HTML document around the app, rendered on the server.

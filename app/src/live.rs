@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::types::DashboardEvent;
+use crate::protocol::AgentServerFrame;
 
 /// Connection state shown to the agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,10 +26,11 @@ impl LiveState {
 }
 
 /// Opens the live connection for the current component: `on_event` gets
-/// every event; `on_reopen` runs after a reconnect, so the caller can fetch
-/// what it missed while offline.
+/// every `message` and `session` frame; `on_reopen` runs after a reconnect
+/// and on a `resync` frame, so the caller can refetch what it may have
+/// missed.
 pub fn use_live(
-    on_event: impl Fn(DashboardEvent) + 'static,
+    on_event: impl Fn(AgentServerFrame) + 'static,
     on_reopen: impl Fn() + 'static,
 ) -> RwSignal<LiveState> {
     let state = RwSignal::new(LiveState::Connecting);
@@ -84,7 +85,7 @@ mod socket {
     use wasm_bindgen::JsCast;
     use web_sys::{MessageEvent, WebSocket};
 
-    use crate::types::DashboardEvent;
+    use crate::protocol::AgentServerFrame;
 
     type Handler = Closure<dyn FnMut(JsValue)>;
 
@@ -94,7 +95,7 @@ mod socket {
         stopped: Cell<bool>,
         attempts: Cell<u32>,
         ever_opened: Cell<bool>,
-        on_event: Box<dyn Fn(DashboardEvent)>,
+        on_event: Box<dyn Fn(AgentServerFrame)>,
         on_status: Box<dyn Fn(bool)>,
         on_reopen: Box<dyn Fn()>,
     }
@@ -103,7 +104,7 @@ mod socket {
 
     impl LiveSocket {
         pub fn connect(
-            on_event: Box<dyn Fn(DashboardEvent)>,
+            on_event: Box<dyn Fn(AgentServerFrame)>,
             on_status: Box<dyn Fn(bool)>,
             on_reopen: Box<dyn Fn()>,
         ) -> Self {
@@ -168,8 +169,12 @@ mod socket {
                     return;
                 };
                 if let Some(text) = ev.data().as_string() {
-                    if let Ok(event) = serde_json::from_str::<DashboardEvent>(&text) {
-                        (inner.on_event)(event);
+                    match serde_json::from_str::<AgentServerFrame>(&text) {
+                        Ok(AgentServerFrame::Resync) => (inner.on_reopen)(),
+                        Ok(frame @ (AgentServerFrame::Message { .. } | AgentServerFrame::Session { .. })) => {
+                            (inner.on_event)(frame)
+                        }
+                        Ok(_) | Err(_) => {}
                     }
                 }
             }

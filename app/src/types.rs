@@ -3,14 +3,79 @@
 //! They are the single definition of every payload: the server serialises
 //! them, the dashboard deserialises them, and docs/api.md describes them.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
-use server_fn::codec::JsonEncoding;
-use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+pub use crate::error::{ApiError, ErrorCode};
+
+/// Declares a string id newtype: serialised as a bare string, compared and
+/// hashed as one, never confused with another kind of id.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_string())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A conversation's internal id (UUID v4); agents and the admin API use it.
+    SessionId
+);
+id_type!(
+    /// A conversation's public id, held by the visitor's browser. Knowing it
+    /// grants nothing without the conversation's token.
+    CustomerId
+);
+id_type!(
+    /// A support agent's id (UUID v4).
+    AgentId
+);
+id_type!(
+    /// A stored message's id (UUID v4).
+    MessageId
+);
 
 /// One stored message, as visitors and agents see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
-    pub id: String,
+    pub id: MessageId,
     /// Position in its conversation: 1, 2, 3… without gaps. Clients resume
     /// from the highest one they have seen.
     pub seq: i64,
@@ -78,8 +143,8 @@ impl SessionStatus {
 /// One conversation with one visitor, as agents see it in lists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
-    pub id: String,
-    pub customer_id: String,
+    pub id: SessionId,
+    pub customer_id: CustomerId,
     pub name: Option<String>,
     pub email: Option<String>,
     pub status: SessionStatus,
@@ -95,86 +160,56 @@ pub struct SessionView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationView {
     pub session: SessionView,
+    /// The latest messages, in seq order.
     pub messages: Vec<MessageView>,
+    /// Whether older messages exist than the first one here.
+    pub has_more: bool,
+}
+
+/// One page of the conversation list; `next_cursor` fetches the next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A run of messages in seq order; `has_more` says whether more exist past
+/// the end it was read towards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub messages: Vec<MessageView>,
+    pub has_more: bool,
 }
 
 /// The signed-in support agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentView {
-    pub id: String,
+    pub id: AgentId,
     pub username: String,
-    pub role: AgentRole,
+    pub role: Role,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AgentRole {
+pub enum Role {
     Admin,
     Agent,
 }
 
-impl AgentRole {
+impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
-            AgentRole::Admin => "admin",
-            AgentRole::Agent => "agent",
+            Role::Admin => "admin",
+            Role::Agent => "agent",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "admin" => Some(AgentRole::Admin),
-            "agent" => Some(AgentRole::Agent),
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
             _ => None,
         }
-    }
-}
-
-/// What the agent socket (`/ws/admin/dashboard/`) pushes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum DashboardEvent {
-    /// A message was stored in some conversation.
-    Message {
-        session_id: String,
-        customer_id: String,
-        message: MessageView,
-    },
-    /// A conversation was created or changed (status, name, last message).
-    Session { session: SessionView },
-}
-
-/// The error every server function returns; mirrors the HTTP API's
-/// `{"error": {"code", "message"}}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{message}")]
-pub struct ApiError {
-    pub code: String,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    pub fn unauthorized() -> Self {
-        Self::new("unauthorized", "Please sign in.")
-    }
-
-    pub fn is_unauthorized(&self) -> bool {
-        self.code == "unauthorized"
-    }
-}
-
-impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        ApiError::new("request_failed", value.to_string())
     }
 }
 
@@ -209,26 +244,5 @@ mod tests {
     fn short_time_is_stable() {
         assert_eq!(short_time("2026-11-23T22:29:26.123Z"), "2026-11-23 22:29");
         assert_eq!(short_time("bad"), "bad");
-    }
-
-    #[test]
-    fn events_have_the_documented_shape() {
-        let ev = DashboardEvent::Session {
-            session: SessionView {
-                id: "s".into(),
-                customer_id: "c".into(),
-                name: None,
-                email: None,
-                status: SessionStatus::Open,
-                created_at: "t".into(),
-                updated_at: "t".into(),
-                last_message: None,
-                last_message_at: None,
-                last_seq: 0,
-            },
-        };
-        let json = serde_json::to_value(&ev).unwrap();
-        assert_eq!(json["type"], "session");
-        assert_eq!(json["session"]["status"], "open");
     }
 }

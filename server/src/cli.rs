@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{bail, Context};
-use app::types::AgentRole;
+use app::types::Role;
 
 use crate::agents::AgentService;
 use crate::auth::TokenHasher;
@@ -96,8 +96,8 @@ fn prompt(label: &str) -> anyhow::Result<String> {
 
 async fn create_admin(config: Config, args: &[String]) -> anyhow::Result<()> {
     let role = match flag(args, "--role")?.as_deref() {
-        None | Some("admin") => AgentRole::Admin,
-        Some("agent") => AgentRole::Agent,
+        None | Some("admin") => Role::Admin,
+        Some("agent") => Role::Agent,
         Some(other) => bail!("--role must be admin or agent, not {other:?}"),
     };
     let interactive = std::io::stdin().is_terminal();

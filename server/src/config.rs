@@ -5,6 +5,8 @@
 //! | `BIND_ADDR` | `127.0.0.1:8000` | address and port to listen on (`PORT` alone overrides the port; cargo-leptos's `LEPTOS_SITE_ADDR` is the fallback) |
 //! | `PUBLIC_URL` | `http://{BIND_ADDR}` | the URL people use to reach this server; `https://…` makes cookies `Secure` |
 //! | `DATABASE_URL` | `sqlite://./data/defmis.db?mode=rwc` | SQLite file, or `postgres://user:pass@host/db` |
+//! | `DATABASE_POOL_SIZE` | `16` | PostgreSQL connections per instance (SQLite: readers, at most 8, beside its one writer) |
+//! | `WRITE_BATCH_MAX` | `512` | most messages stored in one transaction (group commit) |
 //! | `REDIS_URL` | unset | unset: in-process bus; set: Redis pub/sub, so several instances serve one site |
 //! | `REDIS_CHANNEL` | `defmis-chat:events` | the pub/sub channel the instances share |
 //! | `SECRET_KEY` | generated into `./data/secret_key` | key for hashing tokens; required with PostgreSQL (all instances share it) |
@@ -33,6 +35,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub public_url: String,
     pub database_url: SecretString,
+    pub database_pool_size: u32,
+    pub write_batch_max: usize,
     pub redis_url: Option<SecretString>,
     pub redis_channel: String,
     pub secret_key: SecretString,
@@ -167,6 +171,10 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
+        let database_pool_size = parse_num(get("DATABASE_POOL_SIZE"), 16, 1, 1000)
+            .map_err(|e| err("DATABASE_POOL_SIZE", e))? as u32;
+        let write_batch_max = parse_num(get("WRITE_BATCH_MAX"), 512, 1, 4096)
+            .map_err(|e| err("WRITE_BATCH_MAX", e))?;
         let redis_url = get("REDIS_URL");
         if let Some(url) = &redis_url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
@@ -222,6 +230,8 @@ impl Config {
             bind,
             public_url,
             database_url: database_url.into(),
+            database_pool_size,
+            write_batch_max,
             redis_url: redis_url.map(Into::into),
             redis_channel: get("REDIS_CHANNEL").unwrap_or_else(|| "defmis-chat:events".into()),
             secret_key: secret_key.into(),

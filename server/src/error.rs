@@ -1,7 +1,9 @@
-//! The one error type at the HTTP boundary. Every failure answers
-//! `{"error": {"code": "…", "message": "…"}}` with the status below.
+//! The one error type of the server. Every failure answers
+//! `{"error": {"code", "message", "retryable"}}` with the status below, or
+//! becomes a socket error frame or a server function error with the same
+//! [`ErrorCode`].
 
-use app::types::ApiError;
+use app::types::{ApiError, ErrorCode};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
@@ -12,19 +14,19 @@ use serde_json::json;
 pub enum AppError {
     /// 400: the request could not be read (malformed JSON, bad query).
     #[error("{1}")]
-    BadRequest(&'static str, String),
+    BadRequest(ErrorCode, String),
     /// 401: no credentials, or wrong ones.
     #[error("{1}")]
-    Unauthorized(&'static str, String),
+    Unauthorized(ErrorCode, String),
     /// 403: credentials are fine but do not allow this.
     #[error("{1}")]
-    Forbidden(&'static str, String),
+    Forbidden(ErrorCode, String),
     /// 404: no such thing (or not visible to the caller).
     #[error("{1}")]
-    NotFound(&'static str, String),
+    NotFound(ErrorCode, String),
     /// 409: conflicts with what is stored (a taken username).
     #[error("{1}")]
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     /// 413: the body is larger than this endpoint accepts.
     #[error("{0}")]
     TooLarge(String),
@@ -33,7 +35,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     /// 422: well-formed, but a value is invalid (empty message, bad email).
     #[error("{1}")]
-    Invalid(&'static str, String),
+    Invalid(ErrorCode, String),
+    /// 503: overloaded, or the database cannot be reached; retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: our fault (database, Redis). The cause is logged once where it
     /// happened; the client gets an opaque message.
     #[error("internal error")]
@@ -51,21 +56,23 @@ impl AppError {
             AppError::TooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(..) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             AppError::BadRequest(c, _)
             | AppError::Unauthorized(c, _)
             | AppError::Forbidden(c, _)
             | AppError::NotFound(c, _)
             | AppError::Conflict(c, _)
-            | AppError::Invalid(c, _) => c,
-            AppError::TooLarge(_) => "too_large",
-            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
-            AppError::Internal => "internal",
+            | AppError::Invalid(c, _) => *c,
+            AppError::TooLarge(_) => ErrorCode::TooLarge,
+            AppError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            AppError::Unavailable(_) => ErrorCode::Unavailable,
+            AppError::Internal => ErrorCode::Internal,
         }
     }
 
@@ -75,7 +82,8 @@ impl AppError {
         AppError::Internal
     }
 
-    /// The `{"code", "message"}` pair, for JSON bodies and socket frames.
+    /// The `{"code", "message", "retryable"}` object, for JSON bodies and
+    /// socket frames.
     pub fn to_api(&self) -> ApiError {
         ApiError::new(self.code(), self.to_string())
     }
@@ -83,7 +91,14 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        AppError::internal("database error", e)
+        use sea_orm::DbErr;
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::warn!(error.cause = %e, "database unreachable");
+                AppError::Unavailable("The database cannot be reached; retry shortly.".into())
+            }
+            e => AppError::internal("database error", e),
+        }
     }
 }
 
@@ -95,8 +110,15 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        (self.status(), axum::Json(body)).into_response()
+        let status = self.status();
+        let mut response = (status, axum::Json(json!({ "error": self.to_api() }))).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -104,24 +126,24 @@ impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(
-                "invalid_json",
+                ErrorCode::InvalidJson,
                 format!("The body is not valid JSON: {}", e.body_text()),
             ),
-            JsonRejection::JsonDataError(e) => AppError::Invalid("invalid_body", e.body_text()),
+            JsonRejection::JsonDataError(e) => AppError::Invalid(ErrorCode::InvalidBody, e.body_text()),
             JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
                 "Send the body as JSON with `Content-Type: application/json`.".into(),
             ),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 AppError::TooLarge("The body is too large.".into())
             }
-            other => AppError::BadRequest("invalid_body", other.body_text()),
+            other => AppError::BadRequest(ErrorCode::InvalidBody, other.body_text()),
         }
     }
 }
 
 impl From<QueryRejection> for AppError {
     fn from(r: QueryRejection) -> Self {
-        AppError::BadRequest("invalid_query", r.body_text())
+        AppError::BadRequest(ErrorCode::InvalidQuery, r.body_text())
     }
 }
 
@@ -144,7 +166,7 @@ pub struct Query<T>(pub T);
 /// Parses a JSON body read by hand, with the same errors as [`Json`].
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::Invalid("invalid_body", e.to_string()),
-        _ => AppError::BadRequest("invalid_json", format!("The body is not valid JSON: {e}")),
+        serde_json::error::Category::Data => AppError::Invalid(ErrorCode::InvalidBody, e.to_string()),
+        _ => AppError::BadRequest(ErrorCode::InvalidJson, format!("The body is not valid JSON: {e}")),
     })
 }

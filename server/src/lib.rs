@@ -3,14 +3,30 @@
 //!
 //! # Layout
 //! - [`config`]: the typed configuration, from the environment.
-//! - [`startup`]: [`startup::Application`] (build, bind, serve) and the router.
-//! - [`chat`]: conversations and messages — service, widget API, visitor socket.
-//! - [`agents`]: accounts, sign-in, API tokens, admin API.
-//! - [`dashboard`]: what the Leptos dashboard calls, and the agent socket.
-//! - [`bus`]: event fan-out, in-process or over Redis.
-//! - [`storage`]: SeaORM connection and entities (`migrations` has the schema).
-//! - [`auth`], [`error`], [`ws`]: secrets, the HTTP error type, socket helpers.
+//! - [`state`]: [`state::AppState`], what every handler may use.
+//! - [`startup`]: [`startup::Application`] (build, bind, serve); composes
+//!   the domains' routers.
+//! - Domains, each with `router()`, a service (rules), a store (queries: the
+//!   only SeaORM) and thin handlers:
+//!   - [`chat`]: conversations and messages — widget API, visitor socket,
+//!     the group-commit writer.
+//!   - [`agents`]: accounts, sign-in, API tokens, admin API.
+//!   - [`dashboard`]: the Leptos app's server functions and the agent socket.
+//! - [`bus`]: the event stream — local delivery first, Redis between
+//!   instances.
+//! - [`ws`]: the one socket driver both sockets run on.
+//! - [`storage`]: connections (SQLite writer + readers, or a PostgreSQL
+//!   pool) and entities (`migrations` has the schema).
+//! - [`site`]: demo page, health, static files, the Host check.
+//! - [`auth`], [`error`]: secrets, and the one error type.
 //! - [`cli`]: `serve`, `migrate`, `create-admin`, `create-api-token`.
+//!
+//! A visitor's message travels: `chat::socket` (or `chat::routes`) →
+//! `chat::service::ChatService::post_as_visitor` → `chat::writer` (batched)
+//! → `chat::store::ChatStore::write_batch` (one transaction) → the sender's
+//! acknowledgement → `bus::Bus::publish` → `bus::Hub` → every agent socket
+//! (`dashboard::socket`) and the conversation's visitor sockets, and over
+//! `bus::redis` to the other instances' hubs.
 
 pub mod agents;
 pub mod auth;
@@ -21,7 +37,9 @@ pub mod config;
 pub mod dashboard;
 pub mod demo;
 pub mod error;
+pub mod site;
 pub mod startup;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod ws;

@@ -5,14 +5,15 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use super::{ErrorBox, Frame, LiveBadge};
-use crate::api::{get_conversation, send_reply, set_session_status};
+use crate::api::{earlier_messages, get_conversation, send_reply, set_session_status};
 use crate::live::{new_client_id, use_live};
-use crate::types::{short_time, ConversationView, DashboardEvent, MessageView, SessionStatus};
+use crate::protocol::AgentServerFrame;
+use crate::types::{short_time, ConversationView, MessageView, SessionId, SessionStatus};
 
 #[component]
 pub fn ConversationPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    let id = move || SessionId::from(params.read().get("id").unwrap_or_default());
     let conversation = Resource::new(id, get_conversation);
     view! {
         <Frame>
@@ -45,6 +46,10 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
     let session_id = initial.session.id.clone();
     let session = RwSignal::new(initial.session);
     let messages = RwSignal::new(initial.messages);
+    let has_earlier = RwSignal::new(initial.has_more);
+    // The client_id of the draft being sent: a resend after a failure
+    // reuses it, so the reply is stored once.
+    let pending = RwSignal::new(None::<(String, String)>);
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let sending = RwSignal::new(false);
@@ -53,12 +58,12 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
         {
             let session_id = session_id.clone();
             move |event| match event {
-                DashboardEvent::Message {
+                AgentServerFrame::Message {
                     session_id: sid,
                     message,
                     ..
                 } if sid == session_id => messages.update(|l| merge(l, [message])),
-                DashboardEvent::Session { session: s } if s.id == session_id => session.set(s),
+                AgentServerFrame::Session { session: s } if s.id == session_id => session.set(s),
                 _ => {}
             }
         },
@@ -85,11 +90,17 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
             }
             sending.set(true);
             let session_id = session_id.clone();
+            let client_id = match pending.get_untracked() {
+                Some((text, id)) if text == content => id,
+                _ => new_client_id(),
+            };
+            pending.set(Some((content.clone(), client_id.clone())));
             spawn_local(async move {
-                match send_reply(session_id, content, new_client_id()).await {
+                match send_reply(session_id, content, client_id).await {
                     Ok(message) => {
                         messages.update(|l| merge(l, [message]));
                         draft.set(String::new());
+                        pending.set(None);
                         error.set(None);
                     }
                     Err(e) => error.set(Some(e.message)),
@@ -128,12 +139,32 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
         }
     };
 
+    let load_earlier = {
+        let session_id = session_id.clone();
+        move |_| {
+            let before = messages.with_untracked(|l| l.first().map(|m| m.seq).unwrap_or(0));
+            if before <= 1 {
+                has_earlier.set(false);
+                return;
+            }
+            let session_id = session_id.clone();
+            spawn_local(async move {
+                match earlier_messages(session_id, before).await {
+                    Ok(page) => {
+                        messages.update(|l| merge(l, page.messages));
+                        has_earlier.set(page.has_more);
+                    }
+                    Err(e) => error.set(Some(e.message)),
+                }
+            });
+        }
+    };
     let title = move || {
         session.with(|s| {
             s.name
                 .clone()
                 .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| format!("Visitor {}", crate::types::preview(&s.customer_id, 8)))
+                .unwrap_or_else(|| format!("Visitor {}", crate::types::preview(s.customer_id.as_str(), 8)))
         })
     };
     view! {
@@ -153,6 +184,11 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
         <p class="muted">
             {move || session.with(|s| s.email.clone().unwrap_or_default())}
         </p>
+        <Show when=move || has_earlier.get()>
+            <button type="button" class="secondary load-earlier" on:click=load_earlier.clone()>
+                "Load earlier messages"
+            </button>
+        </Show>
         <ol class="messages" role="log" aria-live="polite">
             <For each=move || messages.get() key=|m| m.seq let:message>
                 <li
@@ -197,7 +233,7 @@ mod tests {
 
     fn msg(seq: i64) -> MessageView {
         MessageView {
-            id: format!("m{seq}"),
+            id: format!("m{seq}").into(),
             seq,
             sender: Sender::Customer,
             content: "x".into(),

@@ -7,11 +7,12 @@ use leptos::task::spawn_local;
 use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::list_sessions;
 use crate::live::use_live;
-use crate::types::{preview, short_time, DashboardEvent, SessionStatus, SessionView};
+use crate::protocol::AgentServerFrame;
+use crate::types::{preview, short_time, SessionPage, SessionStatus, SessionView};
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let sessions = Resource::new(|| (), |_| list_sessions());
+    let sessions = Resource::new(|| (), |_| list_sessions(None));
     view! {
         <Frame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -27,14 +28,14 @@ pub fn SessionsPage() -> impl IntoView {
 }
 
 /// Applies one live event to the list, newest activity first.
-fn apply(list: &mut Vec<SessionView>, event: DashboardEvent) {
+fn apply(list: &mut Vec<SessionView>, event: AgentServerFrame) {
     match event {
-        DashboardEvent::Session { session } => match list.iter_mut().find(|s| s.id == session.id) {
+        AgentServerFrame::Session { session } => match list.iter_mut().find(|s| s.id == session.id) {
             Some(existing) if existing.last_seq <= session.last_seq => *existing = session,
             Some(_) => {}
             None => list.push(session),
         },
-        DashboardEvent::Message {
+        AgentServerFrame::Message {
             session_id,
             message,
             ..
@@ -48,23 +49,43 @@ fn apply(list: &mut Vec<SessionView>, event: DashboardEvent) {
                 }
             }
         }
+        AgentServerFrame::Resync | AgentServerFrame::Error { .. } | AgentServerFrame::Pong => {}
     }
     list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
 }
 
 #[component]
-fn SessionList(initial: Vec<SessionView>) -> impl IntoView {
-    let sessions = RwSignal::new(initial);
+fn SessionList(initial: SessionPage) -> impl IntoView {
+    let sessions = RwSignal::new(initial.sessions);
+    let next_cursor = RwSignal::new(initial.next_cursor);
     let live = use_live(
         move |event| sessions.update(|list| apply(list, event)),
         move || {
             spawn_local(async move {
-                if let Ok(list) = list_sessions().await {
-                    sessions.set(list);
+                if let Ok(page) = list_sessions(None).await {
+                    sessions.set(page.sessions);
+                    next_cursor.set(page.next_cursor);
                 }
             })
         },
     );
+    let load_more = move |_| {
+        let Some(cursor) = next_cursor.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            if let Ok(page) = list_sessions(Some(cursor)).await {
+                sessions.update(|list| {
+                    for s in page.sessions {
+                        if !list.iter().any(|have| have.id == s.id) {
+                            list.push(s);
+                        }
+                    }
+                });
+                next_cursor.set(page.next_cursor);
+            }
+        });
+    };
     let open_count =
         move || sessions.with(|l| l.iter().filter(|s| s.status == SessionStatus::Open).count());
     view! {
@@ -87,6 +108,11 @@ fn SessionList(initial: Vec<SessionView>) -> impl IntoView {
                 </For>
             </ul>
         </Show>
+        <Show when=move || next_cursor.with(Option::is_some)>
+            <button class="load-more" on:click=load_more>
+                "Load older conversations"
+            </button>
+        </Show>
     }
 }
 
@@ -98,14 +124,14 @@ fn SessionRow(session: SessionView) -> impl IntoView {
         .clone()
         .filter(|n| !n.is_empty())
         .or(session.email.clone())
-        .unwrap_or_else(|| format!("Visitor {}", preview(&session.customer_id, 8)));
+        .unwrap_or_else(|| format!("Visitor {}", preview(session.customer_id.as_str(), 8)));
     let last = session
         .last_message
         .as_deref()
         .map(|m| preview(m, 120))
         .unwrap_or_default();
     view! {
-        <li class="session-row" data-session-id=session.id.clone() data-status=session.status.as_str()>
+        <li class="session-row" data-session-id=session.id.to_string() data-status=session.status.as_str()>
             <a href=href>
                 <span class="who">{who}</span>
                 <span class="status">{session.status.as_str()}</span>

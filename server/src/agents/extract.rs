@@ -1,7 +1,7 @@
 //! Who is calling the admin API or opening the agent socket.
 
 use app::api::{cookie_value, SESSION_COOKIE};
-use app::types::AgentView;
+use app::types::{AgentView, ErrorCode};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap};
 use super::TokenKind;
 use crate::chat::routes::bearer;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The signed-in agent: an API token (`Authorization: Bearer …`), or the
 /// dashboard's session cookie from a page of this very site (Origin, when
@@ -30,19 +30,19 @@ impl FromRequestParts<AppState> for CurrentAgent {
                 .await?
                 .map(CurrentAgent)
                 .ok_or_else(|| {
-                    AppError::Unauthorized("invalid_token", "Unknown or revoked API token.".into())
+                    AppError::Unauthorized(ErrorCode::InvalidToken, "Unknown or revoked API token.".into())
                 });
         }
         let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
             return Err(AppError::Unauthorized(
-                "unauthorized",
+                ErrorCode::Unauthorized,
                 "Sign in to the dashboard, or send an API token as `Authorization: Bearer …`."
                     .into(),
             ));
         };
         if parts.headers.contains_key(header::ORIGIN) && !same_origin(&parts.headers) {
             return Err(AppError::Forbidden(
-                "bad_origin",
+                ErrorCode::BadOrigin,
                 "Cross-site requests are refused.".into(),
             ));
         }
@@ -53,7 +53,7 @@ impl FromRequestParts<AppState> for CurrentAgent {
             .map(CurrentAgent)
             .ok_or_else(|| {
                 AppError::Unauthorized(
-                    "unauthorized",
+                    ErrorCode::Unauthorized,
                     "Your session has ended; sign in again.".into(),
                 )
             })

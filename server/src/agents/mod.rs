@@ -1,26 +1,44 @@
 //! Support agents: accounts, passwords, dashboard sessions, API tokens and
-//! the first-run setup.
+//! the first-run setup; and the admin HTTP API.
 //!
 //! # Layout
-//! - this file: [`AgentService`].
+//! - this file: [`AgentService`] (the rules) and [`router`].
+//! - `store`: the queries (the only SeaORM in this domain).
 //! - `extract`: the [`extract::CurrentAgent`] extractor (cookie or API token).
-//! - `routes`: the admin HTTP API.
+//! - `routes`: the admin HTTP API (thin handlers).
 
 use std::sync::Mutex;
 
-use app::types::{AgentRole, AgentView};
+use app::types::{AgentId, AgentView, ErrorCode, Role};
+use axum::routing::{get, patch};
+use axum::Router;
 use chrono::Duration;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set, SqlErr,
-};
 
 use crate::auth::{constant_time_eq, hash_password, random_token, verify_password, TokenHasher};
 use crate::error::AppError;
-use crate::storage::{agents, auth_tokens, now};
+use crate::state::AppState;
+use crate::storage::{now, Db};
 
 pub mod extract;
 pub mod routes;
+pub mod store;
+
+use store::{Agent, AgentStore};
+
+/// The admin API, for programs (API token) and the dashboard (cookie).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/chat/api/admin/sessions/", get(routes::list_sessions))
+        .route("/chat/api/admin/session/{id}/", get(routes::session_detail))
+        .route(
+            "/chat/api/admin/session/{id}/status/",
+            patch(routes::update_status),
+        )
+        .route(
+            "/chat/api/admin/session/{id}/messages/",
+            get(routes::messages).post(routes::reply),
+        )
+}
 
 /// The shortest password we accept.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -34,7 +52,7 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Session => "session",
             TokenKind::Api => "api",
@@ -43,7 +61,7 @@ impl TokenKind {
 }
 
 pub struct AgentService {
-    db: DatabaseConnection,
+    store: AgentStore,
     hasher: TokenHasher,
     session_ttl: Duration,
     /// The one-time first-run token, while no agent exists.
@@ -54,27 +72,29 @@ pub struct AgentService {
 }
 
 impl AgentService {
-    pub fn new(db: DatabaseConnection, hasher: TokenHasher, session_ttl_hours: i64) -> Self {
+    pub fn new(db: Db, hasher: TokenHasher, session_ttl_hours: i64) -> Self {
         Self {
-            db,
+            store: AgentStore::new(db),
             hasher,
             session_ttl: Duration::hours(session_ttl_hours),
             setup_token: Mutex::new(None),
-            dummy_hash: hash_password("not a real password").expect("argon2 hashes"),
+            // argon2 with the default parameters cannot fail on a fixed
+            // input; should it, no username would ever verify.
+            dummy_hash: hash_password("not a real password").unwrap_or_default(),
         }
     }
 
     pub async fn count(&self) -> Result<u64, AppError> {
-        Ok(agents::Entity::find().count(&self.db).await?)
+        self.store.count().await
     }
 
     /// When no agent exists, makes (or returns) the one-time setup token.
     pub async fn ensure_setup_token(&self) -> Result<Option<String>, AppError> {
         if self.count().await? > 0 {
-            *self.setup_token.lock().expect("setup lock") = None;
+            *self.setup_slot() = None;
             return Ok(None);
         }
-        let mut slot = self.setup_token.lock().expect("setup lock");
+        let mut slot = self.setup_slot();
         Ok(Some(slot.get_or_insert_with(random_token).clone()))
     }
 
@@ -90,16 +110,16 @@ impl AgentService {
         username: &str,
         password: &str,
     ) -> Result<AgentView, AppError> {
-        let expected = self.setup_token.lock().expect("setup lock").clone();
+        let expected = self.setup_slot().clone();
         let valid = expected.is_some_and(|e| constant_time_eq(&e, token));
         if !valid || !self.setup_needed().await? {
             return Err(AppError::Forbidden(
-                "invalid_setup_token",
+                ErrorCode::InvalidSetupToken,
                 "This setup link is not valid (any more). Use the link the server printed, or `defmis-chat create-admin`.".into(),
             ));
         }
-        let agent = self.create(username, password, AgentRole::Admin).await?;
-        *self.setup_token.lock().expect("setup lock") = None;
+        let agent = self.create(username, password, Role::Admin).await?;
+        *self.setup_slot() = None;
         Ok(agent)
     }
 
@@ -108,12 +128,12 @@ impl AgentService {
         &self,
         username: &str,
         password: &str,
-        role: AgentRole,
+        role: Role,
     ) -> Result<AgentView, AppError> {
         let username = parse_username(username)?;
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(AppError::Invalid(
-                "weak_password",
+                ErrorCode::WeakPassword,
                 format!("The password needs at least {MIN_PASSWORD_CHARS} characters."),
             ));
         }
@@ -122,32 +142,26 @@ impl AgentService {
             .await
             .map_err(|e| AppError::internal("hashing task failed", e))?
             .map_err(|e| AppError::internal("hashing failed", e))?;
-        let inserted = agents::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            username: Set(username),
-            password_hash: Set(hash),
-            role: Set(role.as_str().to_string()),
-            active: Set(true),
-            created_at: Set(now()),
-        }
-        .insert(&self.db)
-        .await;
-        match inserted {
-            Ok(a) => Ok(view(&a)),
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(
-                AppError::Conflict("username_taken", "That username is taken.".into()),
-            ),
-            Err(e) => Err(e.into()),
+        let agent = Agent {
+            id: AgentId::from(uuid::Uuid::new_v4().to_string()),
+            username,
+            password_hash: hash,
+            role,
+            active: true,
+        };
+        match self.store.insert(&agent, now()).await? {
+            Ok(()) => Ok(view(&agent)),
+            Err(_) => Err(AppError::Conflict(
+                ErrorCode::UsernameTaken,
+                "That username is taken.".into(),
+            )),
         }
     }
 
     /// Checks a username and password; answers the same error whichever is
     /// wrong.
     pub async fn verify(&self, username: &str, password: &str) -> Result<AgentView, AppError> {
-        let agent = agents::Entity::find()
-            .filter(agents::Column::Username.eq(username))
-            .one(&self.db)
-            .await?;
+        let agent = self.store.by_username(username).await?;
         let hash = agent
             .as_ref()
             .filter(|a| a.active)
@@ -160,7 +174,7 @@ impl AgentService {
         match agent {
             Some(a) if ok && a.active => Ok(view(&a)),
             _ => Err(AppError::Unauthorized(
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials,
                 "Wrong username or password.".into(),
             )),
         }
@@ -175,23 +189,16 @@ impl AgentService {
     /// Issues a token of `kind` for an agent; returns it (shown only once).
     pub async fn issue(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
         kind: TokenKind,
         name: Option<String>,
     ) -> Result<String, AppError> {
         let token = random_token();
         let at = now();
-        auth_tokens::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            agent_id: Set(agent_id.to_string()),
-            token_hash: Set(self.hasher.hash(&token)),
-            kind: Set(kind.as_str().to_string()),
-            name: Set(name),
-            created_at: Set(at),
-            expires_at: Set((kind == TokenKind::Session).then(|| at + self.session_ttl)),
-        }
-        .insert(&self.db)
-        .await?;
+        let expires = (kind == TokenKind::Session).then(|| at + self.session_ttl);
+        self.store
+            .insert_token(agent_id, self.hasher.hash(&token), kind, name, at, expires)
+            .await?;
         Ok(token)
     }
 
@@ -201,13 +208,12 @@ impl AgentService {
         username: &str,
         name: Option<String>,
     ) -> Result<String, AppError> {
-        let agent = agents::Entity::find()
-            .filter(agents::Column::Username.eq(username))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| {
-                AppError::NotFound("unknown_agent", format!("No agent named {username:?}."))
-            })?;
+        let agent = self.store.by_username(username).await?.ok_or_else(|| {
+            AppError::NotFound(
+                ErrorCode::UnknownAgent,
+                format!("No agent named {username:?}."),
+            )
+        })?;
         self.issue(&agent.id, TokenKind::Api, name).await
     }
 
@@ -217,29 +223,25 @@ impl AgentService {
         token: &str,
         kind: TokenKind,
     ) -> Result<Option<AgentView>, AppError> {
-        let found = auth_tokens::Entity::find()
-            .filter(auth_tokens::Column::TokenHash.eq(self.hasher.hash(token)))
-            .filter(auth_tokens::Column::Kind.eq(kind.as_str()))
-            .one(&self.db)
-            .await?;
-        let Some(found) = found else { return Ok(None) };
+        let Some(found) = self.store.token(&self.hasher.hash(token), kind).await? else {
+            return Ok(None);
+        };
         if found.expires_at.is_some_and(|e| e < now()) {
             return Ok(None);
         }
-        let agent = agents::Entity::find_by_id(found.agent_id)
-            .one(&self.db)
-            .await?;
+        let agent = self.store.by_id(&found.agent_id).await?;
         Ok(agent.filter(|a| a.active).as_ref().map(view))
     }
 
     /// Ends a dashboard session.
     pub async fn logout(&self, token: &str) -> Result<(), AppError> {
-        auth_tokens::Entity::delete_many()
-            .filter(auth_tokens::Column::TokenHash.eq(self.hasher.hash(token)))
-            .filter(auth_tokens::Column::Kind.eq(TokenKind::Session.as_str()))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        self.store
+            .delete_token(&self.hasher.hash(token), TokenKind::Session)
+            .await
+    }
+
+    fn setup_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.setup_token.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn session_ttl_secs(&self) -> i64 {
@@ -247,11 +249,11 @@ impl AgentService {
     }
 }
 
-fn view(a: &agents::Model) -> AgentView {
+fn view(a: &Agent) -> AgentView {
     AgentView {
         id: a.id.clone(),
         username: a.username.clone(),
-        role: AgentRole::parse(&a.role).unwrap_or(AgentRole::Agent),
+        role: a.role,
     }
 }
 
@@ -265,7 +267,7 @@ pub fn parse_username(raw: &str) -> Result<String, AppError> {
             .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
     {
         return Err(AppError::Invalid(
-            "invalid_username",
+            ErrorCode::InvalidUsername,
             "Usernames are 1–150 letters, digits and @ . + - _".into(),
         ));
     }

@@ -1,19 +1,22 @@
 //! The admin HTTP API, for programs (API token) and the dashboard (cookie).
+//! Thin handlers: parse, call the service, answer.
 
-use app::types::SessionStatus;
+use app::types::{ErrorCode, SessionId, SessionStatus};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::extract::CurrentAgent;
-use crate::chat::Author;
+use crate::chat::routes::HistoryParams;
 use crate::error::{AppError, Json, Query};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     pub status: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u64>,
 }
 
 pub async fn list_sessions(
@@ -25,21 +28,40 @@ pub async fn list_sessions(
         None | Some("" | "all") => None,
         Some(raw) => Some(SessionStatus::parse(raw).ok_or_else(|| {
             AppError::BadRequest(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 "status must be open, closed or all.".into(),
             )
         })?),
     };
-    let sessions = state.chat.list_sessions(status).await?;
-    Ok(Json(serde_json::json!({ "sessions": sessions })))
+    let page = state
+        .chat
+        .list(status, query.cursor.as_deref(), query.limit)
+        .await?;
+    Ok(Json(page))
 }
 
 pub async fn session_detail(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
 ) -> Result<impl IntoResponse, AppError> {
     Ok(Json(state.chat.conversation(&id).await?))
+}
+
+/// `GET …/session/{id}/messages/?after=&before=&limit=`: a page of history.
+pub async fn messages(
+    State(state): State<AppState>,
+    CurrentAgent(_): CurrentAgent,
+    Path(id): Path<SessionId>,
+    Query(params): Query<HistoryParams>,
+) -> Result<impl IntoResponse, AppError> {
+    let conversation = state.chat.conversation_row(&id).await?;
+    Ok(Json(
+        state
+            .chat
+            .history(&conversation.id, params.into())
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,7 +72,7 @@ pub struct StatusBody {
 pub async fn update_status(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
     Json(body): Json<StatusBody>,
 ) -> Result<impl IntoResponse, AppError> {
     Ok(Json(state.chat.set_status(&id, body.status).await?))
@@ -65,18 +87,12 @@ pub struct ReplyBody {
 pub async fn reply(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
-    Path(id): Path<String>,
+    Path(id): Path<SessionId>,
     Json(body): Json<ReplyBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let session = state.chat.session(&id).await?;
     let message = state
         .chat
-        .post(
-            &session,
-            Author::Agent(&agent),
-            &body.content,
-            body.client_id.as_deref(),
-        )
+        .reply(&agent, &id, &body.content, body.client_id.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(message)))
 }

@@ -1,6 +1,67 @@
-//! Values from outside, parsed once at the edge: if you hold one, it is valid.
+//! The conversation's domain values: input parsed once at the edge (if you
+//! hold one, it is valid), and [`Conversation`], a stored conversation.
+
+use app::types::{CustomerId, ErrorCode, SessionId, SessionStatus, SessionView};
+use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
+use crate::storage::rfc3339;
+
+/// A stored conversation, as the domain sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: SessionId,
+    pub customer_id: CustomerId,
+    /// The keyed hash of the visitor's token.
+    pub token_hash: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub status: SessionStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_message: Option<String>,
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// The highest message seq handed out.
+    pub last_seq: i64,
+}
+
+impl Conversation {
+    pub fn view(&self) -> SessionView {
+        SessionView {
+            id: self.id.clone(),
+            customer_id: self.customer_id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            status: self.status,
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            last_message: self.last_message.clone(),
+            last_message_at: self.last_message_at.map(rfc3339),
+            last_seq: self.last_seq,
+        }
+    }
+}
+
+/// A visitor's public id: 8–64 characters of `[A-Za-z0-9_-]`.
+pub fn parse_customer_id(raw: &str) -> Result<CustomerId, AppError> {
+    if raw.len() < 8
+        || raw.len() > 64
+        || !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(AppError::Invalid(
+            ErrorCode::InvalidCustomerId,
+            "customer_id must be 8–64 characters of letters, digits, '-' and '_'.".into(),
+        ));
+    }
+    Ok(CustomerId::from(raw))
+}
+
+/// A fresh random public id.
+pub fn new_customer_id() -> CustomerId {
+    CustomerId::from(uuid::Uuid::new_v4().simple().to_string())
+}
 
 /// A message's text: not blank, at most the configured number of characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,14 +73,14 @@ impl MessageText {
         let text = text.trim_start_matches(['\n', '\r']);
         if text.trim().is_empty() {
             return Err(AppError::Invalid(
-                "empty_content",
+                ErrorCode::EmptyContent,
                 "The message is empty.".into(),
             ));
         }
         let chars = text.chars().count();
         if chars > max_chars {
             return Err(AppError::Invalid(
-                "content_too_long",
+                ErrorCode::ContentTooLong,
                 format!("The message has {chars} characters; the limit is {max_chars}."),
             ));
         }
@@ -28,7 +89,7 @@ impl MessageText {
             .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
         {
             return Err(AppError::Invalid(
-                "invalid_content",
+                ErrorCode::InvalidContent,
                 "The message contains control characters.".into(),
             ));
         }
@@ -53,7 +114,7 @@ impl ClientId {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
         {
             return Err(AppError::Invalid(
-                "invalid_client_id",
+                ErrorCode::InvalidClientId,
                 "client_id must be 1–64 characters of letters, digits, '-', '_', '.', ':'.".into(),
             ));
         }
@@ -70,35 +131,6 @@ impl ClientId {
     }
 }
 
-/// A visitor's public id: 8–64 characters of `[A-Za-z0-9_-]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CustomerId(String);
-
-impl CustomerId {
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        if raw.len() < 8
-            || raw.len() > 64
-            || !raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(AppError::Invalid(
-                "invalid_customer_id",
-                "customer_id must be 8–64 characters of letters, digits, '-' and '_'.".into(),
-            ));
-        }
-        Ok(Self(raw.to_string()))
-    }
-
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().simple().to_string())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A visitor's display name: trimmed, at most 200 characters; blank means none.
 pub fn parse_name(raw: Option<&str>) -> Result<Option<String>, AppError> {
     let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
@@ -106,7 +138,7 @@ pub fn parse_name(raw: Option<&str>) -> Result<Option<String>, AppError> {
     };
     if name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::Invalid(
-            "invalid_name",
+            ErrorCode::InvalidName,
             "name must be at most 200 characters, without control characters.".into(),
         ));
     }
@@ -130,7 +162,7 @@ pub fn parse_email(raw: Option<&str>) -> Result<Option<String>, AppError> {
         });
     if !valid {
         return Err(AppError::Invalid(
-            "invalid_email",
+            ErrorCode::InvalidEmail,
             "email must look like name@example.com.".into(),
         ));
     }
@@ -145,15 +177,15 @@ mod tests {
     fn message_text_rejects_blank_and_long() {
         assert_eq!(
             MessageText::parse("  \n ", 10).unwrap_err().code(),
-            "empty_content"
+            ErrorCode::EmptyContent
         );
         assert_eq!(
             MessageText::parse("abcdefghijk", 10).unwrap_err().code(),
-            "content_too_long"
+            ErrorCode::ContentTooLong
         );
         assert_eq!(
             MessageText::parse("a\u{0}b", 10).unwrap_err().code(),
-            "invalid_content"
+            ErrorCode::InvalidContent
         );
         assert_eq!(
             MessageText::parse("héllo wörld", 11).unwrap().as_str(),
@@ -178,10 +210,10 @@ mod tests {
 
     #[test]
     fn customer_ids() {
-        assert!(CustomerId::parse("abcdefgh").is_ok());
-        assert!(CustomerId::parse("short").is_err());
-        assert!(CustomerId::parse("has/slash-12345").is_err());
-        assert_eq!(CustomerId::generate().as_str().len(), 32);
+        assert!(parse_customer_id("abcdefgh").is_ok());
+        assert!(parse_customer_id("short").is_err());
+        assert!(parse_customer_id("has/slash-12345").is_err());
+        assert_eq!(new_customer_id().as_str().len(), 32);
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! The public widget API (CORS-open; visitors authenticate with their
-//! conversation token as `Authorization: Bearer …`).
+//! conversation token as `Authorization: Bearer …`). Thin handlers: parse,
+//! call [`super::ChatService`], answer.
 
+use app::types::ErrorCode;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use super::{Author, StartRequest};
+use super::{HistoryQuery, StartRequest};
 use crate::error::{AppError, Json, Query};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The `Authorization: Bearer <token>` of a request.
 pub struct BearerToken(pub String);
@@ -20,7 +22,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         bearer(parts).map(BearerToken).ok_or_else(|| {
             AppError::Unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "Send the conversation token as `Authorization: Bearer <token>`.".into(),
             )
         })
@@ -67,38 +69,43 @@ pub async fn post_message(
     BearerToken(token): BearerToken,
     Json(body): Json<PostMessage>,
 ) -> Result<impl IntoResponse, AppError> {
-    let session = state.chat.authenticate(&body.customer_id, &token).await?;
-    let message = state
+    let conversation = state.chat.authenticate(&body.customer_id, &token).await?;
+    let written = state
         .chat
-        .post(
-            &session,
-            Author::Customer,
-            &body.content,
-            body.client_id.as_deref(),
-        )
+        .post_as_visitor(&conversation, &body.content, body.client_id.as_deref())
         .await?;
-    Ok((StatusCode::CREATED, Json(message)))
+    Ok((StatusCode::CREATED, Json(written.message)))
 }
 
+/// `?after=&before=&limit=`, shared by the widget and admin history.
 #[derive(Debug, Deserialize)]
-pub struct HistoryQuery {
-    #[serde(default)]
-    pub after: i64,
+pub struct HistoryParams {
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: Option<u64>,
+}
+
+impl From<HistoryParams> for HistoryQuery {
+    fn from(p: HistoryParams) -> Self {
+        HistoryQuery {
+            after: p.after,
+            before: p.before,
+            limit: p.limit,
+        }
+    }
 }
 
 pub async fn history(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     BearerToken(token): BearerToken,
-    Query(query): Query<HistoryQuery>,
+    Query(params): Query<HistoryParams>,
 ) -> Result<impl IntoResponse, AppError> {
-    if query.after < 0 {
-        return Err(AppError::BadRequest(
-            "invalid_query",
-            "after must be 0 or more.".into(),
-        ));
-    }
-    let session = state.chat.authenticate(&customer_id, &token).await?;
-    let messages = state.chat.history(&session.id, query.after).await?;
-    Ok(Json(serde_json::json!({ "messages": messages })))
+    let conversation = state.chat.authenticate(&customer_id, &token).await?;
+    Ok(Json(
+        state
+            .chat
+            .history(&conversation.id, params.into())
+            .await?,
+    ))
 }

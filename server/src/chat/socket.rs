@@ -4,25 +4,28 @@
 //! the token never travels in the URL. Then every message of the
 //! conversation is pushed in seq order — the ones after `after` first — and
 //! the visitor sends `{"type":"message","content":…,"client_id":…}`, which is
-//! acknowledged by the stored message coming back.
+//! acknowledged by the stored message coming back. A socket that falls
+//! behind is caught up from storage by seq, never dropped.
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use app::protocol::{VisitorClientFrame, VisitorServerFrame};
+use app::types::{ApiError, ErrorCode, MessageView};
+use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
-use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::time::{interval, timeout, Instant};
 
-use super::Author;
+use super::domain::Conversation;
+use crate::bus::Published;
+use crate::bus::event::encode;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::storage::chat_sessions;
-use crate::ws::{
-    close, close_with, error_frame, frame_type, limit, parse_frame, read_error_close, AUTH_TIMEOUT,
-    IDLE_LIMIT, PING_EVERY,
-};
+use crate::state::AppState;
+use crate::ws::{close, close_with, drive, first_frame, limit, Feed, Handler, Reply, AUTH_TIMEOUT};
+
+/// Most messages one catch-up sends (in pages of [`CATCH_UP_PAGE`]); a
+/// client further behind reconnects with its last seq, or reads history.
+const CATCH_UP_MAX_PAGES: usize = 20;
+const CATCH_UP_PAGE: u64 = 500;
 
 pub async fn visitor_socket(
     State(state): State<AppState>,
@@ -33,216 +36,134 @@ pub async fn visitor_socket(
         .on_upgrade(move |socket| run(state, customer_id, socket))
 }
 
-#[derive(Deserialize)]
-struct AuthFrame {
-    token: String,
-    after: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct MessageFrame {
-    content: String,
-    client_id: Option<String>,
-}
-
-/// Waits for the auth frame; on failure closes with a reason.
-async fn authenticate(
-    state: &AppState,
-    customer_id: &str,
-    socket: &mut WebSocket,
-) -> Option<(chat_sessions::Model, Option<i64>)> {
-    let first = match timeout(AUTH_TIMEOUT, socket.recv()).await {
-        Err(_) => {
-            close_with(
-                socket,
-                close::POLICY_VIOLATION,
-                "authentication timeout: send {\"type\":\"auth\",\"token\":…} first",
-            )
-            .await;
-            return None;
-        }
-        Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return None,
-        Ok(Some(Err(e))) => {
-            if let Some((code, reason)) = read_error_close(&e) {
-                close_with(socket, code, reason).await;
-            }
-            return None;
-        }
-        Ok(Some(Ok(Message::Text(text)))) => text,
-        Ok(Some(Ok(_))) => {
-            close_with(
-                socket,
-                close::POLICY_VIOLATION,
-                "the first frame must be a JSON auth frame",
-            )
-            .await;
-            return None;
-        }
-    };
-    let value: serde_json::Value = serde_json::from_str(first.as_str()).unwrap_or_default();
-    let auth = match frame_type(&value) {
-        Some("auth") => serde_json::from_value::<AuthFrame>(value).ok(),
-        _ => None,
-    };
-    let Some(auth) = auth else {
-        close_with(
-            socket,
-            close::POLICY_VIOLATION,
-            "the first frame must be {\"type\":\"auth\",\"token\":\"…\"}",
-        )
-        .await;
-        return None;
-    };
-    match state.chat.authenticate(customer_id, &auth.token).await {
-        Ok(session) => Some((session, auth.after.filter(|a| *a >= 0))),
-        Err(AppError::Internal) => {
-            close_with(socket, close::INTERNAL, "internal error; retry").await;
-            None
-        }
-        Err(e) => {
-            close_with(socket, close::POLICY_VIOLATION, &e.to_string()).await;
-            None
-        }
-    }
-}
-
-/// Sends stored messages after `last_sent`, advancing it.
-async fn catch_up(
-    state: &AppState,
-    session_id: &str,
-    last_sent: &mut i64,
-    socket: &mut WebSocket,
-) -> bool {
-    let Ok(missed) = state.chat.history(session_id, *last_sent).await else {
-        close_with(socket, close::INTERNAL, "internal error; retry").await;
-        return false;
-    };
-    for message in missed {
-        *last_sent = message.seq;
-        let frame = serde_json::json!({ "type": "message", "message": message }).to_string();
-        if socket.send(Message::Text(frame.into())).await.is_err() {
-            return false;
-        }
-    }
-    true
-}
+const AUTH_FRAME: &str = "{\"type\":\"auth\",\"token\":\"…\"}";
 
 async fn run(state: AppState, customer_id: String, mut socket: WebSocket) {
-    let Some((session, after)) = authenticate(&state, &customer_id, &mut socket).await else {
+    let Some(first) = first_frame::<VisitorClientFrame>(&mut socket, AUTH_TIMEOUT, AUTH_FRAME).await
+    else {
         return;
     };
-    // Subscribe before reading history, so nothing falls in between.
-    let hub: Arc<crate::bus::Hub> = state.hub.clone();
-    let mut feed = hub.subscribe_session(&session.id);
-    let mut last_sent = after.unwrap_or(session.last_seq);
-    if after.is_some() && !catch_up(&state, &session.id, &mut last_sent, &mut socket).await {
+    let VisitorClientFrame::Auth { token, after } = first else {
+        let reason = format!("the first frame must be {AUTH_FRAME}");
+        close_with(&mut socket, close::POLICY_VIOLATION, &reason).await;
         return;
-    }
-    let mut shutdown = state.shutdown.clone();
-    let mut ping = interval(PING_EVERY);
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            incoming = socket.recv() => {
-                last_heard = Instant::now();
-                match incoming {
-                    None | Some(Ok(Message::Close(_))) => break,
-                    Some(Err(e)) => {
-                        if let Some((code, reason)) = read_error_close(&e) {
-                            close_with(&mut socket, code, reason).await;
-                        }
-                        break;
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        close_with(&mut socket, close::UNSUPPORTED_DATA, "binary frames are not supported").await;
-                        break;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Text(text))) => {
-                        let reply = handle_frame(&state, &session, text.as_str(), last_sent).await;
-                        if let Some(frame) = reply {
-                            if socket.send(Message::Text(frame)).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
+    };
+    let conversation = match state.chat.authenticate(&customer_id, &token).await {
+        Ok(c) => c,
+        Err(e @ (AppError::Internal | AppError::Unavailable(_))) => {
+            let _ = e;
+            close_with(&mut socket, close::INTERNAL, "internal error; retry").await;
+            return;
+        }
+        Err(e) => {
+            close_with(&mut socket, close::POLICY_VIOLATION, &e.to_string()).await;
+            return;
+        }
+    };
+    // Subscribe before reading history, so nothing falls in between.
+    let feed = Feed::Visitor(state.chat.bus().hub().subscribe_session(&conversation.id));
+    let after = after.filter(|a| *a >= 0);
+    let mut visitor = Visitor {
+        last_sent: after.unwrap_or(conversation.last_seq),
+        state: state.clone(),
+        conversation,
+    };
+    let first = if after.is_some() {
+        visitor.catch_up().await
+    } else {
+        Reply::Nothing
+    };
+    drive(&state, socket, visitor, feed, first).await;
+}
+
+struct Visitor {
+    state: AppState,
+    conversation: Conversation,
+    /// The highest seq this socket has been sent.
+    last_sent: i64,
+}
+
+fn message_frame(message: MessageView) -> Utf8Bytes {
+    encode(&VisitorServerFrame::Message { message })
+}
+
+impl Visitor {
+    /// Sends what is stored after `last_sent`, in order.
+    async fn catch_up(&mut self) -> Reply {
+        let mut frames = Vec::new();
+        for _ in 0..CATCH_UP_MAX_PAGES {
+            let page = self
+                .state
+                .chat
+                .after(&self.conversation.id, self.last_sent, CATCH_UP_PAGE)
+                .await;
+            let Ok((messages, has_more)) = page else {
+                return Reply::Close(close::INTERNAL, "internal error; reconnect");
+            };
+            for message in messages {
+                self.last_sent = message.seq;
+                frames.push(message_frame(message));
             }
-            event = feed.rx.recv() => match event {
-                Ok(published) => match published.seq() {
-                    Some(seq) if seq <= last_sent => {}
-                    Some(seq) if seq > last_sent + 1 => {
-                        // Published out of order or missed: fill the gap from storage.
-                        if !catch_up(&state, &session.id, &mut last_sent, &mut socket).await {
-                            break;
-                        }
-                    }
-                    seq => {
-                        if let Some(seq) = seq {
-                            last_sent = seq;
-                        }
-                        if socket.send(Message::Text(published.visitor_frame.clone())).await.is_err() {
-                            break;
-                        }
-                    }
-                },
-                Err(RecvError::Lagged(_)) => {
-                    if !catch_up(&state, &session.id, &mut last_sent, &mut socket).await {
-                        break;
-                    }
-                }
-                Err(RecvError::Closed) => break,
-            },
-            _ = ping.tick() => {
-                if last_heard.elapsed() > IDLE_LIMIT {
-                    close_with(&mut socket, close::GOING_AWAY, "idle").await;
-                    break;
-                }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
-            }
-            _ = shutdown.changed() => {
-                close_with(&mut socket, close::GOING_AWAY, "server shutting down").await;
+            if !has_more {
                 break;
             }
         }
+        Reply::SendAll(frames)
     }
 }
 
-/// Handles one text frame after auth; returns a frame to send back, if any.
-async fn handle_frame(
-    state: &AppState,
-    session: &chat_sessions::Model,
-    text: &str,
-    last_sent: i64,
-) -> Option<axum::extract::ws::Utf8Bytes> {
-    let frame: MessageFrame = match parse_frame(text, "message") {
-        Ok(f) => f,
-        Err(answer) => return Some(answer),
-    };
-    match state
-        .chat
-        .post(
-            session,
-            Author::Customer,
-            &frame.content,
-            frame.client_id.as_deref(),
-        )
-        .await
-    {
-        // A replay of something already sent: acknowledge it here, the bus
-        // will not announce it again.
-        Ok(message) if message.seq <= last_sent => Some(
-            serde_json::json!({ "type": "message", "message": message })
-                .to_string()
-                .into(),
-        ),
-        Ok(_) => None,
-        Err(e) => Some(error_frame(
-            e.code(),
-            &e.to_string(),
-            frame.client_id.as_deref(),
-        )),
+impl Handler for Visitor {
+    type In = VisitorClientFrame;
+
+    async fn on_frame(&mut self, frame: VisitorClientFrame) -> Reply {
+        let (content, client_id) = match frame {
+            VisitorClientFrame::Message { content, client_id } => (content, client_id),
+            VisitorClientFrame::Auth { .. } => {
+                let error = ApiError::new(ErrorCode::InvalidFrame, "Already authenticated.");
+                return Reply::Send(self.error_frame(error, None));
+            }
+            VisitorClientFrame::Ping => return Reply::Nothing,
+        };
+        let written = self
+            .state
+            .chat
+            .post_as_visitor(&self.conversation, &content, client_id.as_deref())
+            .await;
+        match written {
+            // New: the bus brings it back in seq order; that is the ack.
+            Ok(w) if !w.replay => Reply::Nothing,
+            // A resend of something this socket was already sent: answer it
+            // again, the bus will not.
+            Ok(w) if w.message.seq <= self.last_sent => Reply::Send(message_frame(w.message)),
+            Ok(_) => self.catch_up().await,
+            Err(e) => Reply::Send(self.error_frame(e.to_api(), client_id)),
+        }
+    }
+
+    async fn on_event(&mut self, published: Arc<Published>) -> Reply {
+        if published.event.is_resync() {
+            return self.catch_up().await;
+        }
+        let Some(frame) = published.visitor_frame.clone() else {
+            return Reply::Nothing;
+        };
+        match published.seq() {
+            None => Reply::Send(frame),
+            Some(seq) if seq <= self.last_sent => Reply::Nothing,
+            // Missed or out of order: fill the gap from storage.
+            Some(seq) if seq > self.last_sent + 1 => self.catch_up().await,
+            Some(seq) => {
+                self.last_sent = seq;
+                Reply::Send(frame)
+            }
+        }
+    }
+
+    async fn on_lag(&mut self) -> Reply {
+        self.catch_up().await
+    }
+
+    fn error_frame(&self, error: ApiError, client_id: Option<String>) -> Utf8Bytes {
+        encode(&VisitorServerFrame::Error { error, client_id })
     }
 }

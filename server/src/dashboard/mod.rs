@@ -1,105 +1,45 @@
-//! The dashboard's side of the server: the [`app::api::Backend`] the Leptos
-//! server functions call, the agent socket, and the sign-in guard.
+//! The dashboard's side of the server: the Leptos app and its server
+//! functions, the sign-in guard, and the agent socket.
 //!
 //! # Layout
-//! - this file: [`DashboardBackend`] and [`guard`].
-//! - `socket`: `/ws/admin/dashboard/`.
+//! - this file: [`router`] and [`guard`].
+//! - `backend`: [`backend::DashboardBackend`], what server functions call.
+//! - `socket`: `/ws/admin/dashboard/` (a [`crate::ws::Handler`]).
 
-use app::api::{cookie_value, Backend, SESSION_COOKIE};
-use app::types::{AgentView, ApiError, ConversationView, MessageView, SessionStatus, SessionView};
+use std::sync::Arc;
+
+use app::api::{cookie_value, BackendHandle, SESSION_COOKIE};
+use app::{shell, App as DashboardApp};
 use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::agents::TokenKind;
-use crate::chat::Author;
-use crate::startup::AppState;
+use crate::state::AppState;
 
+pub mod backend;
 pub mod socket;
 
-/// Server functions' access to the domain services.
-pub struct DashboardBackend(pub AppState);
-
-#[async_trait::async_trait]
-impl Backend for DashboardBackend {
-    async fn agent_for_session(&self, token: &str) -> Result<Option<AgentView>, ApiError> {
-        Ok(self
-            .0
-            .agents
-            .agent_for_token(token, TokenKind::Session)
-            .await?)
-    }
-
-    async fn login(&self, username: &str, password: &str) -> Result<String, ApiError> {
-        Ok(self.0.agents.login(username, password).await?)
-    }
-
-    async fn logout(&self, token: &str) -> Result<(), ApiError> {
-        Ok(self.0.agents.logout(token).await?)
-    }
-
-    async fn setup_needed(&self) -> Result<bool, ApiError> {
-        Ok(self.0.agents.setup_needed().await?)
-    }
-
-    async fn complete_setup(
-        &self,
-        setup_token: &str,
-        username: &str,
-        password: &str,
-    ) -> Result<String, ApiError> {
-        let agent = self
-            .0
-            .agents
-            .complete_setup(setup_token, username, password)
-            .await?;
-        Ok(self
-            .0
-            .agents
-            .issue(&agent.id, TokenKind::Session, None)
-            .await?)
-    }
-
-    async fn list_sessions(&self) -> Result<Vec<SessionView>, ApiError> {
-        Ok(self.0.chat.list_sessions(None).await?)
-    }
-
-    async fn conversation(&self, session_id: &str) -> Result<ConversationView, ApiError> {
-        Ok(self.0.chat.conversation(session_id).await?)
-    }
-
-    async fn reply(
-        &self,
-        agent: &AgentView,
-        session_id: &str,
-        content: &str,
-        client_id: &str,
-    ) -> Result<MessageView, ApiError> {
-        let session = self.0.chat.session(session_id).await?;
-        let client_id = Some(client_id).filter(|c| !c.is_empty());
-        Ok(self
-            .0
-            .chat
-            .post(&session, Author::Agent(agent), content, client_id)
-            .await?)
-    }
-
-    async fn set_status(
-        &self,
-        _agent: &AgentView,
-        session_id: &str,
-        status: SessionStatus,
-    ) -> Result<SessionView, ApiError> {
-        Ok(self.0.chat.set_status(session_id, status).await?)
-    }
-
-    fn secure_cookies(&self) -> bool {
-        self.0.config.secure_cookies()
-    }
-
-    fn session_ttl_secs(&self) -> i64 {
-        self.0.agents.session_ttl_secs()
-    }
+/// The dashboard pages, its server functions (`/api/…`) and the agent
+/// socket. Takes the state because the server functions' context is built
+/// from it once.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let handle: BackendHandle = Arc::new(backend::DashboardBackend(state.clone()));
+    let routes = generate_route_list(DashboardApp);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .leptos_routes_with_context(
+            state,
+            routes,
+            move || provide_context(handle.clone()),
+            move || shell(options.clone()),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .route("/ws/admin/dashboard/", get(socket::agent_socket))
 }
 
 /// Sends a signed-out visitor of a dashboard page to the sign-in page (the

@@ -3,24 +3,24 @@
 //!
 //! Authenticated before the upgrade — an API token in `Authorization`, or
 //! the dashboard's session cookie from a page of this site (Origin must be
-//! our own host) — so a refusal is a plain HTTP error.
+//! our own host) — so a refusal is a plain HTTP error. A socket that falls
+//! behind gets `{"type":"resync"}` and stays open.
 
-use app::types::AgentView;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use std::sync::Arc;
+
+use app::protocol::{AgentClientFrame, AgentServerFrame};
+use app::types::{AgentView, ApiError, ErrorCode};
+use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::time::{interval, Instant};
 
 use crate::agents::extract::{same_origin, CurrentAgent};
-use crate::chat::Author;
+use crate::bus::event::encode;
+use crate::bus::Published;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::ws::{
-    close, close_with, error_frame, limit, parse_frame, read_error_close, IDLE_LIMIT, PING_EVERY,
-};
+use crate::state::AppState;
+use crate::ws::{drive, limit, Feed, Handler, Reply};
 
 pub async fn agent_socket(
     State(state): State<AppState>,
@@ -31,7 +31,7 @@ pub async fn agent_socket(
     let uses_cookie = !headers.contains_key(header::AUTHORIZATION);
     if uses_cookie && !same_origin(&headers) {
         return AppError::Forbidden(
-            "bad_origin",
+            ErrorCode::BadOrigin,
             "The agent socket accepts the dashboard's own pages only (Origin must match Host)."
                 .into(),
         )
@@ -44,103 +44,61 @@ pub async fn agent_socket(
     limit(ws, state.config.max_message_chars).on_upgrade(move |socket| run(state, agent, socket))
 }
 
-#[derive(Deserialize)]
-struct ReplyFrame {
-    session_id: String,
-    content: String,
-    client_id: Option<String>,
+async fn run(state: AppState, agent: AgentView, socket: WebSocket) {
+    let hub = state.bus.hub().clone();
+    let feed = Feed::Agent {
+        all: hub.subscribe_agents(),
+        own: hub.subscribe_agent(&agent.id),
+    };
+    let handler = AgentSocket {
+        state: state.clone(),
+        agent,
+    };
+    drive(&state, socket, handler, feed, Reply::Nothing).await;
 }
 
-async fn run(state: AppState, agent: AgentView, mut socket: WebSocket) {
-    let mut feed = state.hub.subscribe_agents();
-    let mut shutdown = state.shutdown.clone();
-    let mut ping = interval(PING_EVERY);
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            incoming = socket.recv() => {
-                last_heard = Instant::now();
-                match incoming {
-                    None | Some(Ok(Message::Close(_))) => break,
-                    Some(Err(e)) => {
-                        if let Some((code, reason)) = read_error_close(&e) {
-                            close_with(&mut socket, code, reason).await;
-                        }
-                        break;
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        close_with(&mut socket, close::UNSUPPORTED_DATA, "binary frames are not supported").await;
-                        break;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Text(text))) => {
-                        if let Some(frame) = handle_frame(&state, &agent, text.as_str()).await {
-                            if socket.send(Message::Text(frame)).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            event = feed.recv() => match event {
-                Ok(published) => {
-                    if socket.send(Message::Text(published.agent_frame.clone())).await.is_err() {
-                        break;
-                    }
-                }
-                Err(RecvError::Lagged(_)) => {
-                    close_with(&mut socket, close::TRY_AGAIN_LATER, "fell behind; reconnect and reload").await;
-                    break;
-                }
-                Err(RecvError::Closed) => break,
-            },
-            _ = ping.tick() => {
-                if last_heard.elapsed() > IDLE_LIMIT {
-                    close_with(&mut socket, close::GOING_AWAY, "idle").await;
-                    break;
-                }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
-                }
-            }
-            _ = shutdown.changed() => {
-                close_with(&mut socket, close::GOING_AWAY, "server shutting down").await;
-                break;
-            }
+struct AgentSocket {
+    state: AppState,
+    agent: AgentView,
+}
+
+impl Handler for AgentSocket {
+    type In = AgentClientFrame;
+
+    /// `{"type":"reply","session_id","content","client_id"}` stores a reply;
+    /// it comes back to every agent socket as a `message` frame.
+    async fn on_frame(&mut self, frame: AgentClientFrame) -> Reply {
+        let AgentClientFrame::Reply {
+            session_id,
+            content,
+            client_id,
+        } = frame
+        else {
+            return Reply::Nothing;
+        };
+        let result = self
+            .state
+            .chat
+            .reply(&self.agent, &session_id, &content, client_id.as_deref())
+            .await;
+        match result {
+            Ok(_) => Reply::Nothing,
+            Err(e) => Reply::Send(self.error_frame(e.to_api(), client_id)),
         }
     }
-}
 
-/// `{"type":"reply","session_id","content","client_id"}` stores a reply;
-/// it comes back to every agent socket as a `message` event.
-async fn handle_frame(
-    state: &AppState,
-    agent: &AgentView,
-    text: &str,
-) -> Option<axum::extract::ws::Utf8Bytes> {
-    let frame: ReplyFrame = match parse_frame(text, "reply") {
-        Ok(f) => f,
-        Err(answer) => return Some(answer),
-    };
-    let result = async {
-        let session = state.chat.session(&frame.session_id).await?;
-        state
-            .chat
-            .post(
-                &session,
-                Author::Agent(agent),
-                &frame.content,
-                frame.client_id.as_deref(),
-            )
-            .await
+    async fn on_event(&mut self, published: Arc<Published>) -> Reply {
+        match &published.agent_frame {
+            Some(frame) => Reply::Send(frame.clone()),
+            None => Reply::Nothing,
+        }
     }
-    .await;
-    match result {
-        Ok(_) => None,
-        Err(e) => Some(error_frame(
-            e.code(),
-            &e.to_string(),
-            frame.client_id.as_deref(),
-        )),
+
+    async fn on_lag(&mut self) -> Reply {
+        Reply::Send(encode(&AgentServerFrame::Resync))
+    }
+
+    fn error_frame(&self, error: ApiError, client_id: Option<String>) -> Utf8Bytes {
+        encode(&AgentServerFrame::Error { error, client_id })
     }
 }

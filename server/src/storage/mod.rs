@@ -1,6 +1,14 @@
-//! SeaORM storage: the connection, migrations, and one entity per table.
+//! SeaORM storage: the connections, migrations, and one entity per table.
+//! Only this module and the domains' `store` modules touch SeaORM.
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL` (an acknowledged message
+//! survives power loss), a busy timeout, one writer connection and a pool of
+//! readers. PostgreSQL uses one pool for both.
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr};
 use secrecy::ExposeSecret;
 
 use migrations::{Migrator, MigratorTrait};
@@ -10,14 +18,68 @@ pub mod auth_tokens;
 pub mod chat_sessions;
 pub mod messages;
 
-/// Connects to `DATABASE_URL`; for SQLite, makes the file's folder first.
-pub async fn connect(config: &crate::config::Config) -> Result<DatabaseConnection, DbErr> {
-    connect_url(config.database_url.expose_secret(), None).await
+/// The database: where reads go and where writes go (the same pool on
+/// PostgreSQL; SQLite's one writer connection and its readers).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub read: DatabaseConnection,
+    pub write: DatabaseConnection,
 }
 
-/// Connects to a URL; `schema` picks a PostgreSQL schema (tests isolate
-/// themselves that way).
-pub async fn connect_url(url: &str, schema: Option<&str>) -> Result<DatabaseConnection, DbErr> {
+impl Db {
+    pub fn backend(&self) -> DatabaseBackend {
+        self.write.get_database_backend()
+    }
+}
+
+/// How many connections to open.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSize {
+    /// PostgreSQL pool size (`DATABASE_POOL_SIZE`), or SQLite readers.
+    pub connections: u32,
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        Self { connections: 16 }
+    }
+}
+
+/// Connects to `DATABASE_URL`; for SQLite, makes the file's folder first.
+pub async fn connect(config: &crate::config::Config) -> Result<Db, DbErr> {
+    open(
+        config.database_url.expose_secret(),
+        None,
+        PoolSize {
+            connections: config.database_pool_size,
+        },
+    )
+    .await
+}
+
+/// Opens the database at `url`; `schema` picks a PostgreSQL schema (tests
+/// isolate themselves that way).
+pub async fn open(url: &str, schema: Option<&str>, size: PoolSize) -> Result<Db, DbErr> {
+    if url.starts_with("sqlite:") {
+        // The writer first: it creates the file and switches it to WAL.
+        let write = connect_pool(url, None, 1).await?;
+        let read = connect_pool(url, None, size.connections.clamp(1, 8)).await?;
+        Ok(Db { read, write })
+    } else {
+        let pool = connect_pool(url, schema, size.connections.max(2)).await?;
+        Ok(Db {
+            read: pool.clone(),
+            write: pool,
+        })
+    }
+}
+
+/// One pool; for SQLite with WAL, `synchronous=FULL` and a busy timeout.
+pub async fn connect_pool(
+    url: &str,
+    schema: Option<&str>,
+    max: u32,
+) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = sqlite_path(url) {
         if let Some(dir) = std::path::Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
@@ -27,13 +89,19 @@ pub async fn connect_url(url: &str, schema: Option<&str>) -> Result<DatabaseConn
         }
     }
     let mut options = ConnectOptions::new(url.to_string());
-    options.sqlx_logging(false);
+    options
+        .sqlx_logging(false)
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5));
     if url.starts_with("sqlite:") {
-        // One writer at a time is SQLite's rule; a small pool keeps readers
-        // concurrent without piling up writers waiting on the lock.
-        options.max_connections(4).min_connections(1);
-    } else {
-        options.max_connections(20);
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
     }
     if let Some(schema) = schema {
         options.set_schema_search_path(schema.to_string());
@@ -42,8 +110,8 @@ pub async fn connect_url(url: &str, schema: Option<&str>) -> Result<DatabaseConn
 }
 
 /// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+pub async fn migrate(db: &Db) -> Result<(), DbErr> {
+    Migrator::up(&db.write, None).await
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
@@ -54,9 +122,11 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
-/// The current time, as stored.
+/// The current time, as stored: whole microseconds, which both databases
+/// keep exactly (so a paging cursor made from it matches equal rows).
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    let t = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 /// RFC 3339 with microseconds and `Z`: sorts as text, the same on every

@@ -136,18 +136,18 @@ async fn weak_passwords_and_taken_names_are_refused(app: TestApp) {
     let e = app
         .state
         .agents
-        .create("frank", "short", app::types::AgentRole::Agent)
+        .create("frank", "short", app::types::Role::Agent)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "weak_password");
+    assert_eq!(e.code().as_str(), "weak_password");
     app.create_agent("frank").await;
     let e = app
         .state
         .agents
-        .create("frank", PASSWORD, app::types::AgentRole::Agent)
+        .create("frank", PASSWORD, app::types::Role::Agent)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "username_taken");
+    assert_eq!(e.code().as_str(), "username_taken");
 }
 
 async fn demo_page_embeds_the_widget(app: TestApp) {

@@ -1,0 +1,179 @@
+//! The one set of error codes: HTTP bodies, socket error frames and server
+//! functions all carry an [`ErrorCode`], documented in docs/api.md (a test
+//! fails when one is missing there).
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// Declares [`ErrorCode`] with its wire names and the list of all codes.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)*) => {
+        /// Why a request, frame or server function was refused.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation checks.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The wire name (`snake_case`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The body is not JSON.
+    InvalidJson = "invalid_json",
+    /// The body is JSON but not the expected shape.
+    InvalidBody = "invalid_body",
+    /// A query parameter is malformed.
+    InvalidQuery = "invalid_query",
+    /// A paging cursor is malformed.
+    InvalidCursor = "invalid_cursor",
+    /// `Host` is not in `ALLOWED_HOSTS`.
+    InvalidHost = "invalid_host",
+    /// No token where one is needed.
+    MissingToken = "missing_token",
+    /// A token that opens nothing.
+    InvalidToken = "invalid_token",
+    /// Wrong username or password.
+    InvalidCredentials = "invalid_credentials",
+    /// Not signed in, or the session ended.
+    Unauthorized = "unauthorized",
+    /// A cookie-authenticated request from another site.
+    BadOrigin = "bad_origin",
+    /// The first-run setup link is not valid (any more).
+    InvalidSetupToken = "invalid_setup_token",
+    /// The two passwords of a form differ.
+    PasswordMismatch = "password_mismatch",
+    /// No conversation has that customer_id.
+    UnknownCustomer = "unknown_customer",
+    /// No conversation has that id.
+    UnknownSession = "unknown_session",
+    /// No agent has that username.
+    UnknownAgent = "unknown_agent",
+    /// No such endpoint.
+    NotFound = "not_found",
+    /// The customer_id is in use by another conversation.
+    CustomerIdTaken = "customer_id_taken",
+    /// The username is taken.
+    UsernameTaken = "username_taken",
+    /// The body is larger than the endpoint accepts.
+    TooLarge = "too_large",
+    /// The body was not sent as JSON.
+    UnsupportedMediaType = "unsupported_media_type",
+    /// A blank message.
+    EmptyContent = "empty_content",
+    /// A message over `MAX_MESSAGE_LENGTH`.
+    ContentTooLong = "content_too_long",
+    /// A message with control characters.
+    InvalidContent = "invalid_content",
+    /// A malformed client_id.
+    InvalidClientId = "invalid_client_id",
+    /// A malformed customer_id.
+    InvalidCustomerId = "invalid_customer_id",
+    /// A malformed email address.
+    InvalidEmail = "invalid_email",
+    /// A malformed name.
+    InvalidName = "invalid_name",
+    /// A password too short.
+    WeakPassword = "weak_password",
+    /// A malformed username.
+    InvalidUsername = "invalid_username",
+    /// A socket frame that is not a JSON object of the right shape.
+    InvalidFrame = "invalid_frame",
+    /// A socket frame of a type this socket does not take.
+    UnknownType = "unknown_type",
+    /// The dashboard could not reach the server function.
+    RequestFailed = "request_failed",
+    /// The server is overloaded or the database is unreachable; retry.
+    Unavailable = "unavailable",
+    /// Our fault; logged on the server.
+    Internal = "internal",
+}
+
+impl ErrorCode {
+    /// Whether the same request may succeed later: clients keep what the
+    /// person typed and retry these with backoff.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::RequestFailed
+        )
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"code", "message", "retryable"}`: the body of every error, over HTTP,
+/// on sockets and from server functions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default)]
+    pub retryable: bool,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retryable: code.retryable(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "Please sign in.")
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        self.code == ErrorCode::Unauthorized
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        ApiError::new(ErrorCode::RequestFailed, value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let back: ErrorCode = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, *code);
+        }
+    }
+
+    #[test]
+    fn errors_say_whether_to_retry() {
+        let e = serde_json::to_value(ApiError::new(ErrorCode::Unavailable, "busy")).unwrap();
+        assert_eq!(e["code"], "unavailable");
+        assert_eq!(e["retryable"], true);
+        assert!(!ApiError::new(ErrorCode::EmptyContent, "x").retryable);
+    }
+}

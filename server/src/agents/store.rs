@@ -1,0 +1,139 @@
+//! Agent and token queries: the only place the agents domain meets SeaORM.
+
+use app::types::{AgentId, Role};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr,
+};
+
+use super::TokenKind;
+use crate::error::AppError;
+use crate::storage::{agents, auth_tokens, Db};
+
+/// A stored agent account.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub id: AgentId,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// A stored token: whose, and until when.
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub agent_id: AgentId,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The username is taken.
+pub struct UsernameTaken;
+
+fn agent(row: agents::Model) -> Agent {
+    Agent {
+        id: row.id.into(),
+        username: row.username,
+        password_hash: row.password_hash,
+        role: Role::parse(&row.role).unwrap_or(Role::Agent),
+        active: row.active,
+    }
+}
+
+pub struct AgentStore {
+    db: Db,
+}
+
+impl AgentStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn count(&self) -> Result<u64, AppError> {
+        Ok(agents::Entity::find().count(&self.db.read).await?)
+    }
+
+    pub async fn insert(
+        &self,
+        a: &Agent,
+        at: DateTime<Utc>,
+    ) -> Result<Result<(), UsernameTaken>, AppError> {
+        let inserted = agents::ActiveModel {
+            id: Set(a.id.to_string()),
+            username: Set(a.username.clone()),
+            password_hash: Set(a.password_hash.clone()),
+            role: Set(a.role.as_str().to_string()),
+            active: Set(a.active),
+            created_at: Set(at),
+        }
+        .insert(&self.db.write)
+        .await;
+        match inserted {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Ok(Err(UsernameTaken))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn by_username(&self, username: &str) -> Result<Option<Agent>, AppError> {
+        Ok(agents::Entity::find()
+            .filter(agents::Column::Username.eq(username))
+            .one(&self.db.read)
+            .await?
+            .map(agent))
+    }
+
+    pub async fn by_id(&self, id: &AgentId) -> Result<Option<Agent>, AppError> {
+        Ok(agents::Entity::find_by_id(id.as_str())
+            .one(&self.db.read)
+            .await?
+            .map(agent))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_token(
+        &self,
+        agent_id: &AgentId,
+        token_hash: String,
+        kind: TokenKind,
+        name: Option<String>,
+        at: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), AppError> {
+        auth_tokens::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            agent_id: Set(agent_id.to_string()),
+            token_hash: Set(token_hash),
+            kind: Set(kind.as_str().to_string()),
+            name: Set(name),
+            created_at: Set(at),
+            expires_at: Set(expires_at),
+        }
+        .insert(&self.db.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn token(&self, token_hash: &str, kind: TokenKind) -> Result<Option<Token>, AppError> {
+        Ok(auth_tokens::Entity::find()
+            .filter(auth_tokens::Column::TokenHash.eq(token_hash))
+            .filter(auth_tokens::Column::Kind.eq(kind.as_str()))
+            .one(&self.db.read)
+            .await?
+            .map(|t| Token {
+                agent_id: t.agent_id.into(),
+                expires_at: t.expires_at,
+            }))
+    }
+
+    pub async fn delete_token(&self, token_hash: &str, kind: TokenKind) -> Result<(), AppError> {
+        auth_tokens::Entity::delete_many()
+            .filter(auth_tokens::Column::TokenHash.eq(token_hash))
+            .filter(auth_tokens::Column::Kind.eq(kind.as_str()))
+            .exec(&self.db.write)
+            .await?;
+        Ok(())
+    }
+}

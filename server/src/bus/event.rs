@@ -1,0 +1,164 @@
+//! [`Event`]: what changed, and who should hear of it.
+
+use app::protocol::{AgentServerFrame, VisitorServerFrame, VisitorSession};
+use app::types::{AgentId, CustomerId, MessageView, SessionId, SessionView};
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+
+/// Which server process an event came from, so an instance ignores its own
+/// events coming back from Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InstanceId(pub u64);
+
+impl InstanceId {
+    pub fn random() -> Self {
+        Self(rand::random())
+    }
+}
+
+/// Who receives an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", content = "id", rename_all = "snake_case")]
+pub enum Audience {
+    /// Every agent socket, and the visitor sockets of one conversation.
+    AgentsAndVisitors(SessionId),
+    /// Every agent socket.
+    Agents,
+    /// The visitor sockets of one conversation.
+    Visitors(SessionId),
+    /// The sockets of one agent.
+    Agent(AgentId),
+    /// Every socket (used for [`Change::Resync`]).
+    Everyone,
+}
+
+/// What changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// A message was stored (committed).
+    MessageStored {
+        session_id: SessionId,
+        customer_id: CustomerId,
+        message: MessageView,
+    },
+    /// A conversation was created or changed.
+    ConversationChanged { session: SessionView },
+    /// Events may have been lost on the way between instances: agent sockets
+    /// are told to refetch, visitor sockets catch up from storage.
+    Resync,
+}
+
+/// One event on the bus.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub origin: InstanceId,
+    pub audience: Audience,
+    pub change: Change,
+}
+
+impl Event {
+    /// The conversation whose visitors hear of it, if any.
+    pub fn visitor_session(&self) -> Option<&SessionId> {
+        match &self.audience {
+            Audience::AgentsAndVisitors(id) | Audience::Visitors(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn reaches_agents(&self) -> bool {
+        matches!(
+            self.audience,
+            Audience::AgentsAndVisitors(_) | Audience::Agents | Audience::Everyone
+        )
+    }
+
+    /// The message's seq, for events that carry one.
+    pub fn seq(&self) -> Option<i64> {
+        match &self.change {
+            Change::MessageStored { message, .. } => Some(message.seq),
+            _ => None,
+        }
+    }
+
+    pub fn is_resync(&self) -> bool {
+        matches!(self.change, Change::Resync)
+    }
+
+    fn agent_frame(&self) -> AgentServerFrame {
+        match &self.change {
+            Change::MessageStored {
+                session_id,
+                customer_id,
+                message,
+            } => AgentServerFrame::Message {
+                session_id: session_id.clone(),
+                customer_id: customer_id.clone(),
+                message: message.clone(),
+            },
+            Change::ConversationChanged { session } => AgentServerFrame::Session {
+                session: session.clone(),
+            },
+            Change::Resync => AgentServerFrame::Resync,
+        }
+    }
+
+    fn visitor_frame(&self) -> Option<VisitorServerFrame> {
+        match &self.change {
+            Change::MessageStored { message, .. } => Some(VisitorServerFrame::Message {
+                message: message.clone(),
+            }),
+            Change::ConversationChanged { session } => Some(VisitorServerFrame::Session {
+                session: VisitorSession {
+                    status: session.status,
+                    customer_id: session.customer_id.clone(),
+                },
+            }),
+            Change::Resync => None,
+        }
+    }
+}
+
+/// An event with its frames, serialised once per instance and shared by
+/// every socket that sends it.
+#[derive(Debug)]
+pub struct Published {
+    pub event: Event,
+    /// What agent sockets are sent (when the event reaches agents).
+    pub agent_frame: Option<Utf8Bytes>,
+    /// What visitor sockets are sent (when the event reaches visitors).
+    pub visitor_frame: Option<Utf8Bytes>,
+}
+
+impl Published {
+    pub fn new(event: Event) -> Self {
+        let agents = event.reaches_agents() || matches!(event.audience, Audience::Agent(_));
+        let agent_frame = agents.then(|| encode(&event.agent_frame()));
+        let visitor_frame = event
+            .visitor_session()
+            .and_then(|_| event.visitor_frame())
+            .map(|f| encode(&f));
+        Self {
+            event,
+            agent_frame,
+            visitor_frame,
+        }
+    }
+
+    pub fn seq(&self) -> Option<i64> {
+        self.event.seq()
+    }
+}
+
+/// A frame as socket text. Our frames always serialise; should one ever
+/// not, the socket gets an `internal` error frame instead of a panic.
+pub fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
+    match serde_json::to_string(frame) {
+        Ok(text) => text.into(),
+        Err(e) => {
+            tracing::error!(error.cause = %e, "frame did not serialise");
+            r#"{"type":"error","error":{"code":"internal","message":"internal error","retryable":true},"client_id":null}"#.into()
+        }
+    }
+}

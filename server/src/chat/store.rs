@@ -1,0 +1,547 @@
+//! Conversation queries: the only place the chat domain meets SeaORM.
+//! Rows come out as domain values ([`Conversation`], [`MessageView`]).
+
+use std::collections::{HashMap, HashSet};
+
+use app::types::{
+    AgentId, CustomerId, MessageView, Sender, SessionId, SessionStatus, SessionView,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement, TransactionTrait, Value,
+};
+
+use super::domain::Conversation;
+use crate::error::AppError;
+use crate::storage::{agents, chat_sessions, messages, rfc3339, Db};
+
+/// Who wrote a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Author {
+    Customer,
+    Agent { id: AgentId, name: String },
+}
+
+/// A message to store.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub session_id: SessionId,
+    pub author: Author,
+    pub content: String,
+    pub client_id: String,
+}
+
+/// What storing one message did.
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub message: MessageView,
+    /// The conversation after this batch.
+    pub conversation: Conversation,
+    /// The client_id was stored before: nothing new was written.
+    pub replay: bool,
+    /// This message reopened a closed conversation.
+    pub reopened: bool,
+}
+
+/// Which messages of a conversation to read.
+#[derive(Clone, Copy, Debug)]
+pub struct Range {
+    /// Only seqs above this.
+    pub after: Option<i64>,
+    /// Only seqs below this.
+    pub before: Option<i64>,
+    pub limit: u64,
+    /// Read from the newest end (the latest `limit`) instead of the oldest.
+    pub newest: bool,
+}
+
+/// Where a page of the conversation list starts: after this row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListCursor {
+    pub updated_at: DateTime<Utc>,
+    pub id: SessionId,
+}
+
+impl ListCursor {
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.updated_at.timestamp_micros(), self.id)
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (micros, id) = raw.split_once('_')?;
+        let updated_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        (!id.is_empty() && id.len() <= 64).then(|| Self {
+            updated_at,
+            id: SessionId::from(id),
+        })
+    }
+}
+
+/// Creating a conversation failed because its customer_id is taken.
+pub struct CustomerIdTaken;
+
+pub struct ChatStore {
+    db: Db,
+}
+
+fn conversation(row: chat_sessions::Model) -> Conversation {
+    Conversation {
+        id: row.id.into(),
+        customer_id: row.customer_id.into(),
+        token_hash: row.token_hash,
+        name: row.name,
+        email: row.email,
+        status: SessionStatus::parse(&row.status).unwrap_or(SessionStatus::Open),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        last_message: row.last_message,
+        last_message_at: row.last_message_at,
+        last_seq: row.last_seq,
+    }
+}
+
+fn message_view(m: messages::Model, agent_name: Option<String>) -> MessageView {
+    MessageView {
+        id: m.id.into(),
+        seq: m.seq,
+        sender: Sender::parse(&m.sender).unwrap_or(Sender::Bot),
+        content: m.content,
+        created_at: rfc3339(m.created_at),
+        client_id: m.client_id,
+        agent_name,
+    }
+}
+
+impl ChatStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn by_customer(
+        &self,
+        customer_id: &CustomerId,
+    ) -> Result<Option<Conversation>, AppError> {
+        Ok(chat_sessions::Entity::find()
+            .filter(chat_sessions::Column::CustomerId.eq(customer_id.as_str()))
+            .one(&self.db.read)
+            .await?
+            .map(conversation))
+    }
+
+    pub async fn by_id(&self, id: &SessionId) -> Result<Option<Conversation>, AppError> {
+        Ok(chat_sessions::Entity::find_by_id(id.as_str())
+            .one(&self.db.read)
+            .await?
+            .map(conversation))
+    }
+
+    pub async fn create(
+        &self,
+        c: &Conversation,
+    ) -> Result<Result<(), CustomerIdTaken>, AppError> {
+        let inserted = chat_sessions::ActiveModel {
+            id: Set(c.id.to_string()),
+            customer_id: Set(c.customer_id.to_string()),
+            token_hash: Set(c.token_hash.clone()),
+            name: Set(c.name.clone()),
+            email: Set(c.email.clone()),
+            status: Set(c.status.as_str().to_string()),
+            created_at: Set(c.created_at),
+            updated_at: Set(c.updated_at),
+            last_message: Set(None),
+            last_message_at: Set(None),
+            last_seq: Set(0),
+        }
+        .insert(&self.db.write)
+        .await;
+        match inserted {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Ok(Err(CustomerIdTaken))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sets name and email (only the given ones); answers the stored row.
+    pub async fn update_contact(
+        &self,
+        id: &SessionId,
+        name: Option<String>,
+        email: Option<String>,
+    ) -> Result<Option<Conversation>, AppError> {
+        let mut update = chat_sessions::Entity::update_many()
+            .filter(chat_sessions::Column::Id.eq(id.as_str()))
+            .col_expr(chat_sessions::Column::UpdatedAt, Expr::value(crate::storage::now()));
+        if let Some(name) = name {
+            update = update.col_expr(chat_sessions::Column::Name, Expr::value(name));
+        }
+        if let Some(email) = email {
+            update = update.col_expr(chat_sessions::Column::Email, Expr::value(email));
+        }
+        update.exec(&self.db.write).await?;
+        self.by_id_on_writer(id).await
+    }
+
+    /// Sets the status; answers the stored row.
+    pub async fn set_status(
+        &self,
+        id: &SessionId,
+        status: SessionStatus,
+    ) -> Result<Option<Conversation>, AppError> {
+        chat_sessions::Entity::update_many()
+            .filter(chat_sessions::Column::Id.eq(id.as_str()))
+            .col_expr(chat_sessions::Column::Status, Expr::value(status.as_str()))
+            .col_expr(chat_sessions::Column::UpdatedAt, Expr::value(crate::storage::now()))
+            .exec(&self.db.write)
+            .await?;
+        self.by_id_on_writer(id).await
+    }
+
+    /// Reads a row through the writer, so it sees what was just written.
+    async fn by_id_on_writer(&self, id: &SessionId) -> Result<Option<Conversation>, AppError> {
+        Ok(chat_sessions::Entity::find_by_id(id.as_str())
+            .one(&self.db.write)
+            .await?
+            .map(conversation))
+    }
+
+    /// Messages of a conversation in seq order, and whether more exist
+    /// beyond the end read towards.
+    pub async fn messages(
+        &self,
+        id: &SessionId,
+        range: Range,
+    ) -> Result<(Vec<MessageView>, bool), AppError> {
+        let mut query = messages::Entity::find().filter(messages::Column::SessionId.eq(id.as_str()));
+        if let Some(after) = range.after {
+            query = query.filter(messages::Column::Seq.gt(after));
+        }
+        if let Some(before) = range.before {
+            query = query.filter(messages::Column::Seq.lt(before));
+        }
+        query = if range.newest {
+            query.order_by_desc(messages::Column::Seq)
+        } else {
+            query.order_by_asc(messages::Column::Seq)
+        };
+        let mut rows = query.limit(range.limit + 1).all(&self.db.read).await?;
+        let has_more = rows.len() as u64 > range.limit;
+        rows.truncate(range.limit as usize);
+        if range.newest {
+            rows.reverse();
+        }
+        Ok((self.views(rows).await?, has_more))
+    }
+
+    /// Message rows to views, with agents' names looked up in one query.
+    async fn views(&self, rows: Vec<messages::Model>) -> Result<Vec<MessageView>, AppError> {
+        let ids: HashSet<String> = rows.iter().filter_map(|m| m.agent_id.clone()).collect();
+        let names: HashMap<String, String> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            agents::Entity::find()
+                .filter(agents::Column::Id.is_in(ids))
+                .all(&self.db.read)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a.username))
+                .collect()
+        };
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let name = m.agent_id.as_ref().and_then(|id| names.get(id).cloned());
+                message_view(m, name)
+            })
+            .collect())
+    }
+
+    /// A page of conversations, newest activity first (keyset paging on
+    /// `(updated_at, id)`).
+    pub async fn list(
+        &self,
+        status: Option<SessionStatus>,
+        after: Option<&ListCursor>,
+        limit: u64,
+    ) -> Result<(Vec<SessionView>, Option<ListCursor>), AppError> {
+        let mut query = chat_sessions::Entity::find();
+        if let Some(status) = status {
+            query = query.filter(chat_sessions::Column::Status.eq(status.as_str()));
+        }
+        if let Some(c) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(chat_sessions::Column::UpdatedAt.lt(c.updated_at))
+                    .add(
+                        Condition::all()
+                            .add(chat_sessions::Column::UpdatedAt.eq(c.updated_at))
+                            .add(chat_sessions::Column::Id.lt(c.id.as_str())),
+                    ),
+            );
+        }
+        let mut rows: Vec<Conversation> = query
+            .order_by_desc(chat_sessions::Column::UpdatedAt)
+            .order_by_desc(chat_sessions::Column::Id)
+            .limit(limit + 1)
+            .all(&self.db.read)
+            .await?
+            .into_iter()
+            .map(conversation)
+            .collect();
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        let next = more
+            .then(|| rows.last())
+            .flatten()
+            .map(|last| ListCursor {
+                updated_at: last.updated_at,
+                id: last.id.clone(),
+            });
+        Ok((rows.iter().map(Conversation::view).collect(), next))
+    }
+
+    /// Stores a batch of messages in one transaction (group commit): one
+    /// read of the conversations (locked, in id order, on PostgreSQL), one
+    /// read of client_ids already stored, one multi-row update of the
+    /// conversations, one multi-row insert. Seqs are handed out in batch
+    /// order, gapless per conversation; a client_id stored before (or twice
+    /// in the batch) answers the message stored first.
+    pub async fn write_batch(
+        &self,
+        batch: &[NewMessage],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Result<Written, AppError>>, AppError> {
+        let backend = self.db.backend();
+        let txn = self.db.write.begin().await?;
+
+        let mut ids: Vec<&str> = batch.iter().map(|m| m.session_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut lock = chat_sessions::Entity::find()
+            .filter(chat_sessions::Column::Id.is_in(ids.iter().copied()))
+            .order_by_asc(chat_sessions::Column::Id);
+        if backend == DatabaseBackend::Postgres {
+            lock = lock.lock_exclusive();
+        }
+        let mut sessions: HashMap<SessionId, Conversation> = lock
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|row| (SessionId::from(row.id.clone()), conversation(row)))
+            .collect();
+
+        let client_ids: Vec<&str> = batch.iter().map(|m| m.client_id.as_str()).collect();
+        let mut existing: HashMap<(String, String), messages::Model> = messages::Entity::find()
+            .filter(messages::Column::SessionId.is_in(ids.iter().copied()))
+            .filter(messages::Column::ClientId.is_in(client_ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .filter_map(|m| {
+                let key = (m.session_id.clone(), m.client_id.clone()?);
+                Some((key, m))
+            })
+            .collect();
+
+        enum Slot {
+            Missing,
+            Replay(messages::Model),
+            New(usize),
+        }
+        let mut slots = Vec::with_capacity(batch.len());
+        let mut rows: Vec<messages::Model> = Vec::new();
+        let mut agent_names: HashMap<String, String> = HashMap::new();
+        let mut reopened: HashSet<SessionId> = HashSet::new();
+        let mut touched: Vec<SessionId> = Vec::new();
+        for item in batch {
+            let Some(session) = sessions.get_mut(&item.session_id) else {
+                slots.push(Slot::Missing);
+                continue;
+            };
+            let key = (item.session_id.to_string(), item.client_id.clone());
+            if let Some(first) = existing.get(&key) {
+                slots.push(Slot::Replay(first.clone()));
+                continue;
+            }
+            session.last_seq += 1;
+            session.last_message = Some(item.content.clone());
+            session.last_message_at = Some(at);
+            session.updated_at = at;
+            if item.author == Author::Customer && session.status != SessionStatus::Open {
+                session.status = SessionStatus::Open;
+                reopened.insert(session.id.clone());
+            }
+            if !touched.contains(&session.id) {
+                touched.push(session.id.clone());
+            }
+            let (sender, agent_id) = match &item.author {
+                Author::Customer => (Sender::Customer, None),
+                Author::Agent { id, name } => {
+                    agent_names.insert(id.to_string(), name.clone());
+                    (Sender::Agent, Some(id.to_string()))
+                }
+            };
+            let row = messages::Model {
+                id: uuid::Uuid::new_v4().to_string(),
+                session_id: item.session_id.to_string(),
+                seq: session.last_seq,
+                sender: sender.as_str().to_string(),
+                agent_id,
+                content: item.content.clone(),
+                client_id: Some(item.client_id.clone()),
+                created_at: at,
+            };
+            existing.insert(key, row.clone());
+            slots.push(Slot::New(rows.len()));
+            rows.push(row);
+        }
+
+        if !rows.is_empty() {
+            let update = bump_statement(backend, &touched, &sessions, &reopened, at);
+            txn.execute_raw(update).await?;
+            let models = rows
+                .iter()
+                .cloned()
+                .map(|r| messages::ActiveModel::from(r).reset_all());
+            messages::Entity::insert_many(models)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+
+        // Names of agents whose earlier messages are replayed.
+        let missing_names: HashSet<String> = slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Replay(m) => m.agent_id.clone(),
+                _ => None,
+            })
+            .filter(|id| !agent_names.contains_key(id))
+            .collect();
+        if !missing_names.is_empty() {
+            for a in agents::Entity::find()
+                .filter(agents::Column::Id.is_in(missing_names))
+                .all(&self.db.read)
+                .await?
+            {
+                agent_names.insert(a.id, a.username);
+            }
+        }
+        let named = |m: messages::Model| {
+            let name = m.agent_id.as_ref().and_then(|id| agent_names.get(id).cloned());
+            message_view(m, name)
+        };
+        Ok(batch
+            .iter()
+            .zip(slots)
+            .map(|(item, slot)| {
+                let conversation = sessions.get(&item.session_id).cloned();
+                match (slot, conversation) {
+                    (Slot::New(i), Some(conversation)) => {
+                        let row = rows[i].clone();
+                        let reopened = reopened.contains(&item.session_id)
+                            && row.seq == first_seq_of(&rows, &item.session_id);
+                        Ok(Written {
+                            message: named(row),
+                            conversation,
+                            replay: false,
+                            reopened,
+                        })
+                    }
+                    (Slot::Replay(row), Some(conversation)) => Ok(Written {
+                        message: named(row),
+                        conversation,
+                        replay: true,
+                        reopened: false,
+                    }),
+                    _ => Err(AppError::NotFound(
+                        app::types::ErrorCode::UnknownSession,
+                        "No such conversation.".into(),
+                    )),
+                }
+            })
+            .collect())
+    }
+
+    /// Answers whether the database can be reached.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.db.read.ping().await?;
+        Ok(())
+    }
+}
+
+/// The lowest seq written in this batch for a conversation.
+fn first_seq_of(rows: &[messages::Model], session: &SessionId) -> i64 {
+    rows.iter()
+        .filter(|r| session == r.session_id.as_str())
+        .map(|r| r.seq)
+        .min()
+        .unwrap_or(0)
+}
+
+/// One `UPDATE … FROM (VALUES …)` for every conversation a batch touched:
+/// its new last_seq, preview, times and status, as computed under the lock.
+fn bump_statement(
+    backend: DatabaseBackend,
+    touched: &[SessionId],
+    sessions: &HashMap<SessionId, Conversation>,
+    reopened: &HashSet<SessionId>,
+    at: DateTime<Utc>,
+) -> Statement {
+    let mut sql = String::from("WITH v(id, last_seq, last_message, at, reopen) AS (VALUES ");
+    let mut values: Vec<Value> = Vec::with_capacity(touched.len() * 5);
+    let mut n = 0;
+    let mut param = |sql: &mut String| {
+        n += 1;
+        match backend {
+            DatabaseBackend::Postgres => sql.push_str(&format!("${n}")),
+            _ => sql.push('?'),
+        }
+    };
+    for (i, id) in touched.iter().enumerate() {
+        let Some(s) = sessions.get(id) else { continue };
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for j in 0..5 {
+            if j > 0 {
+                sql.push_str(", ");
+            }
+            param(&mut sql);
+        }
+        sql.push(')');
+        values.push(id.to_string().into());
+        values.push(s.last_seq.into());
+        values.push(s.last_message.clone().into());
+        values.push(at.into());
+        values.push(i32::from(reopened.contains(id)).into());
+    }
+    sql.push_str(
+        ") UPDATE chat_sessions SET last_seq = v.last_seq, last_message = v.last_message, \
+         last_message_at = v.at, updated_at = v.at, \
+         status = CASE WHEN v.reopen = 1 THEN 'open' ELSE chat_sessions.status END \
+         FROM v WHERE chat_sessions.id = v.id",
+    );
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = ListCursor {
+            updated_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
+            id: "9d7c-1".into(),
+        };
+        assert_eq!(ListCursor::decode(&c.encode()), Some(c));
+        assert_eq!(ListCursor::decode("garbage"), None);
+        assert_eq!(ListCursor::decode("12_"), None);
+        assert_eq!(ListCursor::decode("x_abc"), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! The message writer (group commit): one task per instance takes the
+//! messages that arrived while the previous transaction committed and
+//! stores them in one transaction, then answers each sender. An answer
+//! means "committed and durable"; nothing is acknowledged before.
+//!
+//! Announcing what was stored (the bus) happens after the answers, on this
+//! task, without waiting: local sockets at once, other instances through the
+//! bus's own queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::timeout;
+
+use super::store::{ChatStore, NewMessage, Written};
+use crate::bus::{Audience, Bus, Change};
+use crate::error::AppError;
+use crate::storage::now;
+
+/// Messages waiting for the writer; a sender waits (briefly) beyond this.
+const QUEUE: usize = 16 * 1024;
+/// How long a sender waits for room in the queue.
+const ENQUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a sender waits for its commit before it is told to retry (the
+/// retry, with the same client_id, is stored once either way).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many times a failed batch is tried again before its senders get the
+/// error (a unique-key race between instances, a dropped connection).
+const BATCH_ATTEMPTS: u32 = 3;
+
+type Answer = oneshot::Sender<Result<Written, AppError>>;
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<(NewMessage, Answer)>,
+}
+
+impl Writer {
+    /// Starts the writer task.
+    pub fn start(store: Arc<ChatStore>, bus: Arc<Bus>, max_batch: usize) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, bus, rx, max_batch.max(1)));
+        Self { tx }
+    }
+
+    /// Stores a message; answers once it is committed.
+    pub async fn write(&self, message: NewMessage) -> Result<Written, AppError> {
+        let (answer, answered) = oneshot::channel();
+        self.tx
+            .send_timeout((message, answer), ENQUEUE_TIMEOUT)
+            .await
+            .map_err(|_| busy())?;
+        match timeout(COMMIT_TIMEOUT, answered).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(AppError::internal("writer", "the writer task stopped")),
+            Err(_) => Err(busy()),
+        }
+    }
+}
+
+fn busy() -> AppError {
+    AppError::Unavailable("The server is busy; the message was not stored. Retry.".into())
+}
+
+async fn run(
+    store: Arc<ChatStore>,
+    bus: Arc<Bus>,
+    mut rx: mpsc::Receiver<(NewMessage, Answer)>,
+    max_batch: usize,
+) {
+    let mut batch: Vec<NewMessage> = Vec::with_capacity(max_batch);
+    let mut answers: Vec<Answer> = Vec::with_capacity(max_batch);
+    loop {
+        let Some((first, answer)) = rx.recv().await else {
+            return;
+        };
+        batch.push(first);
+        answers.push(answer);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok((message, answer)) => {
+                    batch.push(message);
+                    answers.push(answer);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = write_with_retries(&store, &batch).await;
+        let mut announce = Vec::with_capacity(results.len());
+        for (result, answer) in results.into_iter().zip(answers.drain(..)) {
+            if let Ok(written) = &result {
+                if !written.replay {
+                    announce.push(written.clone());
+                }
+            }
+            let _ = answer.send(result);
+        }
+        batch.clear();
+        for written in announce {
+            announce_written(&bus, written);
+        }
+    }
+}
+
+async fn write_with_retries(
+    store: &ChatStore,
+    batch: &[NewMessage],
+) -> Vec<Result<Written, AppError>> {
+    let mut attempt = 1;
+    loop {
+        match store.write_batch(batch, now()).await {
+            Ok(results) => return results,
+            Err(e) if attempt < BATCH_ATTEMPTS => {
+                tracing::warn!(error.cause = %e, batch.size = batch.len(), attempt, "batch write failed; retrying");
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                tracing::error!(error.cause = %e, batch.size = batch.len(), "batch write failed");
+                return batch
+                    .iter()
+                    .map(|_| {
+                        Err(match &e {
+                            AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+                            _ => AppError::Unavailable(
+                                "The message could not be stored; retry.".into(),
+                            ),
+                        })
+                    })
+                    .collect();
+            }
+        }
+    }
+}
+
+/// Announces a stored message (and a reopened conversation).
+fn announce_written(bus: &Bus, written: Written) {
+    let session_id = written.conversation.id.clone();
+    if written.reopened {
+        bus.publish(
+            Audience::AgentsAndVisitors(session_id.clone()),
+            Change::ConversationChanged {
+                session: written.conversation.view(),
+            },
+        );
+    }
+    bus.publish(
+        Audience::AgentsAndVisitors(session_id.clone()),
+        Change::MessageStored {
+            session_id,
+            customer_id: written.conversation.customer_id,
+            message: written.message,
+        },
+    );
+}

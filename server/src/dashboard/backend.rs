@@ -1,0 +1,109 @@
+//! [`DashboardBackend`]: what the Leptos server functions call. Thin: each
+//! method calls a domain service.
+
+use app::api::Backend;
+use app::types::{
+    AgentView, ApiError, ConversationView, MessagePage, MessageView, SessionId, SessionPage,
+    SessionStatus, SessionView,
+};
+
+use crate::agents::TokenKind;
+use crate::chat::HistoryQuery;
+use crate::state::AppState;
+
+/// Server functions' access to the domain services.
+pub struct DashboardBackend(pub AppState);
+
+#[async_trait::async_trait]
+impl Backend for DashboardBackend {
+    async fn agent_for_session(&self, token: &str) -> Result<Option<AgentView>, ApiError> {
+        Ok(self
+            .0
+            .agents
+            .agent_for_token(token, TokenKind::Session)
+            .await?)
+    }
+
+    async fn login(&self, username: &str, password: &str) -> Result<String, ApiError> {
+        Ok(self.0.agents.login(username, password).await?)
+    }
+
+    async fn logout(&self, token: &str) -> Result<(), ApiError> {
+        Ok(self.0.agents.logout(token).await?)
+    }
+
+    async fn setup_needed(&self) -> Result<bool, ApiError> {
+        Ok(self.0.agents.setup_needed().await?)
+    }
+
+    async fn complete_setup(
+        &self,
+        setup_token: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<String, ApiError> {
+        let agent = self
+            .0
+            .agents
+            .complete_setup(setup_token, username, password)
+            .await?;
+        Ok(self
+            .0
+            .agents
+            .issue(&agent.id, TokenKind::Session, None)
+            .await?)
+    }
+
+    async fn list_sessions(&self, cursor: Option<String>) -> Result<SessionPage, ApiError> {
+        Ok(self.0.chat.list(None, cursor.as_deref(), None).await?)
+    }
+
+    async fn conversation(&self, session_id: &SessionId) -> Result<ConversationView, ApiError> {
+        Ok(self.0.chat.conversation(session_id).await?)
+    }
+
+    async fn earlier_messages(
+        &self,
+        session_id: &SessionId,
+        before: i64,
+    ) -> Result<MessagePage, ApiError> {
+        let query = HistoryQuery {
+            after: None,
+            before: Some(before),
+            limit: Some(crate::chat::service::PAGE_DEFAULT),
+        };
+        Ok(self.0.chat.history(session_id, query).await?)
+    }
+
+    async fn reply(
+        &self,
+        agent: &AgentView,
+        session_id: &SessionId,
+        content: &str,
+        client_id: &str,
+    ) -> Result<MessageView, ApiError> {
+        Ok(self
+            .0
+            .chat
+            .reply(agent, session_id, content, Some(client_id))
+            .await?)
+    }
+
+    async fn set_status(
+        &self,
+        _agent: &AgentView,
+        session_id: &SessionId,
+        status: SessionStatus,
+    ) -> Result<SessionView, ApiError> {
+        Ok(self.0.chat.set_status(session_id, status).await?)
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.0.config.secure_cookies()
+    }
+
+    fn session_ttl_secs(&self) -> i64 {
+        self.0.agents.session_ttl_secs()
+    }
+}
+

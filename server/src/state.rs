@@ -1,0 +1,40 @@
+//! [`AppState`]: what every handler may use. Cheap to clone.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use tokio::sync::watch;
+
+use crate::agents::AgentService;
+use crate::bus::Bus;
+use crate::chat::ChatService;
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub chat: ChatService,
+    pub agents: AgentService,
+    pub bus: Arc<Bus>,
+    pub leptos_options: LeptosOptions,
+    /// Turns `true` when the server is stopping; sockets close with 1001.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

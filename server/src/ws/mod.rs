@@ -1,0 +1,334 @@
+//! The one socket driver both sockets run on: limits, the first-frame
+//! authentication step, frame parsing, ping/pong and the idle timeout, the
+//! bounded feed of events, a send timeout, and close codes. The visitor and
+//! agent sockets only say what they do with a frame ([`Handler`]).
+//!
+//! # Layout
+//! - this file: [`drive`], [`Handler`], [`Feed`], [`first_frame`].
+//! - `close`: the close codes.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::protocol::ClientFrame;
+use app::types::{AgentId, ApiError, ErrorCode, SessionId};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
+
+use crate::bus::{Published, Subscription};
+use crate::state::AppState;
+
+/// Close codes we send (RFC 6455 §7.4.1 and the 4000 range).
+pub mod close {
+    /// The server is going away (shutdown), or the peer was idle.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Binary frames.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// The first frame was not an auth frame, or credentials were refused.
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A frame larger than the limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// Our fault (database down during authentication); retry.
+    pub const INTERNAL: u16 = 1011;
+    /// The peer could not keep up (a send took longer than the timeout).
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+/// How long a visitor socket may take to send its auth frame.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often we ping an idle peer.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+/// A peer silent for this long is gone.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
+/// A send that takes longer than this closes the socket with 1013.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Applies explicit limits instead of axum's defaults (128 KiB read buffer,
+/// 64 MiB messages): a frame may carry one maximal message, JSON-escaped.
+/// Small buffers keep an idle socket cheap; they grow for a large frame.
+pub fn limit(ws: WebSocketUpgrade, max_message_chars: usize) -> WebSocketUpgrade {
+    let max_frame = max_message_chars * 6 + 1024;
+    ws.max_message_size(max_frame)
+        .max_frame_size(max_frame)
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+}
+
+/// What the driver does next.
+pub enum Reply {
+    Nothing,
+    Send(Utf8Bytes),
+    SendAll(Vec<Utf8Bytes>),
+    /// Closes the socket with a code and reason.
+    Close(u16, &'static str),
+}
+
+/// What a socket does with its frames and events.
+pub trait Handler: Send {
+    type In: ClientFrame + Send;
+
+    /// A client frame (pings are answered by the driver).
+    fn on_frame(&mut self, frame: Self::In) -> impl Future<Output = Reply> + Send;
+    /// An event from the feed.
+    fn on_event(&mut self, event: Arc<Published>) -> impl Future<Output = Reply> + Send;
+    /// The feed dropped events this socket did not read in time.
+    fn on_lag(&mut self) -> impl Future<Output = Reply> + Send;
+    /// An error frame for a refused client frame.
+    fn error_frame(&self, error: ApiError, client_id: Option<String>) -> Utf8Bytes;
+}
+
+/// A socket's bounded feed of events.
+pub enum Feed {
+    /// One conversation's events.
+    Visitor(Subscription<SessionId>),
+    /// Every agent's events, and this agent's own.
+    Agent {
+        all: broadcast::Receiver<Arc<Published>>,
+        own: Subscription<AgentId>,
+    },
+}
+
+impl Feed {
+    async fn recv(&mut self) -> Result<Arc<Published>, RecvError> {
+        match self {
+            Feed::Visitor(sub) => sub.rx.recv().await,
+            Feed::Agent { all, own } => tokio::select! {
+                r = all.recv() => r,
+                r = own.rx.recv() => r,
+            },
+        }
+    }
+}
+
+/// Sends a close frame with a reason (truncated to the 123 bytes allowed).
+pub async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
+    let mut reason = reason.to_string();
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = timeout(SEND_TIMEOUT, socket.send(frame)).await;
+}
+
+/// Sends a text frame within [`SEND_TIMEOUT`]; `false` when the socket is
+/// gone or too slow (it has then been closed with 1013).
+async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
+    match timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            close_with(socket, close::TRY_AGAIN_LATER, "too slow to keep up; reconnect").await;
+            false
+        }
+    }
+}
+
+/// What a read error means for the peer.
+fn read_error_close(e: &axum::Error) -> Option<(u16, &'static str)> {
+    let text = e.to_string();
+    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+        Some((close::TOO_BIG, "frame too large"))
+    } else {
+        None
+    }
+}
+
+/// A client frame that could not be read, with the `client_id` it named.
+#[derive(Debug)]
+pub struct Refused {
+    pub error: ApiError,
+    pub client_id: Option<String>,
+}
+
+/// Reads a client text frame. A malformed one is `invalid_frame`, one of a
+/// type this socket does not take is `unknown_type`; both carry the frame's
+/// `client_id` when it has one.
+pub fn parse_frame<F: ClientFrame>(text: &str) -> Result<F, Refused> {
+    let parse_error = match serde_json::from_str::<F>(text) {
+        Ok(frame) => return Ok(frame),
+        Err(e) => e,
+    };
+    let value = serde_json::from_str::<serde_json::Value>(text).ok();
+    let client_id = value
+        .as_ref()
+        .and_then(|v| v.get("client_id"))
+        .and_then(|c| c.as_str())
+        .map(str::to_string);
+    let refuse = |code, message: String| Refused {
+        error: ApiError::new(code, message),
+        client_id: client_id.clone(),
+    };
+    let Some(object) = value.as_ref().and_then(|v| v.as_object()) else {
+        return Err(refuse(
+            ErrorCode::InvalidFrame,
+            "Frames must be JSON objects.".into(),
+        ));
+    };
+    match object.get("type").and_then(|t| t.as_str()) {
+        None => Err(refuse(
+            ErrorCode::InvalidFrame,
+            "Frames need a string \"type\".".into(),
+        )),
+        Some(t) if !F::TYPES.contains(&t) => Err(refuse(
+            ErrorCode::UnknownType,
+            format!("Unknown frame type {t:?}; this socket takes {:?}.", F::TYPES),
+        )),
+        Some(_) => Err(refuse(ErrorCode::InvalidFrame, parse_error.to_string())),
+    }
+}
+
+/// Waits up to `within` for the first frame, which must parse as `F`; on
+/// anything else closes the socket with a reason and answers `None`.
+pub async fn first_frame<F: ClientFrame>(
+    socket: &mut WebSocket,
+    within: Duration,
+    expect: &str,
+) -> Option<F> {
+    let text = match timeout(within, socket.recv()).await {
+        Err(_) => {
+            let reason = format!("authentication timeout: send {expect} first");
+            close_with(socket, close::POLICY_VIOLATION, &reason).await;
+            return None;
+        }
+        Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return None,
+        Ok(Some(Err(e))) => {
+            if let Some((code, reason)) = read_error_close(&e) {
+                close_with(socket, code, reason).await;
+            }
+            return None;
+        }
+        Ok(Some(Ok(Message::Text(text)))) => text,
+        Ok(Some(Ok(_))) => {
+            let reason = format!("the first frame must be {expect}");
+            close_with(socket, close::POLICY_VIOLATION, &reason).await;
+            return None;
+        }
+    };
+    match parse_frame::<F>(text.as_str()) {
+        Ok(frame) => Some(frame),
+        Err(_) => {
+            let reason = format!("the first frame must be {expect}");
+            close_with(socket, close::POLICY_VIOLATION, &reason).await;
+            None
+        }
+    }
+}
+
+/// Runs a socket until either side ends it: frames go to the handler,
+/// events from the feed go to the handler, pings keep it alive, shutdown
+/// closes it with 1001.
+pub async fn drive<H: Handler>(
+    state: &AppState,
+    mut socket: WebSocket,
+    mut handler: H,
+    mut feed: Feed,
+    first: Reply,
+) {
+    if !apply(&mut socket, first).await {
+        return;
+    }
+    let mut shutdown = state.shutdown.clone();
+    let mut ping = interval(PING_EVERY);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping.reset();
+    let mut last_heard = Instant::now();
+    loop {
+        let reply = tokio::select! {
+            incoming = socket.recv() => {
+                last_heard = Instant::now();
+                match incoming {
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(e)) => match read_error_close(&e) {
+                        Some((code, reason)) => Reply::Close(code, reason),
+                        None => break,
+                    },
+                    Some(Ok(Message::Binary(_))) => {
+                        Reply::Close(close::UNSUPPORTED_DATA, "binary frames are not supported")
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Reply::Nothing,
+                    Some(Ok(Message::Text(text))) => match parse_frame::<H::In>(text.as_str()) {
+                        Ok(frame) if frame.is_ping() => Reply::Send(Utf8Bytes::from_static(r#"{"type":"pong"}"#)),
+                        Ok(frame) => handler.on_frame(frame).await,
+                        Err(refused) => Reply::Send(handler.error_frame(refused.error, refused.client_id)),
+                    },
+                }
+            }
+            event = feed.recv() => match event {
+                Ok(published) => handler.on_event(published).await,
+                Err(RecvError::Lagged(_)) => handler.on_lag().await,
+                Err(RecvError::Closed) => break,
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > IDLE_LIMIT {
+                    Reply::Close(close::GOING_AWAY, "idle")
+                } else {
+                    match timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await {
+                        Ok(Ok(())) => Reply::Nothing,
+                        _ => break,
+                    }
+                }
+            }
+            _ = shutdown.changed() => Reply::Close(close::GOING_AWAY, "server shutting down"),
+        };
+        if !apply(&mut socket, reply).await {
+            break;
+        }
+    }
+}
+
+/// Carries out a [`Reply`]; `false` when the socket is done.
+async fn apply(socket: &mut WebSocket, reply: Reply) -> bool {
+    match reply {
+        Reply::Nothing => true,
+        Reply::Send(text) => send(socket, text).await,
+        Reply::SendAll(texts) => {
+            for text in texts {
+                if !send(socket, text).await {
+                    return false;
+                }
+            }
+            true
+        }
+        Reply::Close(code, reason) => {
+            close_with(socket, code, reason).await;
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::protocol::VisitorClientFrame;
+
+    use super::*;
+
+    fn code(text: &str) -> (ErrorCode, Option<String>) {
+        let r = parse_frame::<VisitorClientFrame>(text).err().unwrap();
+        (r.error.code, r.client_id)
+    }
+
+    #[test]
+    fn frames_are_told_apart() {
+        assert_eq!(code("nope").0, ErrorCode::InvalidFrame);
+        assert_eq!(code("[1]").0, ErrorCode::InvalidFrame);
+        assert_eq!(code(r#"{"content":"x"}"#).0, ErrorCode::InvalidFrame);
+        assert_eq!(
+            code(r#"{"type":"shout","client_id":"c"}"#),
+            (ErrorCode::UnknownType, Some("c".into()))
+        );
+        assert_eq!(
+            code(r#"{"type":"message","content":5,"client_id":"c"}"#),
+            (ErrorCode::InvalidFrame, Some("c".into()))
+        );
+        assert!(parse_frame::<VisitorClientFrame>(r#"{"type":"ping"}"#)
+            .unwrap()
+            .is_ping());
+    }
+}
