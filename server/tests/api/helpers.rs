@@ -424,3 +424,46 @@ macro_rules! on_every_store {
         )*
     };
 }
+
+/// A TCP proxy of our own in front of a real service, to cut it off.
+pub struct TcpProxy {
+    pub addr: std::net::SocketAddr,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl TcpProxy {
+    /// Drops every connection and refuses new ones.
+    pub fn cut(&self) {
+        let _ = self.cut.send(true);
+    }
+}
+
+/// Forwards 127.0.0.1:(random port) to `target` (host:port) until cut.
+pub async fn tcp_proxy(target: &str) -> TcpProxy {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (cut, cut_rx) = tokio::sync::watch::channel(false);
+    let target = target.to_string();
+    let mut accept_cut = cut_rx.clone();
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = accept_cut.changed() => return,
+            };
+            let Ok((mut inbound, _)) = accepted else { return };
+            let target = target.clone();
+            let mut conn_cut = cut_rx.clone();
+            tokio::spawn(async move {
+                let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    _ = conn_cut.changed() => {}
+                }
+            });
+        }
+    });
+    TcpProxy { addr, cut }
+}

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_api;
+mod core;
 mod agent_socket;
 mod dashboard;
 mod two_instances;
