@@ -177,3 +177,19 @@ mod tests {
         assert!(!ApiError::new(ErrorCode::EmptyContent, "x").retryable);
     }
 }
+
+#[cfg(test)]
+mod docs {
+    use super::ErrorCode;
+
+    #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../docs/api.md");
+        let missing: Vec<&str> = ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| !doc.contains(&format!("`{c}`")))
+            .collect();
+        assert!(missing.is_empty(), "missing from docs/api.md: {missing:?}");
+    }
+}
