@@ -143,3 +143,113 @@ mod tests {
         assert_eq!(error["client_id"], "c1");
     }
 }
+
+/// The golden frames the widget's decoder is tested against
+/// (`widget-wasm/tests/golden/visitor_frames.json`): each server → visitor
+/// frame as the server encodes it, beside what the widget must read from
+/// it. `UPDATE_GOLDEN=1 cargo test -p app --features ssr golden` rewrites
+/// the file after a deliberate change.
+#[cfg(test)]
+mod golden {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::types::{ErrorCode, MessageView, Sender};
+
+    fn message(seq: i64, sender: Sender, agent: Option<&str>, client_id: Option<&str>) -> MessageView {
+        MessageView {
+            id: format!("5b0b6a8e-4f7e-4d59-9a53-3f0e0c7f8a{seq:02}").into(),
+            seq,
+            sender,
+            content: format!("Hello <b>{seq}</b> \"quoted\" — ünïcode\nsecond line"),
+            created_at: "2026-12-01T18:00:00.123456Z".into(),
+            client_id: client_id.map(Into::into),
+            agent_name: agent.map(Into::into),
+        }
+    }
+
+    fn decoded_message(m: &MessageView) -> Value {
+        json!({
+            "kind": "message",
+            "seq": m.seq,
+            "sender": m.sender.as_str(),
+            "content": m.content,
+            "client_id": m.client_id,
+            "agent_name": m.agent_name,
+        })
+    }
+
+    fn cases() -> Vec<(&'static str, VisitorServerFrame, Value)> {
+        let mine = message(1, Sender::Customer, None, Some("c0ffee-1"));
+        let agent = message(2, Sender::Agent, Some("ann"), Some("r-7"));
+        let bot = message(3, Sender::Bot, None, None);
+        let mut cases = Vec::new();
+        for (name, m) in [("message_customer", mine), ("message_agent", agent), ("message_bot", bot)] {
+            let decoded = decoded_message(&m);
+            cases.push((name, VisitorServerFrame::Message { message: m }, decoded));
+        }
+        for (name, status, closed) in [
+            ("session_closed", SessionStatus::Closed, true),
+            ("session_open", SessionStatus::Open, false),
+        ] {
+            cases.push((
+                name,
+                VisitorServerFrame::Session {
+                    session: VisitorSession {
+                        status,
+                        customer_id: "2f1e0c7f8a11".into(),
+                    },
+                },
+                json!({"kind": "session", "closed": closed}),
+            ));
+        }
+        for (name, code) in [
+            ("error_final", ErrorCode::ContentTooLong),
+            ("error_retryable", ErrorCode::Unavailable),
+        ] {
+            let error = ApiError::new(code, "The message was not stored.");
+            cases.push((
+                name,
+                VisitorServerFrame::Error {
+                    error: error.clone(),
+                    client_id: Some("c0ffee-2".into()),
+                },
+                json!({
+                    "kind": "error",
+                    "client_id": "c0ffee-2",
+                    "message": error.message,
+                    "retryable": error.retryable,
+                }),
+            ));
+        }
+        cases.push(("pong", VisitorServerFrame::Pong, json!({"kind": "other"})));
+        cases
+    }
+
+    #[test]
+    fn golden_frames_for_the_widget() {
+        let cases: Vec<Value> = cases()
+            .into_iter()
+            .map(|(name, frame, decoded)| {
+                json!({
+                    "name": name,
+                    "frame": serde_json::to_string(&frame).unwrap(),
+                    "decoded": decoded,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&cases).unwrap() + "\n";
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../widget-wasm/tests/golden/visitor_frames.json"
+        );
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        let stored = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            stored, text,
+            "the server's frames changed: run UPDATE_GOLDEN=1 cargo test -p app --features ssr golden, then cargo test -p widget-wasm"
+        );
+    }
+}

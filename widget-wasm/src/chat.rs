@@ -15,6 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{CloseEvent, Event, EventTarget, KeyboardEvent, MessageEvent, WebSocket};
 
+use crate::frame::{self, Frame, Message};
 use crate::js::{self, get, get_str, get_uint, set, set_opt};
 use crate::ui::Ui;
 
@@ -74,33 +75,6 @@ struct State {
 impl State {
     fn last_seq(&self) -> u64 {
         self.seqs.last().copied().unwrap_or(0)
-    }
-}
-
-/// A stored message as the server sends it.
-struct Message {
-    seq: u64,
-    sender: String,
-    content: String,
-    client_id: Option<String>,
-    agent_name: Option<String>,
-}
-
-impl Message {
-    fn from_js(v: &JsValue) -> Option<Message> {
-        let seq = get_uint(v, "seq").filter(|s| *s > 0)?;
-        let sender = match get_str(v, "sender").as_deref() {
-            Some("customer") => "customer",
-            Some("agent") => "agent",
-            _ => "bot",
-        };
-        Some(Message {
-            seq,
-            sender: sender.into(),
-            content: get_str(v, "content").unwrap_or_default(),
-            client_id: get_str(v, "client_id"),
-            agent_name: get_str(v, "agent_name"),
-        })
     }
 }
 
@@ -611,19 +585,20 @@ impl Widget {
         let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() else {
             return;
         };
-        let frame = js::parse(&text);
-        match get_str(&frame, "type").as_deref() {
-            Some("message") => self.add_message(&get(&frame, "message")),
-            Some("error") => {
-                if let Some(cid) = get_str(&frame, "client_id") {
-                    self.fail(&cid, get_str(&get(&frame, "error"), "message"));
-                }
-            }
-            Some("session") => {
-                let status = get_str(&get(&frame, "session"), "status");
-                self.show_closed(status.as_deref() == Some("closed"));
-            }
-            _ => {}
+        match frame::decode(&js::parse(&text)) {
+            Frame::Message(m) => self.show_message(m),
+            Frame::Error {
+                client_id: Some(cid),
+                retryable: true,
+                ..
+            } => self.resend_later(&cid),
+            Frame::Error {
+                client_id: Some(cid),
+                message,
+                ..
+            } => self.fail(&cid, message),
+            Frame::Session { closed } => self.show_closed(closed),
+            Frame::Error { .. } | Frame::Other => {}
         }
     }
 
@@ -841,7 +816,23 @@ impl Widget {
     /// answer) unless its seq is already on screen; replaces the pending
     /// bubble with the same client_id.
     fn add_message(&self, v: &JsValue) {
-        let Some(m) = Message::from_js(v) else { return };
+        if let Some(m) = frame::message(v) {
+            self.show_message(m);
+        }
+    }
+
+    /// A transient refusal (the server is busy or restarting): keep the
+    /// message and send it again after the backoff.
+    fn resend_later(&self, client_id: &str) {
+        for m in &mut self.st.borrow_mut().outbox {
+            if m.client_id == client_id {
+                m.sent_on = 0;
+            }
+        }
+        self.schedule_retry();
+    }
+
+    fn show_message(&self, m: Message) {
         let (dirty, unread) = {
             let mut st = self.st.borrow_mut();
             let Err(at) = st.seqs.binary_search(&m.seq) else {
@@ -876,7 +867,7 @@ impl Widget {
         };
         if let Some(el) = self
             .ui
-            .bubble(&m.sender, &m.content, m.client_id.as_deref(), name)
+            .bubble(m.sender, &m.content, m.client_id.as_deref(), name)
         {
             let _ = el.set_attribute("data-seq", &js::uint(m.seq));
             self.ui.insert_ordered(&el, m.seq);

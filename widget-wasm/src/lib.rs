@@ -22,6 +22,8 @@
 //!   count.
 //! - `ui.rs`: the shadow-root template and CSS, and the DOM operations
 //!   (bubbles in seq order, pending/failed states, badge, status).
+//! - `frame.rs`: decoding server frames, over a small JSON trait (tested
+//!   natively against the server's own golden frames in `tests/golden/`).
 //! - `js.rs`: small browser helpers — JSON through `Reflect`, fetch,
 //!   localStorage that tolerates being disabled, UUIDs, integer formatting.
 //!
@@ -33,6 +35,7 @@
 //! `.dc-status`, `.dc-welcome`, `.dc-note` (conversation closed).
 
 mod chat;
+pub mod frame;
 mod js;
 mod ui;
 

@@ -1,0 +1,103 @@
+//! Decoding what the server sends: stored messages and visitor socket
+//! frames. Written over [`Json`], a read-only view of a parsed JSON value,
+//! so the same code runs on the browser's `JSON.parse` result in the widget
+//! and on `serde_json` values in tests, which feed it the server's own
+//! encoded frames (`tests/golden/`, generated from `app::protocol`).
+
+use wasm_bindgen::JsValue;
+
+/// Read access to a parsed JSON value.
+pub trait Json {
+    /// `self[k]`, or a null-like value.
+    fn field(&self, k: &str) -> Self;
+    fn string(&self) -> Option<String>;
+    fn number(&self) -> Option<f64>;
+    fn boolean(&self) -> Option<bool>;
+}
+
+impl Json for JsValue {
+    fn field(&self, k: &str) -> Self {
+        crate::js::get(self, k)
+    }
+    fn string(&self) -> Option<String> {
+        self.as_string()
+    }
+    fn number(&self) -> Option<f64> {
+        self.as_f64()
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.as_bool()
+    }
+}
+
+/// A stored message as the server sends it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub seq: u64,
+    /// `customer`, `agent` or `bot` (anything unknown shows as `bot`).
+    pub sender: &'static str,
+    pub content: String,
+    pub client_id: Option<String>,
+    pub agent_name: Option<String>,
+}
+
+/// A visitor socket frame.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Frame {
+    Message(Message),
+    /// The server refused a message; `retryable` ones are sent again.
+    Error {
+        client_id: Option<String>,
+        message: Option<String>,
+        retryable: bool,
+    },
+    Session {
+        closed: bool,
+    },
+    /// `pong`, or a type this widget does not know (newer servers).
+    Other,
+}
+
+fn uint<J: Json>(v: &J) -> Option<u64> {
+    let n = v.number()?;
+    (n >= 0.0 && n.fract() == 0.0).then_some(n as u64)
+}
+
+/// A message object; `None` without a positive seq.
+pub fn message<J: Json>(v: &J) -> Option<Message> {
+    let seq = uint(&v.field("seq")).filter(|s| *s > 0)?;
+    let sender = match v.field("sender").string().as_deref() {
+        Some("customer") => "customer",
+        Some("agent") => "agent",
+        _ => "bot",
+    };
+    Some(Message {
+        seq,
+        sender,
+        content: v.field("content").string().unwrap_or_default(),
+        client_id: v.field("client_id").string(),
+        agent_name: v.field("agent_name").string(),
+    })
+}
+
+/// One socket frame.
+pub fn decode<J: Json>(frame: &J) -> Frame {
+    match frame.field("type").string().as_deref() {
+        Some("message") => match message(&frame.field("message")) {
+            Some(m) => Frame::Message(m),
+            None => Frame::Other,
+        },
+        Some("error") => {
+            let error = frame.field("error");
+            Frame::Error {
+                client_id: frame.field("client_id").string(),
+                message: error.field("message").string(),
+                retryable: error.field("retryable").boolean().unwrap_or(false),
+            }
+        }
+        Some("session") => Frame::Session {
+            closed: frame.field("session").field("status").string().as_deref() == Some("closed"),
+        },
+        _ => Frame::Other,
+    }
+}

@@ -1,0 +1,68 @@
+//! The widget's decoder against the server's own frames: the golden file is
+//! written by `app`'s test from the types the server sends
+//! (`app::protocol`), so the two cannot drift apart unnoticed.
+
+use defmis_widget::frame::{decode, Frame, Json};
+use serde_json::{json, Value};
+
+struct V(Value);
+
+impl Json for V {
+    fn field(&self, k: &str) -> Self {
+        V(self.0.get(k).cloned().unwrap_or(Value::Null))
+    }
+    fn string(&self) -> Option<String> {
+        self.0.as_str().map(str::to_string)
+    }
+    fn number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+}
+
+fn describe(frame: Frame) -> Value {
+    match frame {
+        Frame::Message(m) => json!({
+            "kind": "message",
+            "seq": m.seq,
+            "sender": m.sender,
+            "content": m.content,
+            "client_id": m.client_id,
+            "agent_name": m.agent_name,
+        }),
+        Frame::Error {
+            client_id,
+            message,
+            retryable,
+        } => json!({"kind": "error", "client_id": client_id, "message": message, "retryable": retryable}),
+        Frame::Session { closed } => json!({"kind": "session", "closed": closed}),
+        Frame::Other => json!({"kind": "other"}),
+    }
+}
+
+#[test]
+fn the_widget_reads_what_the_server_sends() {
+    let golden: Vec<Value> =
+        serde_json::from_str(include_str!("golden/visitor_frames.json")).unwrap();
+    assert!(golden.len() >= 8);
+    for case in golden {
+        let text = case["frame"].as_str().unwrap();
+        let parsed: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            describe(decode(&V(parsed))),
+            case["decoded"],
+            "{}",
+            case["name"]
+        );
+    }
+}
+
+#[test]
+fn unknown_and_broken_frames_are_ignored() {
+    for text in [r#"{"type":"typing"}"#, r#"{"type":"message","message":{"seq":0}}"#, "null"] {
+        let parsed: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(decode(&V(parsed)), Frame::Other, "{text}");
+    }
+}
