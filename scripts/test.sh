@@ -2,13 +2,42 @@
 # Installs what is missing and runs every check and test: formatting, clippy
 # per crate and target, unit and integration tests (SQLite always;
 # PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set),
-# and the browser tests in headless Chromium.
+# the widget's decoder against the server's golden frames, and the browser
+# tests in headless Chromium. Prints the time of each stage.
+#
+# Tests that need PostgreSQL or Redis are #[ignore]d: without the URLs they
+# are reported as skipped; with them they run (--include-ignored) and one
+# that runs without its URL fails. With REQUIRE_SERVICES=1 (CI) both URLs
+# must be set, and nothing may be skipped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-step() { printf '\n==> %s\n' "$*"; }
+timings=$(mktemp)
+trap 'rm -f "$log" "$timings"' EXIT
+stage_name="" stage_start=0
+step() {
+  end_stage
+  stage_name="$*" stage_start=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+end_stage() {
+  if [[ -n "$stage_name" ]]; then
+    printf '%6ds  %s\n' $((SECONDS - stage_start)) "$stage_name" >>"$timings"
+  fi
+  stage_name=""
+}
 
+with_services=false
+if [[ -n "${TEST_DATABASE_URL:-}" && -n "${TEST_REDIS_URL:-}" ]]; then
+  with_services=true
+elif [[ "${REQUIRE_SERVICES:-}" == 1 ]]; then
+  echo "REQUIRE_SERVICES=1 but TEST_DATABASE_URL or TEST_REDIS_URL is unset" >&2
+  exit 1
+fi
+include=()
+$with_services && include=(--include-ignored)
+
+step "installing tools (skipped when present)"
 scripts/install-tools.sh --test
 step "building the widget"
 scripts/build-widget.sh
@@ -17,16 +46,18 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "clippy (never ssr and hydrate in one build)"
-cargo clippy -p server -p migrations --all-targets -- -D warnings
+cargo clippy -p server -p migrations -p defmis-load --all-targets -- -D warnings
 cargo clippy -p app --features ssr --all-targets -- -D warnings
+cargo clippy -p widget-wasm --all-targets -- -D warnings
 cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p widget-wasm --target wasm32-unknown-unknown -- -D warnings
 
-step "server and migrations tests${TEST_DATABASE_URL:+ (with PostgreSQL)}${TEST_REDIS_URL:+ (with Redis)}"
-cargo test -p server -p migrations 2>&1 | tee -a "$log"
-step "app tests"
+step "server, migrations and load-tool tests${TEST_DATABASE_URL:+ (with PostgreSQL)}${TEST_REDIS_URL:+ (with Redis)}"
+cargo test -p server -p migrations -p defmis-load -- "${include[@]}" 2>&1 | tee -a "$log"
+step "app tests and the widget's golden frames"
 cargo test -p app --features ssr 2>&1 | tee -a "$log"
+cargo test -p widget-wasm 2>&1 | tee -a "$log"
 
 step "browser tests (cargo leptos end-to-end --release)"
 e2e_dir=$(mktemp -d)
@@ -35,9 +66,19 @@ export SECRET_KEY="end-to-end-secret-key-0123456789abcdef"
 unset REDIS_URL
 cargo leptos end-to-end --release 2>&1 | tee -a "$log"
 rm -rf "$e2e_dir"
+end_stage
 
 passed=$(grep -Eo '([0-9]+) passed' "$log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '([0-9]+) failed' "$log" | awk '{s+=$1} END {print s+0}')
+skipped=$(grep -Eo '([0-9]+) ignored' "$log" | awk '{s+=$1} END {print s+0}')
 echo
-echo "all: $passed passed, $failed failed"
+echo "time per stage:"
+cat "$timings"
+printf '%6ds  total\n' "$SECONDS"
+echo
+echo "all: $passed passed, $failed failed, $skipped skipped (PostgreSQL/Redis tests without their URLs)"
 [[ "$failed" == 0 ]]
+if [[ "${REQUIRE_SERVICES:-}" == 1 && "$skipped" != 0 ]]; then
+  echo "REQUIRE_SERVICES=1: $skipped tests were skipped" >&2
+  exit 1
+fi

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use crate::types::{
-    AgentView, ApiError, ConversationView, ErrorCode, MessageView, SessionId, SessionPage,
-    SessionStatus, SessionView,
+    AgentView, ApiError, ConversationView, MessageView, SessionId, SessionPage, SessionStatus,
+    SessionView,
 };
 
 /// Name of the dashboard's session cookie.
@@ -72,8 +72,12 @@ mod backend {
     pub type BackendHandle = Arc<dyn Backend>;
 
     pub fn backend() -> Result<BackendHandle, ApiError> {
-        use_context::<BackendHandle>()
-            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "dashboard backend missing"))
+        use_context::<BackendHandle>().ok_or_else(|| {
+            ApiError::new(
+                crate::types::ErrorCode::Internal,
+                "dashboard backend missing",
+            )
+        })
     }
 
     /// The dashboard session token from the request's cookie.
@@ -160,7 +164,7 @@ pub async fn complete_setup(
 ) -> Result<(), ApiError> {
     if password != password_confirm {
         return Err(ApiError::new(
-            ErrorCode::PasswordMismatch,
+            crate::types::ErrorCode::PasswordMismatch,
             "The two passwords differ.",
         ));
     }

@@ -171,9 +171,10 @@ mod socket {
                 if let Some(text) = ev.data().as_string() {
                     match serde_json::from_str::<AgentServerFrame>(&text) {
                         Ok(AgentServerFrame::Resync) => (inner.on_reopen)(),
-                        Ok(frame @ (AgentServerFrame::Message { .. } | AgentServerFrame::Session { .. })) => {
-                            (inner.on_event)(frame)
-                        }
+                        Ok(
+                            frame @ (AgentServerFrame::Message { .. }
+                            | AgentServerFrame::Session { .. }),
+                        ) => (inner.on_event)(frame),
                         Ok(_) | Err(_) => {}
                     }
                 }

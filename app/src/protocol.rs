@@ -56,9 +56,13 @@ pub struct VisitorSession {
 pub enum VisitorServerFrame {
     /// A stored message of this conversation (the visitor's own included:
     /// that echo is its acknowledgement), in seq order, each seq once.
-    Message { message: MessageView },
+    Message {
+        message: MessageView,
+    },
     /// The conversation changed (closed, reopened).
-    Session { session: VisitorSession },
+    Session {
+        session: VisitorSession,
+    },
     /// A frame was refused; nothing was stored. `client_id` names the
     /// message it was about.
     Error {
@@ -100,7 +104,9 @@ pub enum AgentServerFrame {
         message: MessageView,
     },
     /// A conversation was created or changed (status, name, last message).
-    Session { session: SessionView },
+    Session {
+        session: SessionView,
+    },
     /// This socket may have missed events (it fell behind, or this server
     /// lost its link to the others for a moment): refetch what is shown.
     Resync,
@@ -130,7 +136,13 @@ mod tests {
         );
         let msg: VisitorClientFrame =
             serde_json::from_str(r#"{"type":"message","content":"hi","extra":1}"#).unwrap();
-        assert!(matches!(msg, VisitorClientFrame::Message { client_id: None, .. }));
+        assert!(matches!(
+            msg,
+            VisitorClientFrame::Message {
+                client_id: None,
+                ..
+            }
+        ));
         let resync = serde_json::to_value(AgentServerFrame::Resync).unwrap();
         assert_eq!(resync, serde_json::json!({"type": "resync"}));
         let error = serde_json::to_value(VisitorServerFrame::Error {
@@ -156,7 +168,12 @@ mod golden {
     use super::*;
     use crate::types::{ErrorCode, MessageView, Sender};
 
-    fn message(seq: i64, sender: Sender, agent: Option<&str>, client_id: Option<&str>) -> MessageView {
+    fn message(
+        seq: i64,
+        sender: Sender,
+        agent: Option<&str>,
+        client_id: Option<&str>,
+    ) -> MessageView {
         MessageView {
             id: format!("5b0b6a8e-4f7e-4d59-9a53-3f0e0c7f8a{seq:02}").into(),
             seq,
@@ -184,7 +201,11 @@ mod golden {
         let agent = message(2, Sender::Agent, Some("ann"), Some("r-7"));
         let bot = message(3, Sender::Bot, None, None);
         let mut cases = Vec::new();
-        for (name, m) in [("message_customer", mine), ("message_agent", agent), ("message_bot", bot)] {
+        for (name, m) in [
+            ("message_customer", mine),
+            ("message_agent", agent),
+            ("message_bot", bot),
+        ] {
             let decoded = decoded_message(&m);
             cases.push((name, VisitorServerFrame::Message { message: m }, decoded));
         }

@@ -41,6 +41,7 @@ impl TokenHasher {
     }
 
     pub fn hash(&self, token: &str) -> String {
+        #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
         let mut mac = Hmac::<Sha256>::new_from_slice(self.key.expose_secret().as_bytes())
             .expect("HMAC accepts any key length");
         mac.update(token.as_bytes());

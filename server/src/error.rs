@@ -129,7 +129,9 @@ impl From<JsonRejection> for AppError {
                 ErrorCode::InvalidJson,
                 format!("The body is not valid JSON: {}", e.body_text()),
             ),
-            JsonRejection::JsonDataError(e) => AppError::Invalid(ErrorCode::InvalidBody, e.body_text()),
+            JsonRejection::JsonDataError(e) => {
+                AppError::Invalid(ErrorCode::InvalidBody, e.body_text())
+            }
             JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
                 "Send the body as JSON with `Content-Type: application/json`.".into(),
             ),
@@ -166,7 +168,12 @@ pub struct Query<T>(pub T);
 /// Parses a JSON body read by hand, with the same errors as [`Json`].
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => AppError::Invalid(ErrorCode::InvalidBody, e.to_string()),
-        _ => AppError::BadRequest(ErrorCode::InvalidJson, format!("The body is not valid JSON: {e}")),
+        serde_json::error::Category::Data => {
+            AppError::Invalid(ErrorCode::InvalidBody, e.to_string())
+        }
+        _ => AppError::BadRequest(
+            ErrorCode::InvalidJson,
+            format!("The body is not valid JSON: {e}"),
+        ),
     })
 }

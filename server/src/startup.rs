@@ -153,7 +153,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(CompressionLayer::new())
                 .with_state(state.clone()),
         )
-        .layer(middleware::from_fn_with_state(state.clone(), site::check_host))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            site::check_host,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()

@@ -161,10 +161,12 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
     };
     let title = move || {
         session.with(|s| {
-            s.name
-                .clone()
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| format!("Visitor {}", crate::types::preview(s.customer_id.as_str(), 8)))
+            s.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| {
+                format!(
+                    "Visitor {}",
+                    crate::types::preview(s.customer_id.as_str(), 8)
+                )
+            })
         })
     };
     view! {

@@ -30,7 +30,8 @@ pub fn SessionsPage() -> impl IntoView {
 /// Applies one live event to the list, newest activity first.
 fn apply(list: &mut Vec<SessionView>, event: AgentServerFrame) {
     match event {
-        AgentServerFrame::Session { session } => match list.iter_mut().find(|s| s.id == session.id) {
+        AgentServerFrame::Session { session } => match list.iter_mut().find(|s| s.id == session.id)
+        {
             Some(existing) if existing.last_seq <= session.last_seq => *existing = session,
             Some(_) => {}
             None => list.push(session),

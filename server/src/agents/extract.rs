@@ -30,7 +30,10 @@ impl FromRequestParts<AppState> for CurrentAgent {
                 .await?
                 .map(CurrentAgent)
                 .ok_or_else(|| {
-                    AppError::Unauthorized(ErrorCode::InvalidToken, "Unknown or revoked API token.".into())
+                    AppError::Unauthorized(
+                        ErrorCode::InvalidToken,
+                        "Unknown or revoked API token.".into(),
+                    )
                 });
         }
         let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {

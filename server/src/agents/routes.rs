@@ -57,10 +57,7 @@ pub async fn messages(
 ) -> Result<impl IntoResponse, AppError> {
     let conversation = state.chat.conversation_row(&id).await?;
     Ok(Json(
-        state
-            .chat
-            .history(&conversation.id, params.into())
-            .await?,
+        state.chat.history(&conversation.id, params.into()).await?,
     ))
 }
 

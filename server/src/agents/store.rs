@@ -116,7 +116,11 @@ impl AgentStore {
         Ok(())
     }
 
-    pub async fn token(&self, token_hash: &str, kind: TokenKind) -> Result<Option<Token>, AppError> {
+    pub async fn token(
+        &self,
+        token_hash: &str,
+        kind: TokenKind,
+    ) -> Result<Option<Token>, AppError> {
         Ok(auth_tokens::Entity::find()
             .filter(auth_tokens::Column::TokenHash.eq(token_hash))
             .filter(auth_tokens::Column::Kind.eq(kind.as_str()))

@@ -274,7 +274,10 @@ mod tests {
         hub.resync_all(bus.origin());
         assert!(visitor.rx.recv().await.unwrap().event.is_resync());
         let p = agents.recv().await.unwrap();
-        assert_eq!(p.agent_frame.as_ref().unwrap().as_str(), r#"{"type":"resync"}"#);
+        assert_eq!(
+            p.agent_frame.as_ref().unwrap().as_str(),
+            r#"{"type":"resync"}"#
+        );
     }
 
     #[tokio::test]

@@ -200,7 +200,10 @@ async fn publish_loop(
                 lost.store(true, Ordering::Relaxed);
             }
             Err(_) => {
-                tracing::warn!(bus.events = batch.len(), "bus publish timed out; peers will resync");
+                tracing::warn!(
+                    bus.events = batch.len(),
+                    "bus publish timed out; peers will resync"
+                );
                 lost.store(true, Ordering::Relaxed);
             }
         }

@@ -40,7 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/chat/api/widget/config/", get(routes::widget_config))
         .route("/chat/api/chat/start/", post(routes::start))
         .route("/chat/api/chat/message/", post(routes::post_message))
-        .route("/chat/api/chat/{customer_id}/history/", get(routes::history))
+        .route(
+            "/chat/api/chat/{customer_id}/history/",
+            get(routes::history),
+        )
         .layer(cors);
     Router::new()
         .merge(api)

@@ -103,9 +103,6 @@ pub async fn history(
 ) -> Result<impl IntoResponse, AppError> {
     let conversation = state.chat.authenticate(&customer_id, &token).await?;
     Ok(Json(
-        state
-            .chat
-            .history(&conversation.id, params.into())
-            .await?,
+        state.chat.history(&conversation.id, params.into()).await?,
     ))
 }

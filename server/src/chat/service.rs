@@ -256,8 +256,13 @@ impl ChatService {
         content: &str,
         client_id: Option<&str>,
     ) -> Result<Written, AppError> {
-        self.post(conversation.id.clone(), Author::Customer, content, client_id)
-            .await
+        self.post(
+            conversation.id.clone(),
+            Author::Customer,
+            content,
+            client_id,
+        )
+        .await
     }
 
     /// The one path for an agent's reply (server function, agent socket and

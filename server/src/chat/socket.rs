@@ -16,8 +16,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::domain::Conversation;
-use crate::bus::Published;
 use crate::bus::event::encode;
+use crate::bus::Published;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::ws::{close, close_with, drive, first_frame, limit, Feed, Handler, Reply, AUTH_TIMEOUT};
@@ -39,7 +39,8 @@ pub async fn visitor_socket(
 const AUTH_FRAME: &str = "{\"type\":\"auth\",\"token\":\"…\"}";
 
 async fn run(state: AppState, customer_id: String, mut socket: WebSocket) {
-    let Some(first) = first_frame::<VisitorClientFrame>(&mut socket, AUTH_TIMEOUT, AUTH_FRAME).await
+    let Some(first) =
+        first_frame::<VisitorClientFrame>(&mut socket, AUTH_TIMEOUT, AUTH_FRAME).await
     else {
         return;
     };

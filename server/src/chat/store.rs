@@ -3,9 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use app::types::{
-    AgentId, CustomerId, MessageView, Sender, SessionId, SessionStatus, SessionView,
-};
+use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionStatus, SessionView};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -137,10 +135,7 @@ impl ChatStore {
             .map(conversation))
     }
 
-    pub async fn create(
-        &self,
-        c: &Conversation,
-    ) -> Result<Result<(), CustomerIdTaken>, AppError> {
+    pub async fn create(&self, c: &Conversation) -> Result<Result<(), CustomerIdTaken>, AppError> {
         let inserted = chat_sessions::ActiveModel {
             id: Set(c.id.to_string()),
             customer_id: Set(c.customer_id.to_string()),
@@ -174,7 +169,10 @@ impl ChatStore {
     ) -> Result<Option<Conversation>, AppError> {
         let mut update = chat_sessions::Entity::update_many()
             .filter(chat_sessions::Column::Id.eq(id.as_str()))
-            .col_expr(chat_sessions::Column::UpdatedAt, Expr::value(crate::storage::now()));
+            .col_expr(
+                chat_sessions::Column::UpdatedAt,
+                Expr::value(crate::storage::now()),
+            );
         if let Some(name) = name {
             update = update.col_expr(chat_sessions::Column::Name, Expr::value(name));
         }
@@ -194,7 +192,10 @@ impl ChatStore {
         chat_sessions::Entity::update_many()
             .filter(chat_sessions::Column::Id.eq(id.as_str()))
             .col_expr(chat_sessions::Column::Status, Expr::value(status.as_str()))
-            .col_expr(chat_sessions::Column::UpdatedAt, Expr::value(crate::storage::now()))
+            .col_expr(
+                chat_sessions::Column::UpdatedAt,
+                Expr::value(crate::storage::now()),
+            )
             .exec(&self.db.write)
             .await?;
         self.by_id_on_writer(id).await
@@ -215,7 +216,8 @@ impl ChatStore {
         id: &SessionId,
         range: Range,
     ) -> Result<(Vec<MessageView>, bool), AppError> {
-        let mut query = messages::Entity::find().filter(messages::Column::SessionId.eq(id.as_str()));
+        let mut query =
+            messages::Entity::find().filter(messages::Column::SessionId.eq(id.as_str()));
         if let Some(after) = range.after {
             query = query.filter(messages::Column::Seq.gt(after));
         }
@@ -293,13 +295,10 @@ impl ChatStore {
             .collect();
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        let next = more
-            .then(|| rows.last())
-            .flatten()
-            .map(|last| ListCursor {
-                updated_at: last.updated_at,
-                id: last.id.clone(),
-            });
+        let next = more.then(|| rows.last()).flatten().map(|last| ListCursor {
+            updated_at: last.updated_at,
+            id: last.id.clone(),
+        });
         Ok((rows.iter().map(Conversation::view).collect(), next))
     }
 
@@ -431,7 +430,10 @@ impl ChatStore {
             }
         }
         let named = |m: messages::Model| {
-            let name = m.agent_id.as_ref().and_then(|id| agent_names.get(id).cloned());
+            let name = m
+                .agent_id
+                .as_ref()
+                .and_then(|id| agent_names.get(id).cloned());
             message_view(m, name)
         };
         Ok(batch

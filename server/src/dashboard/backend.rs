@@ -106,4 +106,3 @@ impl Backend for DashboardBackend {
         self.0.agents.session_ttl_secs()
     }
 }
-

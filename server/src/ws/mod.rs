@@ -124,7 +124,12 @@ async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
         Ok(Ok(())) => true,
         Ok(Err(_)) => false,
         Err(_) => {
-            close_with(socket, close::TRY_AGAIN_LATER, "too slow to keep up; reconnect").await;
+            close_with(
+                socket,
+                close::TRY_AGAIN_LATER,
+                "too slow to keep up; reconnect",
+            )
+            .await;
             false
         }
     }
@@ -178,7 +183,10 @@ pub fn parse_frame<F: ClientFrame>(text: &str) -> Result<F, Refused> {
         )),
         Some(t) if !F::TYPES.contains(&t) => Err(refuse(
             ErrorCode::UnknownType,
-            format!("Unknown frame type {t:?}; this socket takes {:?}.", F::TYPES),
+            format!(
+                "Unknown frame type {t:?}; this socket takes {:?}.",
+                F::TYPES
+            ),
         )),
         Some(_) => Err(refuse(ErrorCode::InvalidFrame, parse_error.to_string())),
     }

@@ -61,14 +61,21 @@ async fn concurrent_posts_into_one_conversation_are_gapless_and_stored_once(app:
     for t in tasks {
         let (client_id, id, seq) = t.await.unwrap();
         if let Some((first_id, first_seq)) = by_client.insert(client_id, (id.clone(), seq)) {
-            assert_eq!((first_id, first_seq), (id, seq), "a retry answers the first store");
+            assert_eq!(
+                (first_id, first_seq),
+                (id, seq),
+                "a retry answers the first store"
+            );
         }
     }
     let stored = app.stored_messages(&v).await;
     assert_eq!(stored.len(), 40, "each client_id stored once");
     let seqs: Vec<i64> = stored.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
-    let ids: HashSet<&str> = stored.iter().map(|m| m["client_id"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = stored
+        .iter()
+        .map(|m| m["client_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 40);
 }
 
@@ -107,11 +114,19 @@ async fn history_pages_both_ways(app: TestApp) {
         post(&app, &v, &format!("m{i}"), &format!("h{i}")).await;
     }
     let (seqs, more) = page(&app, &v, "").await;
-    assert_eq!((seqs.len(), seqs[0], more), (100, 1, true), "default: oldest 100");
+    assert_eq!(
+        (seqs.len(), seqs[0], more),
+        (100, 1, true),
+        "default: oldest 100"
+    );
     let (seqs, more) = page(&app, &v, "?after=100").await;
     assert_eq!((seqs, more), ((101..=120).collect(), false));
     let (seqs, more) = page(&app, &v, "?before=21&limit=10").await;
-    assert_eq!((seqs, more), ((11..=20).collect(), true), "before: latest below");
+    assert_eq!(
+        (seqs, more),
+        ((11..=20).collect(), true),
+        "before: latest below"
+    );
     let (seqs, more) = page(&app, &v, "?before=5&limit=10").await;
     assert_eq!((seqs, more), ((1..=4).collect(), false));
     let (seqs, more) = page(&app, &v, "?after=5&before=9").await;
@@ -144,7 +159,10 @@ async fn history_pages_both_ways(app: TestApp) {
 
     // The admin API pages the same way.
     let token = app.api_token("alice").await;
-    let path = format!("/chat/api/admin/session/{}/messages/?after=110", v.session_id);
+    let path = format!(
+        "/chat/api/admin/session/{}/messages/?after=110",
+        v.session_id
+    );
     let body: Value = app
         .admin(Method::GET, &path, &token, None)
         .await
@@ -183,7 +201,11 @@ async fn the_admin_list_pages_by_keyset_cursor(app: TestApp) {
         let body: Value = resp.json().await.unwrap();
         let sessions = body["sessions"].as_array().unwrap();
         assert!(sessions.len() <= 3);
-        seen.extend(sessions.iter().map(|s| s["id"].as_str().unwrap().to_string()));
+        seen.extend(
+            sessions
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_string()),
+        );
         cursor = body["next_cursor"].as_str().map(str::to_string);
         if cursor.is_none() {
             break;
@@ -194,13 +216,23 @@ async fn the_admin_list_pages_by_keyset_cursor(app: TestApp) {
     assert_eq!(seen, started, "newest first, each once");
 
     let resp = app
-        .admin(Method::GET, "/chat/api/admin/sessions/?cursor=nonsense", &token, None)
+        .admin(
+            Method::GET,
+            "/chat/api/admin/sessions/?cursor=nonsense",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_cursor");
     let resp = app
-        .admin(Method::GET, "/chat/api/admin/sessions/?limit=1000", &token, None)
+        .admin(
+            Method::GET,
+            "/chat/api/admin/sessions/?limit=1000",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
@@ -303,7 +335,10 @@ async fn local_delivery_goes_on_while_redis_is_unreachable() {
     let channel = format!("defmis-test-{}", uuid::Uuid::new_v4().simple());
     let app = spawn_on(
         Store::Sqlite,
-        &[("REDIS_URL", url.as_str()), ("REDIS_CHANNEL", channel.as_str())],
+        &[
+            ("REDIS_URL", url.as_str()),
+            ("REDIS_CHANNEL", channel.as_str()),
+        ],
     )
     .await;
     let token = app.api_token("alice").await;
@@ -311,7 +346,10 @@ async fn local_delivery_goes_on_while_redis_is_unreachable() {
     let v = app.start().await;
     let mut visitor = app.visitor_ws_authed(&v, Some(0)).await;
     post(&app, &v, "before the cut", "b1").await;
-    assert_eq!(next_of_type(&mut agent, "message").await["message"]["seq"], 1);
+    assert_eq!(
+        next_of_type(&mut agent, "message").await["message"]["seq"],
+        1
+    );
 
     proxy.cut();
     for i in 2..=6 {
@@ -326,6 +364,9 @@ async fn local_delivery_goes_on_while_redis_is_unreachable() {
         assert_eq!(got["message"]["seq"], i, "delivered locally");
     }
     for i in 1..=6 {
-        assert_eq!(next_of_type(&mut visitor, "message").await["message"]["seq"], i);
+        assert_eq!(
+            next_of_type(&mut visitor, "message").await["message"]["seq"],
+            i
+        );
     }
 }

@@ -451,7 +451,9 @@ pub async fn tcp_proxy(target: &str) -> TcpProxy {
                 a = listener.accept() => a,
                 _ = accept_cut.changed() => return,
             };
-            let Ok((mut inbound, _)) = accepted else { return };
+            let Ok((mut inbound, _)) = accepted else {
+                return;
+            };
             let target = target.clone();
             let mut conn_cut = cut_rx.clone();
             tokio::spawn(async move {

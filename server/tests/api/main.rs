@@ -1,11 +1,17 @@
 //! Integration tests: the real server, real SQLite (and PostgreSQL + Redis
 //! when `TEST_DATABASE_URL` / `TEST_REDIS_URL` are set), real sockets.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "integration tests: a panic is a failed test"
+)]
+
 mod helpers;
 
 mod admin_api;
-mod core;
 mod agent_socket;
+mod core;
 mod dashboard;
 mod two_instances;
 mod visitor_socket;
