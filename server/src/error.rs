@@ -89,19 +89,6 @@ impl AppError {
     }
 }
 
-impl From<sea_orm::DbErr> for AppError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::warn!(error.cause = %e, "database unreachable");
-                AppError::Unavailable("The database cannot be reached; retry shortly.".into())
-            }
-            e => AppError::internal("database error", e),
-        }
-    }
-}
-
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         e.to_api()

@@ -36,7 +36,9 @@ fn describe(frame: Frame) -> Value {
             client_id,
             message,
             retryable,
-        } => json!({"kind": "error", "client_id": client_id, "message": message, "retryable": retryable}),
+        } => {
+            json!({"kind": "error", "client_id": client_id, "message": message, "retryable": retryable})
+        }
         Frame::Session { closed } => json!({"kind": "session", "closed": closed}),
         Frame::Other => json!({"kind": "other"}),
     }
@@ -61,7 +63,11 @@ fn the_widget_reads_what_the_server_sends() {
 
 #[test]
 fn unknown_and_broken_frames_are_ignored() {
-    for text in [r#"{"type":"typing"}"#, r#"{"type":"message","message":{"seq":0}}"#, "null"] {
+    for text in [
+        r#"{"type":"typing"}"#,
+        r#"{"type":"message","message":{"seq":0}}"#,
+        "null",
+    ] {
         let parsed: Value = serde_json::from_str(text).unwrap();
         assert_eq!(decode(&V(parsed)), Frame::Other, "{text}");
     }

@@ -109,6 +109,22 @@ pub async fn connect_pool(
     Database::connect(options).await
 }
 
+/// Database errors at the domain edge: unreachable is `unavailable`
+/// (retryable), anything else `internal` (logged here, once).
+impl From<DbErr> for crate::error::AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::warn!(error.cause = %e, "database unreachable");
+                crate::error::AppError::Unavailable(
+                    "The database cannot be reached; retry shortly.".into(),
+                )
+            }
+            e => crate::error::AppError::internal("database error", e),
+        }
+    }
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &Db) -> Result<(), DbErr> {
     Migrator::up(&db.write, None).await

@@ -14,8 +14,9 @@ use std::time::Duration;
 use app::protocol::ClientFrame;
 use app::types::{AgentId, ApiError, ErrorCode, SessionId};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use futures_util::SinkExt;
 use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
 
 use crate::bus::{Published, Subscription};
@@ -45,6 +46,9 @@ pub const PING_EVERY: Duration = Duration::from_secs(30);
 pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
 /// A send that takes longer than this closes the socket with 1013.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Events already queued for a socket are sent together, up to this many,
+/// with one write.
+const BURST: usize = 64;
 
 /// Applies explicit limits instead of axum's defaults (128 KiB read buffer,
 /// 64 MiB messages): a frame may carry one maximal message, JSON-escaped.
@@ -54,7 +58,7 @@ pub fn limit(ws: WebSocketUpgrade, max_message_chars: usize) -> WebSocketUpgrade
     ws.max_message_size(max_frame)
         .max_frame_size(max_frame)
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(16 * 1024)
         .max_write_buffer_size(1024 * 1024)
 }
 
@@ -92,7 +96,23 @@ pub enum Feed {
     },
 }
 
+fn ready<T>(r: Result<T, TryRecvError>) -> Option<Result<T, RecvError>> {
+    match r {
+        Ok(v) => Some(Ok(v)),
+        Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+        Err(TryRecvError::Empty | TryRecvError::Closed) => None,
+    }
+}
+
 impl Feed {
+    /// An event already queued, if any.
+    fn try_recv(&mut self) -> Option<Result<Arc<Published>, RecvError>> {
+        match self {
+            Feed::Visitor(sub) => ready(sub.rx.try_recv()),
+            Feed::Agent { all, own } => ready(all.try_recv()).or_else(|| ready(own.rx.try_recv())),
+        }
+    }
+
     async fn recv(&mut self) -> Result<Arc<Published>, RecvError> {
         match self {
             Feed::Visitor(sub) => sub.rx.recv().await,
@@ -117,19 +137,30 @@ pub async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
     let _ = timeout(SEND_TIMEOUT, socket.send(frame)).await;
 }
 
-/// Sends a text frame within [`SEND_TIMEOUT`]; `false` when the socket is
-/// gone or too slow (it has then been closed with 1013).
-async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
-    match timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
+/// Queues a text frame (written once the buffer fills, or on [`flush`])
+/// within [`SEND_TIMEOUT`]; `false` when the socket is gone or too slow (it
+/// has then been closed with 1013).
+async fn feed(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
+    let sent = timeout(SEND_TIMEOUT, socket.feed(Message::Text(text))).await;
+    settle(socket, sent).await
+}
+
+/// Writes what is queued, within [`SEND_TIMEOUT`].
+async fn flush(socket: &mut WebSocket) -> bool {
+    let sent = timeout(SEND_TIMEOUT, socket.flush()).await;
+    settle(socket, sent).await
+}
+
+async fn settle(
+    socket: &mut WebSocket,
+    sent: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+) -> bool {
+    match sent {
         Ok(Ok(())) => true,
         Ok(Err(_)) => false,
         Err(_) => {
-            close_with(
-                socket,
-                close::TRY_AGAIN_LATER,
-                "too slow to keep up; reconnect",
-            )
-            .await;
+            let reason = "too slow to keep up; reconnect";
+            close_with(socket, close::TRY_AGAIN_LATER, reason).await;
             false
         }
     }
@@ -236,10 +267,10 @@ pub async fn drive<H: Handler>(
     state: &AppState,
     mut socket: WebSocket,
     mut handler: H,
-    mut feed: Feed,
+    mut events: Feed,
     first: Reply,
 ) {
-    if !apply(&mut socket, first).await {
+    if !apply(&mut socket, vec![first]).await {
         return;
     }
     let mut shutdown = state.shutdown.clone();
@@ -248,6 +279,7 @@ pub async fn drive<H: Handler>(
     ping.reset();
     let mut last_heard = Instant::now();
     loop {
+        let mut replies = Vec::with_capacity(1);
         let reply = tokio::select! {
             incoming = socket.recv() => {
                 last_heard = Instant::now();
@@ -268,11 +300,23 @@ pub async fn drive<H: Handler>(
                     },
                 }
             }
-            event = feed.recv() => match event {
-                Ok(published) => handler.on_event(published).await,
-                Err(RecvError::Lagged(_)) => handler.on_lag().await,
-                Err(RecvError::Closed) => break,
-            },
+            event = events.recv() => {
+                let mut event = Some(event);
+                let mut taken = 0;
+                while let Some(next) = event.take() {
+                    let reply = match next {
+                        Ok(published) => handler.on_event(published).await,
+                        Err(RecvError::Lagged(_)) => handler.on_lag().await,
+                        Err(RecvError::Closed) => Reply::Close(close::GOING_AWAY, "server shutting down"),
+                    };
+                    replies.push(reply);
+                    taken += 1;
+                    if taken < BURST {
+                        event = events.try_recv();
+                    }
+                }
+                Reply::Nothing
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_LIMIT {
                     Reply::Close(close::GOING_AWAY, "idle")
@@ -285,30 +329,44 @@ pub async fn drive<H: Handler>(
             }
             _ = shutdown.changed() => Reply::Close(close::GOING_AWAY, "server shutting down"),
         };
-        if !apply(&mut socket, reply).await {
+        replies.push(reply);
+        if !apply(&mut socket, replies).await {
             break;
         }
     }
 }
 
-/// Carries out a [`Reply`]; `false` when the socket is done.
-async fn apply(socket: &mut WebSocket, reply: Reply) -> bool {
-    match reply {
-        Reply::Nothing => true,
-        Reply::Send(text) => send(socket, text).await,
-        Reply::SendAll(texts) => {
-            for text in texts {
-                if !send(socket, text).await {
+/// Carries out [`Reply`]s in order, with one write at the end; `false`
+/// when the socket is done.
+async fn apply(socket: &mut WebSocket, replies: Vec<Reply>) -> bool {
+    let mut queued = false;
+    for reply in replies {
+        match reply {
+            Reply::Nothing => {}
+            Reply::Send(text) => {
+                if !feed(socket, text).await {
                     return false;
                 }
+                queued = true;
             }
-            true
-        }
-        Reply::Close(code, reason) => {
-            close_with(socket, code, reason).await;
-            false
+            Reply::SendAll(texts) => {
+                for text in texts {
+                    if !feed(socket, text).await {
+                        return false;
+                    }
+                    queued = true;
+                }
+            }
+            Reply::Close(code, reason) => {
+                if queued {
+                    let _ = flush(socket).await;
+                }
+                close_with(socket, code, reason).await;
+                return false;
+            }
         }
     }
+    !queued || flush(socket).await
 }
 
 #[cfg(test)]
