@@ -332,10 +332,10 @@ impl ChatStore {
             .map(|row| (SessionId::from(row.id.clone()), conversation(row)))
             .collect();
 
-        let client_ids: Vec<&str> = batch.iter().map(|m| m.client_id.as_str()).collect();
-        let mut existing: HashMap<(String, String), messages::Model> = messages::Entity::find()
-            .filter(messages::Column::SessionId.is_in(ids.iter().copied()))
-            .filter(messages::Column::ClientId.is_in(client_ids))
+        // `(session_id, client_id) IN (VALUES …)`: one index probe per pair
+        // (two separate IN lists would probe every combination).
+        let existing_query = messages::Entity::find().from_raw_sql(pairs_statement(backend, batch));
+        let mut existing: HashMap<(String, String), messages::Model> = existing_query
             .all(&txn)
             .await?
             .into_iter()
@@ -384,7 +384,9 @@ impl ChatStore {
                 }
             };
             let row = messages::Model {
-                id: uuid::Uuid::new_v4().to_string(),
+                // Time-ordered (v7): new rows append to the primary-key
+                // index instead of landing on a random page of it.
+                id: uuid::Uuid::now_v7().to_string(),
                 session_id: item.session_id.to_string(),
                 seq: session.last_seq,
                 sender: sender.as_str().to_string(),
@@ -482,6 +484,28 @@ fn first_seq_of(rows: &[messages::Model], session: &SessionId) -> i64 {
         .map(|r| r.seq)
         .min()
         .unwrap_or(0)
+}
+
+/// The stored messages whose `(session_id, client_id)` a batch names.
+fn pairs_statement(backend: DatabaseBackend, batch: &[NewMessage]) -> Statement {
+    let mut sql = String::from(
+        "SELECT id, session_id, seq, sender, agent_id, content, client_id, created_at \
+         FROM messages WHERE (session_id, client_id) IN (VALUES ",
+    );
+    let mut values: Vec<Value> = Vec::with_capacity(batch.len() * 2);
+    for (i, item) in batch.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        match backend {
+            DatabaseBackend::Postgres => sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2)),
+            _ => sql.push_str("(?, ?)"),
+        }
+        values.push(item.session_id.to_string().into());
+        values.push(item.client_id.clone().into());
+    }
+    sql.push(')');
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// One `UPDATE … FROM (VALUES …)` for every conversation a batch touched:
