@@ -55,7 +55,14 @@ impl Application {
         });
         let hasher = TokenHasher::new(config.secret_key.clone());
         let store = Arc::new(ChatStore::new(db.clone()));
-        let writer = Writer::start(store.clone(), bus.clone(), config.write_batch_max);
+        // SQLite has one writer connection; PostgreSQL takes parallel
+        // transactions (on disjoint conversations, locked in id order).
+        let writers = if config.is_postgres() {
+            (config.database_pool_size as usize / 4).clamp(1, 4)
+        } else {
+            1
+        };
+        let writer = Writer::start(store.clone(), bus.clone(), config.write_batch_max, writers);
         let chat = ChatService::new(
             store,
             writer,

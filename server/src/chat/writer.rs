@@ -1,7 +1,11 @@
-//! The message writer (group commit): one task per instance takes the
-//! messages that arrived while the previous transaction committed and
-//! stores them in one transaction, then answers each sender. An answer
-//! means "committed and durable"; nothing is acknowledged before.
+//! The message writer (group commit): a writer task takes the messages that
+//! arrived while its previous transaction committed and stores them in one
+//! transaction, then answers each sender. An answer means "committed and
+//! durable"; nothing is acknowledged before.
+//!
+//! SQLite has one writer task (it has one writer connection); PostgreSQL
+//! several, each owning the conversations whose id hashes to it, so one
+//! conversation's messages stay in one queue, in order.
 //!
 //! Announcing what was stored (the bus) happens after the answers, on this
 //! task, without waiting: local sockets at once, other instances through the
@@ -33,21 +37,31 @@ type Answer = oneshot::Sender<Result<Written, AppError>>;
 
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<(NewMessage, Answer)>,
+    queues: Vec<mpsc::Sender<(NewMessage, Answer)>>,
 }
 
 impl Writer {
-    /// Starts the writer task.
-    pub fn start(store: Arc<ChatStore>, bus: Arc<Bus>, max_batch: usize) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, bus, rx, max_batch.max(1)));
-        Self { tx }
+    /// Starts `tasks` writer tasks (at least one).
+    pub fn start(store: Arc<ChatStore>, bus: Arc<Bus>, max_batch: usize, tasks: usize) -> Self {
+        let tasks = tasks.max(1);
+        let queues = (0..tasks)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE / tasks);
+                tokio::spawn(run(store.clone(), bus.clone(), rx, max_batch.max(1)));
+                tx
+            })
+            .collect();
+        Self { queues }
     }
 
     /// Stores a message; answers once it is committed.
     pub async fn write(&self, message: NewMessage) -> Result<Written, AppError> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        message.session_id.hash(&mut hasher);
+        let queue = &self.queues[(hasher.finish() % self.queues.len() as u64) as usize];
         let (answer, answered) = oneshot::channel();
-        self.tx
+        queue
             .send_timeout((message, answer), ENQUEUE_TIMEOUT)
             .await
             .map_err(|_| busy())?;

@@ -44,3 +44,40 @@ async fn a_message_on_one_instance_reaches_sockets_on_the_other() {
     assert_eq!(got["message"]["content"], "reply from B");
     assert_eq!(got["message"]["seq"], 2);
 }
+
+/// Both instances write into one conversation at once: the batches lock
+/// the conversation row, so seqs stay gapless and each client_id is stored
+/// once, whichever instance took it.
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL; scripts/test.sh runs it when set"]
+async fn two_instances_writing_into_one_conversation_stay_gapless() {
+    let store = postgres_and_redis_store().await;
+    let a = std::sync::Arc::new(spawn_on(store.clone(), &[]).await);
+    let b = std::sync::Arc::new(spawn_on(store, &[]).await);
+    let v = a.start().await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        for app in [a.clone(), b.clone()] {
+            let v = v.clone();
+            tasks.push(tokio::spawn(async move {
+                let resp = app
+                    .post_message(
+                        Some(&v.token),
+                        json!({"customer_id": v.customer_id, "content": format!("m{i}"), "client_id": format!("both-{i}")}),
+                    )
+                    .await;
+                assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stored = a.stored_messages(&v).await;
+    let seqs: Vec<i64> = stored.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=30).collect::<Vec<_>>(),
+        "30 client_ids, each once, gapless"
+    );
+}
