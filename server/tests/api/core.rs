@@ -370,3 +370,45 @@ async fn local_delivery_goes_on_while_redis_is_unreachable() {
         );
     }
 }
+
+/// When this instance's Redis subscription comes back after an outage, its
+/// agent sockets are told to resync (they may have missed other instances'
+/// events), and stay open.
+#[tokio::test]
+#[ignore = "needs TEST_REDIS_URL; scripts/test.sh runs it when set"]
+async fn agents_resync_after_the_redis_link_comes_back() {
+    let redis = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect("TEST_REDIS_URL is unset: this test needs Redis");
+    let target = redis.trim_start_matches("redis://").trim_end_matches('/');
+    let proxy = tcp_proxy(target).await;
+    let url = format!("redis://{}", proxy.addr);
+    let channel = format!("defmis-test-{}", uuid::Uuid::new_v4().simple());
+    let app = spawn_on(
+        Store::Sqlite,
+        &[
+            ("REDIS_URL", url.as_str()),
+            ("REDIS_CHANNEL", channel.as_str()),
+        ],
+    )
+    .await;
+    let token = app.api_token("alice").await;
+    let mut agent = app.agent_ws(&token).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.restore();
+    let resync = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let frame = next_json(&mut agent).await;
+            if frame["type"] == "resync" {
+                return frame;
+            }
+        }
+    })
+    .await
+    .expect("a resync after the Redis link came back");
+    assert_eq!(resync, json!({"type": "resync"}));
+    send_json(&mut agent, json!({"type": "ping"})).await;
+    assert_eq!(next_of_type(&mut agent, "pong").await["type"], "pong");
+}

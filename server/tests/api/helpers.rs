@@ -432,28 +432,29 @@ pub struct TcpProxy {
 }
 
 impl TcpProxy {
-    /// Drops every connection and refuses new ones.
+    /// Drops every connection and refuses new ones until [`Self::restore`].
     pub fn cut(&self) {
         let _ = self.cut.send(true);
     }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        let _ = self.cut.send(false);
+    }
 }
 
-/// Forwards 127.0.0.1:(random port) to `target` (host:port) until cut.
+/// Forwards 127.0.0.1:(random port) to `target` (host:port).
 pub async fn tcp_proxy(target: &str) -> TcpProxy {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (cut, cut_rx) = tokio::sync::watch::channel(false);
     let target = target.to_string();
-    let mut accept_cut = cut_rx.clone();
     tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                a = listener.accept() => a,
-                _ = accept_cut.changed() => return,
-            };
-            let Ok((mut inbound, _)) = accepted else {
-                return;
-            };
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            if *cut_rx.borrow() {
+                drop(inbound);
+                continue;
+            }
             let target = target.clone();
             let mut conn_cut = cut_rx.clone();
             tokio::spawn(async move {
@@ -462,7 +463,7 @@ pub async fn tcp_proxy(target: &str) -> TcpProxy {
                 };
                 tokio::select! {
                     _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                    _ = conn_cut.changed() => {}
+                    _ = conn_cut.wait_for(|cut| *cut) => {}
                 }
             });
         }
