@@ -49,7 +49,9 @@ async fn run(state: AppState, customer_id: String, mut socket: WebSocket) {
         close_with(&mut socket, close::POLICY_VIOLATION, &reason).await;
         return;
     };
-    let conversation = match state.chat.authenticate(&customer_id, &token).await {
+    // Boxed, like every database call here: the socket's task keeps only
+    // the idle state's size.
+    let conversation = match Box::pin(state.chat.authenticate(&customer_id, &token)).await {
         Ok(c) => c,
         Err(e @ (AppError::Internal | AppError::Unavailable(_))) => {
             let _ = e;
@@ -70,11 +72,11 @@ async fn run(state: AppState, customer_id: String, mut socket: WebSocket) {
         conversation,
     };
     let first = if after.is_some() {
-        visitor.catch_up().await
+        Box::pin(visitor.catch_up()).await
     } else {
         Reply::Nothing
     };
-    drive(&state, socket, visitor, feed, first).await;
+    Box::pin(drive(&state, socket, visitor, feed, first)).await;
 }
 
 struct Visitor {

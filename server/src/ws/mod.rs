@@ -298,7 +298,9 @@ pub async fn drive<H: Handler>(
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Reply::Nothing,
                     Some(Ok(Message::Text(text))) => match parse_frame::<H::In>(text.as_str()) {
                         Ok(frame) if frame.is_ping() => Reply::Send(Utf8Bytes::from_static(r#"{"type":"pong"}"#)),
-                        Ok(frame) => handler.on_frame(frame).await,
+                        // Boxed: the work's state lives on the heap only
+                        // while it runs, so an idle socket's task stays small.
+                        Ok(frame) => Box::pin(handler.on_frame(frame)).await,
                         Err(refused) => Reply::Send(handler.error_frame(refused.error, refused.client_id)),
                     },
                 }
@@ -308,8 +310,8 @@ pub async fn drive<H: Handler>(
                 let mut taken = 0;
                 while let Some(next) = event.take() {
                     let reply = match next {
-                        Ok(published) => handler.on_event(published).await,
-                        Err(RecvError::Lagged(_)) => handler.on_lag().await,
+                        Ok(published) => Box::pin(handler.on_event(published)).await,
+                        Err(RecvError::Lagged(_)) => Box::pin(handler.on_lag()).await,
                         Err(RecvError::Closed) => Reply::Close(close::GOING_AWAY, "server shutting down"),
                     };
                     replies.push(reply);
