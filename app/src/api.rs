@@ -108,6 +108,23 @@ mod backend {
         Ok((backend, agent))
     }
 
+    /// Gives a refused server function its HTTP status (401, 429, 503…)
+    /// and, when rate limited, `Retry-After`, instead of a bare 500.
+    pub fn answer<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+        if let Err(e) = &result {
+            if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+                if let Ok(status) = http::StatusCode::from_u16(e.code.http_status()) {
+                    options.set_status(status);
+                }
+                if let Some(ms) = e.retry_after_ms {
+                    options
+                        .insert_header(http::header::RETRY_AFTER, ms.div_ceil(1000).max(1).into());
+                }
+            }
+        }
+        result
+    }
+
     pub fn set_session_cookie(token: &str, max_age: i64, secure: bool) {
         let secure = if secure { "; Secure" } else { "" };
         let cookie = format!(
@@ -123,36 +140,51 @@ mod backend {
 /// The signed-in agent, or `None`.
 #[server(endpoint = "current_agent")]
 pub async fn current_agent() -> Result<Option<AgentView>, ApiError> {
-    match require_agent().await {
-        Ok((_, agent)) => Ok(Some(agent)),
-        Err(e) if e.is_unauthorized() => Ok(None),
-        Err(e) => Err(e),
-    }
+    answer(
+        async move {
+            match require_agent().await {
+                Ok((_, agent)) => Ok(Some(agent)),
+                Err(e) if e.is_unauthorized() => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), ApiError> {
-    let backend = backend()?;
-    let token = backend.login(username.trim(), &password).await?;
-    set_session_cookie(&token, backend.session_ttl_secs(), backend.secure_cookies());
-    leptos_axum::redirect("/dashboard");
-    Ok(())
+    answer(
+        async move {
+            let backend = backend()?;
+            let token = backend.login(username.trim(), &password).await?;
+            set_session_cookie(&token, backend.session_ttl_secs(), backend.secure_cookies());
+            leptos_axum::redirect("/dashboard");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ApiError> {
-    let backend = backend()?;
-    if let Some(token) = session_token().await {
-        backend.logout(&token).await?;
-    }
-    set_session_cookie("", 0, backend.secure_cookies());
-    leptos_axum::redirect("/dashboard/login");
-    Ok(())
+    answer(
+        async move {
+            let backend = backend()?;
+            if let Some(token) = session_token().await {
+                backend.logout(&token).await?;
+            }
+            set_session_cookie("", 0, backend.secure_cookies());
+            leptos_axum::redirect("/dashboard/login");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "setup_needed")]
 pub async fn setup_needed() -> Result<bool, ApiError> {
-    backend()?.setup_needed().await
+    answer(async move { backend()?.setup_needed().await }.await)
 }
 
 #[server(endpoint = "complete_setup")]
@@ -162,35 +194,50 @@ pub async fn complete_setup(
     password: String,
     password_confirm: String,
 ) -> Result<(), ApiError> {
-    if password != password_confirm {
-        return Err(ApiError::new(
-            crate::types::ErrorCode::PasswordMismatch,
-            "The two passwords differ.",
-        ));
-    }
-    let backend = backend()?;
-    let session = backend
-        .complete_setup(&token, username.trim(), &password)
-        .await?;
-    set_session_cookie(
-        &session,
-        backend.session_ttl_secs(),
-        backend.secure_cookies(),
-    );
-    leptos_axum::redirect("/dashboard");
-    Ok(())
+    answer(
+        async move {
+            if password != password_confirm {
+                return Err(ApiError::new(
+                    crate::types::ErrorCode::PasswordMismatch,
+                    "The two passwords differ.",
+                ));
+            }
+            let backend = backend()?;
+            let session = backend
+                .complete_setup(&token, username.trim(), &password)
+                .await?;
+            set_session_cookie(
+                &session,
+                backend.session_ttl_secs(),
+                backend.secure_cookies(),
+            );
+            leptos_axum::redirect("/dashboard");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "list_sessions")]
 pub async fn list_sessions(cursor: Option<String>) -> Result<SessionPage, ApiError> {
-    let (backend, _) = require_agent().await?;
-    backend.list_sessions(cursor).await
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.list_sessions(cursor).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "get_conversation")]
 pub async fn get_conversation(session_id: SessionId) -> Result<ConversationView, ApiError> {
-    let (backend, _) = require_agent().await?;
-    backend.conversation(&session_id).await
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.conversation(&session_id).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "earlier_messages")]
@@ -198,8 +245,13 @@ pub async fn earlier_messages(
     session_id: SessionId,
     before: i64,
 ) -> Result<crate::types::MessagePage, ApiError> {
-    let (backend, _) = require_agent().await?;
-    backend.earlier_messages(&session_id, before).await
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.earlier_messages(&session_id, before).await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "send_reply")]
@@ -208,10 +260,15 @@ pub async fn send_reply(
     content: String,
     client_id: String,
 ) -> Result<MessageView, ApiError> {
-    let (backend, agent) = require_agent().await?;
-    backend
-        .reply(&agent, &session_id, &content, &client_id)
-        .await
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend
+                .reply(&agent, &session_id, &content, &client_id)
+                .await
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "set_session_status")]
@@ -219,6 +276,11 @@ pub async fn set_session_status(
     session_id: SessionId,
     status: SessionStatus,
 ) -> Result<SessionView, ApiError> {
-    let (backend, agent) = require_agent().await?;
-    backend.set_status(&agent, &session_id, status).await
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.set_status(&agent, &session_id, status).await
+        }
+        .await,
+    )
 }

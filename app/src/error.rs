@@ -95,6 +95,12 @@ error_codes! {
     UnknownType = "unknown_type",
     /// The dashboard could not reach the server function.
     RequestFailed = "request_failed",
+    /// Too many requests or messages; `retry_after_ms` says when to retry.
+    RateLimited = "rate_limited",
+    /// Signed in, but the role does not allow this.
+    Forbidden = "forbidden",
+    /// The request's body did not arrive in time.
+    RequestTimeout = "request_timeout",
     /// The server is overloaded or the database is unreachable; retry.
     Unavailable = "unavailable",
     /// Our fault; logged on the server.
@@ -107,8 +113,54 @@ impl ErrorCode {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::RequestFailed
+            ErrorCode::Unavailable
+                | ErrorCode::Internal
+                | ErrorCode::RequestFailed
+                | ErrorCode::RateLimited
+                | ErrorCode::RequestTimeout
         )
+    }
+}
+
+impl ErrorCode {
+    /// The HTTP status a server function answers with this code (the
+    /// admin API's statuses come from the server's error type).
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidCredentials
+            | ErrorCode::Unauthorized
+            | ErrorCode::MissingToken
+            | ErrorCode::InvalidToken => 401,
+            ErrorCode::BadOrigin | ErrorCode::Forbidden | ErrorCode::InvalidSetupToken => 403,
+            ErrorCode::UnknownCustomer
+            | ErrorCode::UnknownSession
+            | ErrorCode::UnknownAgent
+            | ErrorCode::NotFound => 404,
+            ErrorCode::RequestTimeout => 408,
+            ErrorCode::CustomerIdTaken | ErrorCode::UsernameTaken => 409,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal | ErrorCode::RequestFailed => 500,
+            ErrorCode::InvalidJson
+            | ErrorCode::InvalidBody
+            | ErrorCode::InvalidQuery
+            | ErrorCode::InvalidCursor
+            | ErrorCode::InvalidHost
+            | ErrorCode::InvalidFrame
+            | ErrorCode::UnknownType => 400,
+            ErrorCode::PasswordMismatch
+            | ErrorCode::EmptyContent
+            | ErrorCode::ContentTooLong
+            | ErrorCode::InvalidContent
+            | ErrorCode::InvalidClientId
+            | ErrorCode::InvalidCustomerId
+            | ErrorCode::InvalidEmail
+            | ErrorCode::InvalidName
+            | ErrorCode::WeakPassword
+            | ErrorCode::InvalidUsername => 422,
+        }
     }
 }
 
@@ -127,6 +179,9 @@ pub struct ApiError {
     pub message: String,
     #[serde(default)]
     pub retryable: bool,
+    /// With `rate_limited`: how long to wait before retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -135,6 +190,15 @@ impl ApiError {
             code,
             message: message.into(),
             retryable: code.retryable(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// `rate_limited`, retry after `ms`.
+    pub fn rate_limited(message: impl Into<String>, ms: u64) -> Self {
+        Self {
+            retry_after_ms: Some(ms),
+            ..Self::new(ErrorCode::RateLimited, message)
         }
     }
 

@@ -224,11 +224,20 @@ mod golden {
                 json!({"kind": "session", "closed": closed}),
             ));
         }
-        for (name, code) in [
-            ("error_final", ErrorCode::ContentTooLong),
-            ("error_retryable", ErrorCode::Unavailable),
+        for (name, error) in [
+            (
+                "error_final",
+                ApiError::new(ErrorCode::ContentTooLong, "The message was not stored."),
+            ),
+            (
+                "error_retryable",
+                ApiError::new(ErrorCode::Unavailable, "The message was not stored."),
+            ),
+            (
+                "error_rate_limited",
+                ApiError::rate_limited("Too fast; not stored.", 1500),
+            ),
         ] {
-            let error = ApiError::new(code, "The message was not stored.");
             cases.push((
                 name,
                 VisitorServerFrame::Error {
@@ -240,6 +249,7 @@ mod golden {
                     "client_id": "c0ffee-2",
                     "message": error.message,
                     "retryable": error.retryable,
+                    "retry_after_ms": error.retry_after_ms,
                 }),
             ));
         }

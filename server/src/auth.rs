@@ -14,6 +14,17 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// A fresh unguessable token: 32 random bytes, hex.
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_string())
+}
+
 pub fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
     hex(&bytes)

@@ -1,6 +1,8 @@
-//! The command line: `defmis-chat [serve|migrate|create-admin|create-api-token]`.
+//! The command line: `defmis-chat [serve|migrate|create-admin|…]` (see
+//! [`USAGE`]).
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use app::types::Role;
@@ -8,6 +10,7 @@ use app::types::Role;
 use crate::agents::AgentService;
 use crate::auth::TokenHasher;
 use crate::config::Config;
+use crate::limits::Limits;
 use crate::startup::Application;
 use crate::{storage, telemetry};
 
@@ -22,6 +25,15 @@ Usage:
                                            from a prompt, or from stdin when piped
   defmis-chat create-api-token --username NAME [--name LABEL]
                                            print a new API token for programs
+  defmis-chat list-agents                  accounts, roles, and whether active
+  defmis-chat deactivate-agent --username NAME
+                                           no more sign-ins; open sockets close
+                                           within seconds (activate-agent undoes)
+  defmis-chat reset-password --username NAME
+                                           new password from a prompt or stdin;
+                                           ends every dashboard session of NAME
+  defmis-chat list-api-tokens              ids, owners, labels (never values)
+  defmis-chat revoke-api-token --id ID     sockets using it close within seconds
   defmis-chat help
 
 Configuration comes from the environment and ./.env; see README.md.";
@@ -46,6 +58,12 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         }
         "create-admin" => create_admin(config, &args[1..]).await,
         "create-api-token" => create_api_token(config, &args[1..]).await,
+        "list-agents" => list_agents(config).await,
+        "deactivate-agent" => set_active(config, &args[1..], false).await,
+        "activate-agent" => set_active(config, &args[1..], true).await,
+        "reset-password" => reset_password(config, &args[1..]).await,
+        "list-api-tokens" => list_api_tokens(config).await,
+        "revoke-api-token" => revoke_api_token(config, &args[1..]).await,
         other => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
 }
@@ -79,10 +97,16 @@ async fn agent_service(config: &Config) -> anyhow::Result<AgentService> {
         .await
         .context("DATABASE_URL: cannot connect")?;
     storage::migrate(&db).await.context("migrations failed")?;
+    let limits = Arc::new(Limits::new(
+        config.limits.clone(),
+        Vec::new(),
+        Default::default(),
+    ));
     Ok(AgentService::new(
         db,
         TokenHasher::new(config.secret_key.clone()),
         config.session_ttl_hours,
+        limits,
     ))
 }
 
@@ -106,18 +130,7 @@ async fn create_admin(config: Config, args: &[String]) -> anyhow::Result<()> {
         None if interactive => prompt("Username: ")?,
         None => bail!("--username is required when stdin is not a terminal"),
     };
-    let password = if interactive {
-        let first = rpassword::prompt_password("Password: ")?;
-        let second = rpassword::prompt_password("Password (again): ")?;
-        if first != second {
-            bail!("the passwords differ");
-        }
-        first
-    } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        line.trim_end_matches(['\n', '\r']).to_string()
-    };
+    let password = read_password(interactive)?;
     let agents = agent_service(&config).await?;
     let agent = agents
         .create(&username, &password, role)
@@ -136,5 +149,99 @@ async fn create_api_token(config: Config, args: &[String]) -> anyhow::Result<()>
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{token}");
+    Ok(())
+}
+
+/// A new password: prompted twice on a terminal, else one line of stdin.
+fn read_password(interactive: bool) -> anyhow::Result<String> {
+    if interactive {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Password (again): ")?;
+        if first != second {
+            bail!("the passwords differ");
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    }
+}
+
+fn fail(e: crate::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+async fn list_agents(config: Config) -> anyhow::Result<()> {
+    let agents = agent_service(&config).await?.list().await.map_err(fail)?;
+    println!("{:<36}  {:<6}  {:<8}  username", "id", "role", "active");
+    for a in agents {
+        let active = if a.active { "yes" } else { "no" };
+        println!(
+            "{:<36}  {:<6}  {:<8}  {}",
+            a.id.to_string(),
+            a.role.as_str(),
+            active,
+            a.username
+        );
+    }
+    Ok(())
+}
+
+async fn set_active(config: Config, args: &[String], active: bool) -> anyhow::Result<()> {
+    let username = flag(args, "--username")?.context("--username is required")?;
+    agent_service(&config)
+        .await?
+        .set_active(&username, active)
+        .await
+        .map_err(fail)?;
+    let state = if active { "activated" } else { "deactivated" };
+    println!("{state} {username:?}");
+    Ok(())
+}
+
+async fn reset_password(config: Config, args: &[String]) -> anyhow::Result<()> {
+    let username = flag(args, "--username")?.context("--username is required")?;
+    let password = read_password(std::io::stdin().is_terminal())?;
+    agent_service(&config)
+        .await?
+        .reset_password(&username, &password)
+        .await
+        .map_err(fail)?;
+    println!("password of {username:?} changed; their dashboard sessions ended");
+    Ok(())
+}
+
+async fn list_api_tokens(config: Config) -> anyhow::Result<()> {
+    let agents = agent_service(&config).await?;
+    let names: std::collections::HashMap<_, _> = agents
+        .list()
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|a| (a.id, a.username))
+        .collect();
+    println!("{:<36}  {:<20}  {:<20}  label", "id", "created", "agent");
+    for t in agents.api_tokens().await.map_err(fail)? {
+        let owner = names.get(&t.agent_id).map_or("?", String::as_str);
+        println!(
+            "{:<36}  {:<20}  {:<20}  {}",
+            t.id,
+            t.created_at.format("%Y-%m-%d %H:%M:%S"),
+            owner,
+            t.name.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+async fn revoke_api_token(config: Config, args: &[String]) -> anyhow::Result<()> {
+    let id = flag(args, "--id")?.context("--id is required")?;
+    agent_service(&config)
+        .await?
+        .revoke_api_token(&id)
+        .await
+        .map_err(fail)?;
+    println!("revoked {id}");
     Ok(())
 }

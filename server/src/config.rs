@@ -21,10 +21,23 @@
 //! | `WIDGET_TEXT_COLOR` | `#ffffff` | text on the primary colour |
 //! | `WIDGET_POSITION` | `bottom-right` | or `bottom-left` |
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built dashboard and static files are |
+//! | `LIMITS` | `on` | `off` lifts every rate and count limit (load tests); never size and time limits |
+//! | `TRUSTED_PROXIES` | empty | CIDRs whose `X-Forwarded-For` names the client address |
+//! | `LIMIT_STARTS_PER_MINUTE` | `10` | conversation starts per client address per minute |
+//! | `LIMIT_SOCKETS_PER_ADDRESS` | `200` | open sockets per client address |
+//! | `LIMIT_SOCKETS_PER_CONVERSATION` | `5` | open visitor sockets per conversation |
+//! | `LIMIT_MESSAGES_PER_MINUTE` / `LIMIT_MESSAGE_BURST` | `30` / `10` | visitor messages per conversation (socket and HTTP together) |
+//! | `LIMIT_LOGIN_FAILURES_PER_USERNAME` / `…_PER_ADDRESS` | `5` / `30` | failed sign-ins per `LIMIT_LOGIN_WINDOW_MINUTES` (`15`) |
+//! | `LIMIT_HEADER_TIMEOUT_SECONDS` / `LIMIT_BODY_TIMEOUT_SECONDS` | `10` / `30` | time to send request headers / a request body |
+//! | `SHUTDOWN_GRACE_SECONDS` | `10` | on SIGTERM, how long in-flight work may take before exit |
+//! | `METRICS_ADDR` | unset | address for Prometheus metrics (`/metrics`), never the public port |
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -47,6 +60,78 @@ pub struct Config {
     pub session_ttl_hours: i64,
     pub widget: WidgetSettings,
     pub site_root: PathBuf,
+    pub limits: LimitSettings,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// How long a stop may take (SIGTERM to exit).
+    pub shutdown_grace: Duration,
+    /// Where Prometheus metrics are served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// Rate, count, and time limits (`LIMIT_…`). With `LIMITS=off`, `enabled`
+/// is false: rates and counts are not checked; times always are.
+#[derive(Clone, Debug)]
+pub struct LimitSettings {
+    pub enabled: bool,
+    pub starts_per_minute: u32,
+    pub sockets_per_address: u32,
+    pub sockets_per_conversation: u32,
+    pub messages_per_minute: u32,
+    pub message_burst: u32,
+    pub login_failures_per_username: u32,
+    pub login_failures_per_address: u32,
+    pub login_window: Duration,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+}
+
+impl LimitSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let num = |var: &'static str, default: usize, max: usize| {
+            parse_num(get(var), default, 1, max)
+                .map(|n| n as u32)
+                .map_err(|e| err(var, e))
+        };
+        let secs = |var: &'static str, default: usize| {
+            parse_num(get(var), default, 1, 3600)
+                .map(|n| Duration::from_secs(n as u64))
+                .map_err(|e| err(var, e))
+        };
+        let enabled = match get("LIMITS").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(err("LIMITS", format!("must be on or off, not {other:?}"))),
+        };
+        Ok(Self {
+            enabled,
+            starts_per_minute: num("LIMIT_STARTS_PER_MINUTE", 10, 1_000_000)?,
+            sockets_per_address: num("LIMIT_SOCKETS_PER_ADDRESS", 200, 1_000_000)?,
+            sockets_per_conversation: num("LIMIT_SOCKETS_PER_CONVERSATION", 5, 10_000)?,
+            messages_per_minute: num("LIMIT_MESSAGES_PER_MINUTE", 30, 1_000_000)?,
+            message_burst: num("LIMIT_MESSAGE_BURST", 10, 1_000_000)?,
+            login_failures_per_username: num("LIMIT_LOGIN_FAILURES_PER_USERNAME", 5, 1_000_000)?,
+            login_failures_per_address: num("LIMIT_LOGIN_FAILURES_PER_ADDRESS", 30, 1_000_000)?,
+            login_window: Duration::from_secs(
+                60 * num("LIMIT_LOGIN_WINDOW_MINUTES", 15, 24 * 60)? as u64,
+            ),
+            header_timeout: secs("LIMIT_HEADER_TIMEOUT_SECONDS", 10)?,
+            body_timeout: secs("LIMIT_BODY_TIMEOUT_SECONDS", 30)?,
+        })
+    }
+}
+
+/// `10.0.0.0/8, 127.0.0.1` → networks (a bare address is a /32 or /128).
+fn parse_cidrs(raw: &str) -> Result<Vec<IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("not an address or CIDR: {s:?}"))
+        })
+        .collect()
 }
 
 /// What the widget asks for at `GET /chat/api/widget/config/`.
@@ -252,6 +337,23 @@ impl Config {
             site_root: get("LEPTOS_SITE_ROOT")
                 .unwrap_or_else(|| "target/site".into())
                 .into(),
+            limits: LimitSettings::from_lookup(&get)?,
+            trusted_proxies: parse_cidrs(&get("TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|e| err("TRUSTED_PROXIES", e))?,
+            shutdown_grace: Duration::from_secs(
+                parse_num(get("SHUTDOWN_GRACE_SECONDS"), 10, 1, 3600)
+                    .map_err(|e| err("SHUTDOWN_GRACE_SECONDS", e))? as u64,
+            ),
+            metrics_addr: get("METRICS_ADDR")
+                .map(|a| {
+                    a.parse().map_err(|e| {
+                        err(
+                            "METRICS_ADDR",
+                            format!("not an address like 127.0.0.1:9100 ({e})"),
+                        )
+                    })
+                })
+                .transpose()?,
         })
     }
 
@@ -395,11 +497,28 @@ mod tests {
             ("WIDGET_POSITION", "top"),
             ("LOG_FORMAT", "xml"),
             ("PUBLIC_URL", "example.com"),
+            ("LIMITS", "maybe"),
+            ("LIMIT_STARTS_PER_MINUTE", "0"),
+            ("LIMIT_HEADER_TIMEOUT_SECONDS", "x"),
+            ("TRUSTED_PROXIES", "10.0.0.0/99"),
+            ("SHUTDOWN_GRACE_SECONDS", "-1"),
+            ("METRICS_ADDR", "nowhere"),
         ] {
             let e = config(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");
             assert!(e.to_string().starts_with(var));
         }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_can_be_lifted() {
+        let c = config(&[("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).unwrap();
+        assert!(c.limits.enabled);
+        assert_eq!(c.limits.starts_per_minute, 10);
+        assert_eq!(c.limits.login_window, Duration::from_secs(900));
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(c.trusted_proxies[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!config(&[("LIMITS", "off")]).unwrap().limits.enabled);
     }
 
     #[test]

@@ -36,6 +36,12 @@ pub enum AppError {
     /// 422: well-formed, but a value is invalid (empty message, bad email).
     #[error("{1}")]
     Invalid(ErrorCode, String),
+    /// 429: a limit was reached; retry after the duration (`Retry-After`).
+    #[error("{0}")]
+    RateLimited(String, std::time::Duration),
+    /// 408: the request's body did not arrive within the body timeout.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 503: overloaded, or the database cannot be reached; retry.
     #[error("{0}")]
     Unavailable(String),
@@ -56,6 +62,8 @@ impl AppError {
             AppError::TooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(..) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RequestTimeout(..) => StatusCode::REQUEST_TIMEOUT,
             AppError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -71,6 +79,8 @@ impl AppError {
             | AppError::Invalid(c, _) => *c,
             AppError::TooLarge(_) => ErrorCode::TooLarge,
             AppError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            AppError::RateLimited(..) => ErrorCode::RateLimited,
+            AppError::RequestTimeout(_) => ErrorCode::RequestTimeout,
             AppError::Unavailable(_) => ErrorCode::Unavailable,
             AppError::Internal => ErrorCode::Internal,
         }
@@ -85,8 +95,27 @@ impl AppError {
     /// The `{"code", "message", "retryable"}` object, for JSON bodies and
     /// socket frames.
     pub fn to_api(&self) -> ApiError {
-        ApiError::new(self.code(), self.to_string())
+        match self {
+            AppError::RateLimited(message, wait) => {
+                ApiError::rate_limited(message.clone(), retry_ms(*wait))
+            }
+            _ => ApiError::new(self.code(), self.to_string()),
+        }
     }
+
+    /// The whole seconds a client should wait (`Retry-After`), if any.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited(_, wait) => Some(retry_ms(*wait).div_ceil(1000).max(1)),
+            AppError::Unavailable(_) => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// A wait in milliseconds, at least 1.
+fn retry_ms(wait: std::time::Duration) -> u64 {
+    (wait.as_millis() as u64).max(1)
 }
 
 impl From<AppError> for ApiError {
@@ -98,12 +127,12 @@ impl From<AppError> for ApiError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = self.retry_after_secs();
         let mut response = (status, axum::Json(json!({ "error": self.to_api() }))).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         response
     }

@@ -19,6 +19,9 @@
 //!   pool) and entities (`migrations` has the schema).
 //! - [`site`]: demo page, health, static files, the Host check.
 //! - [`auth`], [`error`]: secrets, and the one error type.
+//! - [`limits`]: rate and count limits, the client address; [`serve`]: the
+//!   listener (header and body timeouts, graceful stop); [`metrics`]:
+//!   Prometheus metrics on `METRICS_ADDR`.
 //! - [`cli`]: `serve`, `migrate`, `create-admin`, `create-api-token`.
 //!
 //! A visitor's message travels: `chat::socket` (or `chat::routes`) →
@@ -37,6 +40,9 @@ pub mod config;
 pub mod dashboard;
 pub mod demo;
 pub mod error;
+pub mod limits;
+pub mod metrics;
+pub mod serve;
 pub mod site;
 pub mod startup;
 pub mod state;

@@ -17,11 +17,50 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(crate::demo::page))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
 }
 
-async fn health(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    state.chat.ping().await?;
-    Ok(axum::Json(serde_json::json!({ "status": "ok" })))
+/// Alive: the process answers (it checks nothing else, so an orchestrator
+/// does not restart a server whose database is briefly away).
+async fn health() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready: the database answers within 2 s and, when configured, Redis is
+/// connected. 503 names what is down.
+async fn ready(State(state): State<AppState>) -> Response {
+    let database = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.chat.ping()).await,
+        Ok(Ok(()))
+    );
+    let redis = state.bus.redis_connected();
+    let mut down = Vec::new();
+    if !database {
+        down.push("database");
+    }
+    if redis == Some(false) {
+        down.push("redis");
+    }
+    let checks = serde_json::json!({
+        "database": if database { "ok" } else { "down" },
+        "redis": match redis { None => "not configured", Some(true) => "ok", Some(false) => "down" },
+    });
+    if down.is_empty() {
+        return axum::Json(serde_json::json!({ "status": "ok", "checks": checks })).into_response();
+    }
+    let mut response = (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({
+            "status": "unavailable",
+            "checks": checks,
+            "error": app::types::ApiError::new(ErrorCode::Unavailable, format!("Not ready: {} down.", down.join(" and "))),
+        })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// Static files from the site root, CORS-open so the widget loads on any

@@ -21,9 +21,11 @@ use crate::chat::store::ChatStore;
 use crate::chat::writer::Writer;
 use crate::chat::ChatService;
 use crate::config::Config;
+use crate::limits::Limits;
+use crate::metrics::{self, Metrics};
 use crate::state::{AppState, Inner};
 use crate::storage::Db;
-use crate::{agents, chat, dashboard, site, storage};
+use crate::{agents, chat, dashboard, serve, site, storage};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -31,6 +33,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     stop: watch::Sender<bool>,
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Application {
@@ -47,13 +50,32 @@ impl Application {
     pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<Self> {
         storage::migrate(&db).await.context("migrations failed")?;
         let hub = Arc::new(Hub::default());
+        let metrics = Arc::new(Metrics::default());
         let bus = Arc::new(match &config.redis_url {
-            Some(url) => Bus::redis(url.expose_secret(), &config.redis_channel, hub)
-                .await
-                .context("REDIS_URL: cannot connect")?,
+            Some(url) => Bus::redis(
+                url.expose_secret(),
+                &config.redis_channel,
+                hub,
+                metrics.clone(),
+            )
+            .await
+            .context("REDIS_URL: cannot connect")?,
             None => Bus::local(hub),
         });
         let hasher = TokenHasher::new(config.secret_key.clone());
+        let limits = Arc::new(Limits::new(
+            config.limits.clone(),
+            config.trusted_proxies.clone(),
+            metrics.clone(),
+        ));
+        let sweeper = limits.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                sweeper.sweep();
+            }
+        });
         let store = Arc::new(ChatStore::new(db.clone()));
         // SQLite has one writer connection; PostgreSQL takes parallel
         // transactions (on disjoint conversations, locked in id order).
@@ -62,15 +84,22 @@ impl Application {
         } else {
             1
         };
-        let writer = Writer::start(store.clone(), bus.clone(), config.write_batch_max, writers);
+        let writer = Writer::start(
+            store.clone(),
+            bus.clone(),
+            metrics.clone(),
+            config.write_batch_max,
+            writers,
+        );
         let chat = ChatService::new(
             store,
             writer,
             bus.clone(),
             hasher.clone(),
             config.max_message_chars,
+            limits.clone(),
         );
-        let agents = AgentService::new(db, hasher, config.session_ttl_hours);
+        let agents = AgentService::new(db, hasher, config.session_ttl_hours, limits.clone());
         let (stop, shutdown) = watch::channel(false);
         let leptos_options = leptos_options(&config);
         let listener = TcpListener::bind(config.bind)
@@ -81,15 +110,34 @@ impl Application {
             chat,
             agents,
             bus,
+            limits,
+            metrics: metrics.clone(),
             leptos_options,
             shutdown,
         }));
+        let metrics_addr = match state.config.metrics_addr {
+            Some(addr) => {
+                let bus = state.bus.clone();
+                let depth = Arc::new(move || bus.queue_depth());
+                let bound = metrics::serve(addr, metrics, depth)
+                    .await
+                    .with_context(|| format!("METRICS_ADDR: cannot listen on {addr}"))?;
+                Some(bound)
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
             router: router(state.clone()),
             state,
             stop,
+            metrics_addr,
         })
+    }
+
+    /// Where `/metrics` is served, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
     }
 
     pub fn port(&self) -> u16 {
@@ -112,7 +160,7 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM, then lets requests finish and closes
-    /// sockets with 1001.
+    /// sockets with 1012, within `SHUTDOWN_GRACE_SECONDS`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
@@ -122,13 +170,21 @@ impl Application {
         self,
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let stop = self.stop;
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                let _ = stop.send(true);
-            })
-            .await
+        let options = serve::Options {
+            header_timeout: self.state.config.limits.header_timeout,
+            grace: self.state.config.shutdown_grace,
+        };
+        let limits = self.state.limits.clone();
+        serve::serve(
+            self.listener,
+            self.router,
+            options,
+            signal,
+            self.stop,
+            move || limits.open_sockets() == 0,
+        )
+        .await;
+        Ok(())
     }
 }
 
@@ -154,6 +210,10 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::router())
         .merge(dashboard::router(&state))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            serve::body_in_time,
+        ))
         // Compressed: the widget's wasm is 74 KB raw, 32 KB gzipped.
         .fallback_service(
             axum::routing::any(site::static_or_404)

@@ -11,6 +11,8 @@ use crate::agents::AgentService;
 use crate::bus::Bus;
 use crate::chat::ChatService;
 use crate::config::Config;
+use crate::limits::Limits;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
@@ -20,6 +22,8 @@ pub struct Inner {
     pub chat: ChatService,
     pub agents: AgentService,
     pub bus: Arc<Bus>,
+    pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
     pub leptos_options: LeptosOptions,
     /// Turns `true` when the server is stopping; sockets close with 1001.
     pub shutdown: watch::Receiver<bool>,

@@ -19,8 +19,12 @@ use crate::frame::{self, Frame, Message};
 use crate::js::{self, get, get_str, get_uint, set, set_opt};
 use crate::ui::Ui;
 
-/// Close code the server uses for a bad or missing token.
-const POLICY_VIOLATION: u16 = 1008;
+/// Close code for refused credentials (unknown customer_id or wrong
+/// token): the only one after which the conversation is forgotten. Every
+/// other close (4408 auth timeout, 4429 too many sockets, 1012 restart,
+/// 1013 overloaded, 1011, network loss) reconnects with the same
+/// credentials, with backoff.
+const CREDENTIALS_REFUSED: u16 = 4401;
 /// Reconnect delays double from this…
 const BACKOFF_MIN_MS: f64 = 1000.0;
 /// …up to this.
@@ -590,8 +594,9 @@ impl Widget {
             Frame::Error {
                 client_id: Some(cid),
                 retryable: true,
+                retry_after_ms,
                 ..
-            } => self.resend_later(&cid),
+            } => self.resend_later(&cid, retry_after_ms.unwrap_or(0)),
             Frame::Error {
                 client_id: Some(cid),
                 message,
@@ -611,7 +616,7 @@ impl Widget {
             st.ws = None;
             st.live = false;
         }
-        if e.unchecked_ref::<CloseEvent>().code() == POLICY_VIOLATION {
+        if e.unchecked_ref::<CloseEvent>().code() == CREDENTIALS_REFUSED {
             // The token no longer opens this conversation: start afresh.
             self.forget_conversation();
         } else {
@@ -624,6 +629,11 @@ impl Widget {
     /// Arms the backoff timer: 1 s, 2 s, 4 s … 30 s, each ±25 % so that a
     /// restarted server is not hit by every visitor at once.
     fn schedule_retry(&self) {
+        self.schedule_retry_after(0.0);
+    }
+
+    /// [`Self::schedule_retry`], waiting at least `at_least_ms`.
+    fn schedule_retry_after(&self, at_least_ms: f64) {
         let delay = {
             let mut st = self.st.borrow_mut();
             if st.timer.is_some() {
@@ -631,7 +641,9 @@ impl Widget {
             }
             let base = (BACKOFF_MIN_MS * f64::from(1u32 << st.attempts.min(5))).min(BACKOFF_MAX_MS);
             st.attempts = st.attempts.saturating_add(1);
-            (base * (0.75 + js_sys::Math::random() * 0.5)).min(BACKOFF_MAX_MS)
+            (base * (0.75 + js_sys::Math::random() * 0.5))
+                .min(BACKOFF_MAX_MS)
+                .max(at_least_ms)
         };
         let (Some(window), Some(cb)) = (web_sys::window(), &*self.cb.borrow()) else {
             return;
@@ -823,13 +835,15 @@ impl Widget {
 
     /// A transient refusal (the server is busy or restarting): keep the
     /// message and send it again after the backoff.
-    fn resend_later(&self, client_id: &str) {
+    /// Keeps a refused-but-retryable message and resends it after the
+    /// backoff, or after `at_least_ms` when the server said so.
+    fn resend_later(&self, client_id: &str, at_least_ms: u64) {
         for m in &mut self.st.borrow_mut().outbox {
             if m.client_id == client_id {
                 m.sent_on = 0;
             }
         }
-        self.schedule_retry();
+        self.schedule_retry_after(at_least_ms as f64);
     }
 
     fn show_message(&self, m: Message) {

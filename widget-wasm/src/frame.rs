@@ -50,6 +50,8 @@ pub enum Frame {
         client_id: Option<String>,
         message: Option<String>,
         retryable: bool,
+        /// With `rate_limited`: wait at least this long before resending.
+        retry_after_ms: Option<u64>,
     },
     Session {
         closed: bool,
@@ -93,6 +95,7 @@ pub fn decode<J: Json>(frame: &J) -> Frame {
                 client_id: frame.field("client_id").string(),
                 message: error.field("message").string(),
                 retryable: error.field("retryable").boolean().unwrap_or(false),
+                retry_after_ms: uint(&error.field("retry_after_ms")),
             }
         }
         Some("session") => Frame::Session {

@@ -36,8 +36,9 @@ fn describe(frame: Frame) -> Value {
             client_id,
             message,
             retryable,
+            retry_after_ms,
         } => {
-            json!({"kind": "error", "client_id": client_id, "message": message, "retryable": retryable})
+            json!({"kind": "error", "client_id": client_id, "message": message, "retryable": retryable, "retry_after_ms": retry_after_ms})
         }
         Frame::Session { closed } => json!({"kind": "session", "closed": closed}),
         Frame::Other => json!({"kind": "other"}),

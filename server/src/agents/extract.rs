@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
 use super::TokenKind;
-use crate::chat::routes::bearer;
+use crate::auth::bearer_token;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -23,7 +23,7 @@ impl FromRequestParts<AppState> for CurrentAgent {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(token) = bearer(parts) {
+        if let Some(token) = bearer_token(&parts.headers) {
             return state
                 .agents
                 .agent_for_token(&token, TokenKind::Api)

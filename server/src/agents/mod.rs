@@ -7,7 +7,7 @@
 //! - `extract`: the [`extract::CurrentAgent`] extractor (cookie or API token).
 //! - `routes`: the admin HTTP API (thin handlers).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use app::types::{AgentId, AgentView, ErrorCode, Role};
 use axum::routing::{get, patch};
@@ -16,6 +16,7 @@ use chrono::Duration;
 
 use crate::auth::{constant_time_eq, hash_password, random_token, verify_password, TokenHasher};
 use crate::error::AppError;
+use crate::limits::{ClientAddr, Limits};
 use crate::state::AppState;
 use crate::storage::{now, Db};
 
@@ -69,10 +70,14 @@ pub struct AgentService {
     /// A real argon2 hash to verify against when the username is unknown,
     /// so timing does not tell which usernames exist.
     dummy_hash: String,
+    limits: Arc<Limits>,
 }
 
+/// Most accounts or tokens one listing returns.
+pub const LIST_MAX: u64 = 1000;
+
 impl AgentService {
-    pub fn new(db: Db, hasher: TokenHasher, session_ttl_hours: i64) -> Self {
+    pub fn new(db: Db, hasher: TokenHasher, session_ttl_hours: i64, limits: Arc<Limits>) -> Self {
         Self {
             store: AgentStore::new(db),
             hasher,
@@ -81,6 +86,7 @@ impl AgentService {
             // argon2 with the default parameters cannot fail on a fixed
             // input; should it, no username would ever verify.
             dummy_hash: hash_password("not a real password").unwrap_or_default(),
+            limits,
         }
     }
 
@@ -110,17 +116,34 @@ impl AgentService {
         username: &str,
         password: &str,
     ) -> Result<AgentView, AppError> {
-        let expected = self.setup_slot().clone();
-        let valid = expected.is_some_and(|e| constant_time_eq(&e, token));
-        if !valid || !self.setup_needed().await? {
-            return Err(AppError::Forbidden(
+        let refused = || {
+            AppError::Forbidden(
                 ErrorCode::InvalidSetupToken,
                 "This setup link is not valid (any more). Use the link the server printed, or `defmis-chat create-admin`.".into(),
-            ));
+            )
+        };
+        // Taken out under the lock: of two completions at once, one finds
+        // the slot empty, so exactly one admin is made.
+        let taken = {
+            let mut slot = self.setup_slot();
+            match slot.as_deref() {
+                Some(expected) if constant_time_eq(expected, token) => slot.take(),
+                _ => None,
+            }
+        };
+        let Some(taken) = taken else {
+            return Err(refused());
+        };
+        let made = match self.setup_needed().await {
+            Ok(true) => self.create(username, password, Role::Admin).await,
+            Ok(false) => Err(refused()),
+            Err(e) => Err(e),
+        };
+        if made.is_err() && self.setup_needed().await.unwrap_or(false) {
+            // A weak password or a database error: the link still works.
+            *self.setup_slot() = Some(taken);
         }
-        let agent = self.create(username, password, Role::Admin).await?;
-        *self.setup_slot() = None;
-        Ok(agent)
+        made
     }
 
     /// Creates an agent account.
@@ -131,17 +154,8 @@ impl AgentService {
         role: Role,
     ) -> Result<AgentView, AppError> {
         let username = parse_username(username)?;
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(AppError::Invalid(
-                ErrorCode::WeakPassword,
-                format!("The password needs at least {MIN_PASSWORD_CHARS} characters."),
-            ));
-        }
-        let password = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| AppError::internal("hashing task failed", e))?
-            .map_err(|e| AppError::internal("hashing failed", e))?;
+        check_password(password)?;
+        let hash = self.hash(password).await?;
         let agent = Agent {
             id: AgentId::from(uuid::Uuid::new_v4().to_string()),
             username,
@@ -158,6 +172,16 @@ impl AgentService {
         }
     }
 
+    /// Hashes a new password, at most one argon2 per CPU at a time.
+    async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let _turn = self.limits.hashing_turn().await?;
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| AppError::internal("hashing task failed", e))?
+            .map_err(|e| AppError::internal("hashing failed", e))
+    }
+
     /// Checks a username and password; answers the same error whichever is
     /// wrong.
     pub async fn verify(&self, username: &str, password: &str) -> Result<AgentView, AppError> {
@@ -168,9 +192,11 @@ impl AgentService {
             .map(|a| a.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
         let password = password.to_string();
+        let turn = self.limits.hashing_turn().await?;
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
             .await
             .map_err(|e| AppError::internal("verify task failed", e))?;
+        drop(turn);
         match agent {
             Some(a) if ok && a.active => Ok(view(&a)),
             _ => Err(AppError::Unauthorized(
@@ -180,10 +206,90 @@ impl AgentService {
         }
     }
 
-    /// Signs in: a new dashboard session token.
-    pub async fn login(&self, username: &str, password: &str) -> Result<String, AppError> {
-        let agent = self.verify(username, password).await?;
+    /// Signs in from `from`: a new dashboard session token. Refused
+    /// sign-ins are throttled per username and per address, and logged at
+    /// info (they are the client's mistake, not ours).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        from: ClientAddr,
+    ) -> Result<String, AppError> {
+        if let Err(e) = self.limits.login_allowed(username, from) {
+            tracing::info!(username, address = %from, "sign-in throttled");
+            return Err(e);
+        }
+        let agent = match self.verify(username, password).await {
+            Ok(agent) => agent,
+            Err(e @ AppError::Unauthorized(..)) => {
+                self.limits.login_failed(username, from);
+                tracing::info!(username, address = %from, "sign-in refused");
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::info!(username, address = %from, "signed in");
         self.issue(&agent.id, TokenKind::Session, None).await
+    }
+
+    /// Every account (at most [`LIST_MAX`]).
+    pub async fn list(&self) -> Result<Vec<AgentSummary>, AppError> {
+        Ok(self
+            .store
+            .list(LIST_MAX)
+            .await?
+            .into_iter()
+            .map(|a| AgentSummary {
+                id: a.id,
+                username: a.username,
+                role: a.role,
+                active: a.active,
+            })
+            .collect())
+    }
+
+    async fn by_username(&self, username: &str) -> Result<Agent, AppError> {
+        self.store.by_username(username).await?.ok_or_else(|| {
+            AppError::NotFound(
+                ErrorCode::UnknownAgent,
+                format!("No agent named {username:?}."),
+            )
+        })
+    }
+
+    /// Turns an account off: it cannot sign in, and its open sockets close
+    /// (4401) at their next check. Its tokens stay, inert, so turning it
+    /// back on restores them.
+    pub async fn set_active(&self, username: &str, active: bool) -> Result<(), AppError> {
+        let agent = self.by_username(username).await?;
+        self.store.set_active(&agent.id, active).await?;
+        Ok(())
+    }
+
+    /// Sets a new password and ends every dashboard session of the agent
+    /// (API tokens stay).
+    pub async fn reset_password(&self, username: &str, password: &str) -> Result<(), AppError> {
+        let agent = self.by_username(username).await?;
+        check_password(password)?;
+        let hash = self.hash(password).await?;
+        self.store.set_password(&agent.id, hash).await
+    }
+
+    /// API tokens, newest first (at most [`LIST_MAX`]); never their values.
+    pub async fn api_tokens(&self) -> Result<Vec<store::ApiTokenRow>, AppError> {
+        self.store.api_tokens(LIST_MAX).await
+    }
+
+    /// Revokes an API token; sockets opened with it close within seconds.
+    pub async fn revoke_api_token(&self, id: &str) -> Result<(), AppError> {
+        if self.store.delete_api_token(id).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(
+                ErrorCode::InvalidToken,
+                format!("No API token has the id {id:?}."),
+            ))
+        }
     }
 
     /// Issues a token of `kind` for an agent; returns it (shown only once).
@@ -247,6 +353,25 @@ impl AgentService {
     pub fn session_ttl_secs(&self) -> i64 {
         self.session_ttl.num_seconds()
     }
+}
+
+/// An account as listed to admins.
+#[derive(Clone, Debug)]
+pub struct AgentSummary {
+    pub id: AgentId,
+    pub username: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+fn check_password(password: &str) -> Result<(), AppError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AppError::Invalid(
+            ErrorCode::WeakPassword,
+            format!("The password needs at least {MIN_PASSWORD_CHARS} characters."),
+        ));
+    }
+    Ok(())
 }
 
 fn view(a: &Agent) -> AgentView {

@@ -140,4 +140,91 @@ impl AgentStore {
             .await?;
         Ok(())
     }
+
+    /// Every agent, by username (accounts are few; at most `limit`).
+    pub async fn list(&self, limit: u64) -> Result<Vec<Agent>, AppError> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        Ok(agents::Entity::find()
+            .order_by_asc(agents::Column::Username)
+            .limit(limit)
+            .all(&self.db.read)
+            .await?
+            .into_iter()
+            .map(agent)
+            .collect())
+    }
+
+    /// Turns an account on or off; `false` when no agent has that id.
+    pub async fn set_active(&self, id: &AgentId, active: bool) -> Result<bool, AppError> {
+        let done = agents::Entity::update_many()
+            .col_expr(
+                agents::Column::Active,
+                sea_orm::sea_query::Expr::value(active),
+            )
+            .filter(agents::Column::Id.eq(id.as_str()))
+            .exec(&self.db.write)
+            .await?;
+        Ok(done.rows_affected > 0)
+    }
+
+    /// Replaces the password hash and ends every dashboard session of the
+    /// agent, in one transaction.
+    pub async fn set_password(&self, id: &AgentId, hash: String) -> Result<(), AppError> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.write.begin().await?;
+        agents::Entity::update_many()
+            .col_expr(
+                agents::Column::PasswordHash,
+                sea_orm::sea_query::Expr::value(hash),
+            )
+            .filter(agents::Column::Id.eq(id.as_str()))
+            .exec(&txn)
+            .await?;
+        auth_tokens::Entity::delete_many()
+            .filter(auth_tokens::Column::AgentId.eq(id.as_str()))
+            .filter(auth_tokens::Column::Kind.eq(TokenKind::Session.as_str()))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// API tokens (never their values), newest first, at most `limit`.
+    pub async fn api_tokens(&self, limit: u64) -> Result<Vec<ApiTokenRow>, AppError> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        let rows = auth_tokens::Entity::find()
+            .filter(auth_tokens::Column::Kind.eq(TokenKind::Api.as_str()))
+            .order_by_desc(auth_tokens::Column::CreatedAt)
+            .limit(limit)
+            .all(&self.db.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| ApiTokenRow {
+                id: t.id,
+                agent_id: t.agent_id.into(),
+                name: t.name,
+                created_at: t.created_at,
+            })
+            .collect())
+    }
+
+    /// Deletes an API token by its id; `false` when there was none.
+    pub async fn delete_api_token(&self, id: &str) -> Result<bool, AppError> {
+        let done = auth_tokens::Entity::delete_many()
+            .filter(auth_tokens::Column::Id.eq(id))
+            .filter(auth_tokens::Column::Kind.eq(TokenKind::Api.as_str()))
+            .exec(&self.db.write)
+            .await?;
+        Ok(done.rows_affected > 0)
+    }
+}
+
+/// An API token as listed (its value is never stored).
+#[derive(Clone, Debug)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub agent_id: AgentId,
+    pub name: Option<String>,
+    pub created_at: DateTime<Utc>,
 }

@@ -1,7 +1,7 @@
 //! [`Event`]: what changed, and who should hear of it.
 
 use app::protocol::{AgentServerFrame, VisitorServerFrame, VisitorSession};
-use app::types::{AgentId, CustomerId, MessageView, SessionId, SessionView};
+use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionView};
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +129,8 @@ pub struct Published {
     pub agent_frame: Option<Utf8Bytes>,
     /// What visitor sockets are sent (when the event reaches visitors).
     pub visitor_frame: Option<Utf8Bytes>,
+    /// When a visitor's message was stored (delivery-latency metric).
+    pub visitor_message_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Published {
@@ -139,10 +141,19 @@ impl Published {
             .visitor_session()
             .and_then(|_| event.visitor_frame())
             .map(|f| encode(&f));
+        let visitor_message_at = match &event.change {
+            Change::MessageStored { message, .. } if message.sender == Sender::Customer => {
+                chrono::DateTime::parse_from_rfc3339(&message.created_at)
+                    .ok()
+                    .map(|t| t.with_timezone(&chrono::Utc))
+            }
+            _ => None,
+        };
         Self {
             event,
             agent_frame,
             visitor_frame,
+            visitor_message_at,
         }
     }
 

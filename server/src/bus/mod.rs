@@ -61,9 +61,14 @@ impl Bus {
     }
 
     /// Several instances over Redis pub/sub on `channel`.
-    pub async fn redis(url: &str, channel: &str, hub: Arc<Hub>) -> Result<Self, BusError> {
+    pub async fn redis(
+        url: &str,
+        channel: &str,
+        hub: Arc<Hub>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<Self, BusError> {
         let origin = InstanceId::random();
-        let remote = redis::RedisLink::connect(url, channel, origin, hub.clone()).await?;
+        let remote = redis::RedisLink::connect(url, channel, origin, hub.clone(), metrics).await?;
         Ok(Self {
             hub,
             origin,
@@ -87,6 +92,18 @@ impl Bus {
 
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// Events waiting to be published to Redis (0 without Redis).
+    pub fn queue_depth(&self) -> usize {
+        self.remote
+            .as_ref()
+            .map_or(0, redis::RedisLink::queue_depth)
+    }
+
+    /// `None` without Redis; else whether Redis is connected.
+    pub fn redis_connected(&self) -> Option<bool> {
+        self.remote.as_ref().map(redis::RedisLink::connected)
     }
 
     pub fn origin(&self) -> InstanceId {

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use super::{Audience, BusError, Change, Event, Hub, InstanceId, Published};
+use crate::metrics::Metrics;
 
 /// Events waiting to be published; beyond this, peers are told to resync.
 const QUEUE: usize = 16 * 1024;
@@ -47,6 +48,7 @@ impl RedisLink {
         channel: &str,
         origin: InstanceId,
         hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, BusError> {
         let config = RedisConfig::from_url(url).map_err(bus_err)?;
         // Without a policy fred never reconnects (and never resubscribes).
@@ -88,6 +90,7 @@ impl RedisLink {
             origin,
             rx,
             lost.clone(),
+            metrics,
         ));
 
         let delivering_hub = hub.clone();
@@ -138,6 +141,16 @@ impl RedisLink {
         })
     }
 
+    /// Events queued, not yet published.
+    pub fn queue_depth(&self) -> usize {
+        QUEUE - self.queue.capacity()
+    }
+
+    /// Whether both Redis connections are up.
+    pub fn connected(&self) -> bool {
+        self._clients.0.is_connected() && self._clients.1.is_connected()
+    }
+
     /// Queues an event for the other instances; never waits. A full queue
     /// drops it and marks peers for a resync.
     pub fn enqueue(&self, event: Event) {
@@ -153,6 +166,7 @@ async fn publish_loop(
     origin: InstanceId,
     mut rx: mpsc::Receiver<Event>,
     lost: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -197,6 +211,7 @@ async fn publish_loop(
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::warn!(error.cause = %e, bus.events = batch.len(), "bus publish failed; peers will resync");
+                metrics.publish_failed();
                 lost.store(true, Ordering::Relaxed);
             }
             Err(_) => {
@@ -204,6 +219,7 @@ async fn publish_loop(
                     bus.events = batch.len(),
                     "bus publish timed out; peers will resync"
                 );
+                metrics.publish_failed();
                 lost.store(true, Ordering::Relaxed);
             }
         }

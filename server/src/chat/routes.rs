@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{HistoryQuery, StartRequest};
 use crate::error::{AppError, Json, Query};
+use crate::limits::ClientAddr;
 use crate::state::AppState;
 
 /// The `Authorization: Bearer <token>` of a request.
@@ -29,11 +30,8 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     }
 }
 
-pub fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-        .then(|| token.trim().to_string())
+fn bearer(parts: &Parts) -> Option<String> {
+    crate::auth::bearer_token(&parts.headers)
 }
 
 pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
@@ -46,6 +44,7 @@ pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
 /// An empty body starts a fresh conversation with no name or email.
 pub async fn start(
     State(state): State<AppState>,
+    from: ClientAddr,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<impl IntoResponse, AppError> {
     let body = body.map_err(|_| AppError::TooLarge("The body is too large.".into()))?;
@@ -54,7 +53,7 @@ pub async fn start(
     } else {
         crate::error::parse_json(&body)?
     };
-    Ok(Json(state.chat.start(req).await?))
+    Ok(Json(state.chat.start(req, from).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,6 +19,7 @@ use super::writer::Writer;
 use crate::auth::{random_token, TokenHasher};
 use crate::bus::{Audience, Bus, Change};
 use crate::error::AppError;
+use crate::limits::{ClientAddr, Limits};
 use crate::storage::now;
 
 /// How many messages `start` and a conversation view carry.
@@ -88,6 +89,7 @@ pub struct ChatService {
     bus: Arc<Bus>,
     hasher: TokenHasher,
     max_chars: usize,
+    limits: Arc<Limits>,
 }
 
 fn invalid_token() -> AppError {
@@ -108,6 +110,7 @@ impl ChatService {
         bus: Arc<Bus>,
         hasher: TokenHasher,
         max_chars: usize,
+        limits: Arc<Limits>,
     ) -> Self {
         Self {
             store,
@@ -115,6 +118,7 @@ impl ChatService {
             bus,
             hasher,
             max_chars,
+            limits,
         }
     }
 
@@ -128,7 +132,11 @@ impl ChatService {
 
     /// Starts a conversation, or resumes one when its customer_id and token
     /// match. A customer_id alone grants nothing.
-    pub async fn start(&self, req: StartRequest) -> Result<StartResponse, AppError> {
+    pub async fn start(
+        &self,
+        req: StartRequest,
+        from: ClientAddr,
+    ) -> Result<StartResponse, AppError> {
         let name = parse_name(req.name.as_deref())?;
         let email = parse_email(req.email.as_deref())?;
         let customer_id = match req.customer_id.as_deref().filter(|c| !c.is_empty()) {
@@ -160,6 +168,8 @@ impl ChatService {
                 has_more,
             });
         }
+        // Only new conversations count; resuming one is free.
+        self.limits.start(from)?;
         self.create(customer_id, name, email).await
     }
 
@@ -256,6 +266,7 @@ impl ChatService {
         content: &str,
         client_id: Option<&str>,
     ) -> Result<Written, AppError> {
+        self.limits.message(&conversation.id)?;
         self.post(
             conversation.id.clone(),
             Author::Customer,

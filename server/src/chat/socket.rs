@@ -19,6 +19,7 @@ use super::domain::Conversation;
 use crate::bus::event::encode;
 use crate::bus::Published;
 use crate::error::AppError;
+use crate::limits::ClientAddr;
 use crate::state::AppState;
 use crate::ws::{close, close_with, drive, first_frame, limit, Feed, Handler, Reply, AUTH_TIMEOUT};
 
@@ -30,15 +31,21 @@ const CATCH_UP_PAGE: u64 = 500;
 pub async fn visitor_socket(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
+    from: ClientAddr,
     ws: WebSocketUpgrade,
 ) -> Response {
     limit(ws, state.config.max_message_chars)
-        .on_upgrade(move |socket| run(state, customer_id, socket))
+        .on_upgrade(move |socket| run(state, customer_id, from, socket))
 }
 
 const AUTH_FRAME: &str = "{\"type\":\"auth\",\"token\":\"…\"}";
 
-async fn run(state: AppState, customer_id: String, mut socket: WebSocket) {
+async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket: WebSocket) {
+    let Ok(_from_slot) = state.limits.socket_from(from) else {
+        let reason = "too many sockets from your address";
+        close_with(&mut socket, close::TOO_MANY_SOCKETS, reason).await;
+        return;
+    };
     let Some(first) =
         first_frame::<VisitorClientFrame>(&mut socket, AUTH_TIMEOUT, AUTH_FRAME).await
     else {
@@ -53,15 +60,22 @@ async fn run(state: AppState, customer_id: String, mut socket: WebSocket) {
     // the idle state's size.
     let conversation = match Box::pin(state.chat.authenticate(&customer_id, &token)).await {
         Ok(c) => c,
-        Err(e @ (AppError::Internal | AppError::Unavailable(_))) => {
+        // Unknown customer_id or wrong token: the only refusal after which
+        // the widget forgets its credentials.
+        Err(e @ (AppError::NotFound(..) | AppError::Unauthorized(..))) => {
+            close_with(&mut socket, close::CREDENTIALS_REFUSED, &e.to_string()).await;
+            return;
+        }
+        Err(e) => {
             let _ = e;
             close_with(&mut socket, close::INTERNAL, "internal error; retry").await;
             return;
         }
-        Err(e) => {
-            close_with(&mut socket, close::POLICY_VIOLATION, &e.to_string()).await;
-            return;
-        }
+    };
+    let Ok(_conversation_slot) = state.limits.socket_in(&conversation.id) else {
+        let reason = "too many sockets for this conversation";
+        close_with(&mut socket, close::TOO_MANY_SOCKETS, reason).await;
+        return;
     };
     // Subscribe before reading history, so nothing falls in between.
     let feed = Feed::Visitor(state.chat.bus().hub().subscribe_session(&conversation.id));

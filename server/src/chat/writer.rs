@@ -20,6 +20,7 @@ use tokio::time::timeout;
 use super::store::{ChatStore, NewMessage, Written};
 use crate::bus::{Audience, Bus, Change};
 use crate::error::AppError;
+use crate::metrics::Metrics;
 use crate::storage::now;
 
 /// Messages waiting for the writer; a sender waits (briefly) beyond this.
@@ -42,12 +43,24 @@ pub struct Writer {
 
 impl Writer {
     /// Starts `tasks` writer tasks (at least one).
-    pub fn start(store: Arc<ChatStore>, bus: Arc<Bus>, max_batch: usize, tasks: usize) -> Self {
+    pub fn start(
+        store: Arc<ChatStore>,
+        bus: Arc<Bus>,
+        metrics: Arc<Metrics>,
+        max_batch: usize,
+        tasks: usize,
+    ) -> Self {
         let tasks = tasks.max(1);
         let queues = (0..tasks)
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE / tasks);
-                tokio::spawn(run(store.clone(), bus.clone(), rx, max_batch.max(1)));
+                tokio::spawn(run(
+                    store.clone(),
+                    bus.clone(),
+                    metrics.clone(),
+                    rx,
+                    max_batch.max(1),
+                ));
                 tx
             })
             .collect();
@@ -80,6 +93,7 @@ fn busy() -> AppError {
 async fn run(
     store: Arc<ChatStore>,
     bus: Arc<Bus>,
+    metrics: Arc<Metrics>,
     mut rx: mpsc::Receiver<(NewMessage, Answer)>,
     max_batch: usize,
 ) {
@@ -101,6 +115,7 @@ async fn run(
             }
         }
         let results = write_with_retries(&store, &batch).await;
+        let stored = results.iter().any(Result::is_ok);
         let mut announce = Vec::with_capacity(results.len());
         for (result, answer) in results.into_iter().zip(answers.drain(..)) {
             if let Ok(written) = &result {
@@ -109,6 +124,9 @@ async fn run(
                 }
             }
             let _ = answer.send(result);
+        }
+        if stored {
+            metrics.batch_written(batch.len(), announce.len());
         }
         batch.clear();
         for written in announce {

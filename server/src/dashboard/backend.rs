@@ -9,6 +9,7 @@ use app::types::{
 
 use crate::agents::TokenKind;
 use crate::chat::HistoryQuery;
+use crate::limits::{client_addr, ClientAddr};
 use crate::state::AppState;
 
 /// Server functions' access to the domain services.
@@ -25,7 +26,14 @@ impl Backend for DashboardBackend {
     }
 
     async fn login(&self, username: &str, password: &str) -> Result<String, ApiError> {
-        Ok(self.0.agents.login(username, password).await?)
+        // leptos_axum puts the request's parts into the server function's
+        // context; the peer address is in their extensions.
+        let from = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .map(|parts| client_addr(&parts, &self.0))
+            .unwrap_or(ClientAddr(std::net::IpAddr::V6(
+                std::net::Ipv6Addr::LOCALHOST,
+            )));
+        Ok(self.0.agents.login(username, password, from).await?)
     }
 
     async fn logout(&self, token: &str) -> Result<(), ApiError> {

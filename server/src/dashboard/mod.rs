@@ -9,8 +9,10 @@
 use std::sync::Arc;
 
 use app::api::{cookie_value, BackendHandle, SESSION_COOKIE};
+use app::types::ErrorCode;
 use app::{shell, App as DashboardApp};
 use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -18,7 +20,9 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+use crate::agents::extract::same_origin;
 use crate::agents::TokenKind;
+use crate::error::AppError;
 use crate::state::AppState;
 
 pub mod backend;
@@ -42,9 +46,48 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/ws/admin/dashboard/", get(socket::agent_socket))
 }
 
-/// Sends a signed-out visitor of a dashboard page to the sign-in page (the
-/// server functions check again: they are public endpoints).
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Refuses server-function calls from other sites (CSRF: a same-origin
+/// `Origin`, or `Sec-Fetch-Site: same-origin`, is required), sends a
+/// signed-out visitor of a dashboard page to the sign-in page (the server
+/// functions check again: they are public endpoints), and adds the
+/// security headers to every dashboard response.
+pub async fn guard(state: State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::POST && !from_our_pages(request.headers()) {
+        return AppError::Forbidden(
+            ErrorCode::BadOrigin,
+            "Dashboard calls are accepted from the dashboard's own pages only.".into(),
+        )
+        .into_response();
+    }
+    let mut response = sign_in_first(state, request, next).await;
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// On every dashboard page and server-function answer.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+    ),
+];
+
+/// Whether a request comes from a page of this very site.
+fn from_our_pages(headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    match fetch_site {
+        Some(site) => site == "same-origin",
+        None => same_origin(headers),
+    }
+}
+
+async fn sign_in_first(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let protected = path == "/dashboard"
         || path == "/dashboard/"

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use app::api::{cookie_value, SESSION_COOKIE};
 use app::protocol::{AgentClientFrame, AgentServerFrame};
 use app::types::{AgentView, ApiError, ErrorCode};
 use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -16,15 +17,19 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
 use crate::agents::extract::{same_origin, CurrentAgent};
+use crate::agents::TokenKind;
+use crate::auth::bearer_token;
 use crate::bus::event::encode;
 use crate::bus::Published;
 use crate::error::AppError;
+use crate::limits::ClientAddr;
 use crate::state::AppState;
-use crate::ws::{drive, limit, Feed, Handler, Reply};
+use crate::ws::{close, close_with, drive, limit, Feed, Handler, Reply};
 
 pub async fn agent_socket(
     State(state): State<AppState>,
     headers: HeaderMap,
+    from: ClientAddr,
     agent: Result<CurrentAgent, AppError>,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -41,10 +46,30 @@ pub async fn agent_socket(
         Ok(CurrentAgent(agent)) => agent,
         Err(e) => return e.into_response(),
     };
-    limit(ws, state.config.max_message_chars).on_upgrade(move |socket| run(state, agent, socket))
+    // What the socket was opened with, checked again every few seconds.
+    let credential = match bearer_token(&headers) {
+        Some(token) => (token, TokenKind::Api),
+        None => match cookie_value(&headers, SESSION_COOKIE) {
+            Some(token) => (token, TokenKind::Session),
+            None => return AppError::Internal.into_response(),
+        },
+    };
+    limit(ws, state.config.max_message_chars)
+        .on_upgrade(move |socket| run(state, agent, credential, from, socket))
 }
 
-async fn run(state: AppState, agent: AgentView, socket: WebSocket) {
+async fn run(
+    state: AppState,
+    agent: AgentView,
+    credential: (String, TokenKind),
+    from: ClientAddr,
+    mut socket: WebSocket,
+) {
+    let Ok(_slot) = state.limits.socket_from(from) else {
+        let reason = "too many sockets from your address";
+        close_with(&mut socket, close::TOO_MANY_SOCKETS, reason).await;
+        return;
+    };
     let hub = state.bus.hub().clone();
     let feed = Feed::Agent {
         all: hub.subscribe_agents(),
@@ -53,6 +78,7 @@ async fn run(state: AppState, agent: AgentView, socket: WebSocket) {
     let handler = AgentSocket {
         state: state.clone(),
         agent,
+        credential,
     };
     drive(&state, socket, handler, feed, Reply::Nothing).await;
 }
@@ -60,6 +86,7 @@ async fn run(state: AppState, agent: AgentView, socket: WebSocket) {
 struct AgentSocket {
     state: AppState,
     agent: AgentView,
+    credential: (String, TokenKind),
 }
 
 impl Handler for AgentSocket {
@@ -88,6 +115,11 @@ impl Handler for AgentSocket {
     }
 
     async fn on_event(&mut self, published: Arc<Published>) -> Reply {
+        if let Some(at) = published.visitor_message_at {
+            let waited = chrono::Utc::now() - at;
+            let seconds = waited.num_microseconds().unwrap_or(0) as f64 / 1e6;
+            self.state.metrics.delivered_after(seconds);
+        }
         match &published.agent_frame {
             Some(frame) => Reply::Send(frame.clone()),
             None => Reply::Nothing,
@@ -100,5 +132,19 @@ impl Handler for AgentSocket {
 
     fn error_frame(&self, error: ApiError, client_id: Option<String>) -> Utf8Bytes {
         encode(&AgentServerFrame::Error { error, client_id })
+    }
+
+    /// Signed out, password changed, deactivated, token revoked: closes
+    /// with 4401. A database that cannot answer closes nothing.
+    async fn recheck(&mut self) -> Reply {
+        let (token, kind) = &self.credential;
+        match self.state.agents.agent_for_token(token, *kind).await {
+            Ok(None) => Reply::Close(close::CREDENTIALS_REFUSED, "signed out or access revoked"),
+            Ok(Some(agent)) => {
+                self.agent = agent;
+                Reply::Nothing
+            }
+            Err(_) => Reply::Nothing,
+        }
     }
 }

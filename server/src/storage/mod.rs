@@ -124,9 +124,30 @@ impl From<DbErr> for crate::error::AppError {
                     "The database cannot be reached; retry shortly.".into(),
                 )
             }
+            // A connection that died under a query (sqlx's I/O errors) is
+            // the same outage, seen one step later.
+            e if is_connection_loss(&e.to_string()) => {
+                tracing::warn!(error.cause = %e, "database connection lost");
+                crate::error::AppError::Unavailable(
+                    "The database cannot be reached; retry shortly.".into(),
+                )
+            }
             e => crate::error::AppError::internal("database error", e),
         }
     }
+}
+
+/// Whether a database error's text is sqlx's for a lost connection.
+fn is_connection_loss(text: &str) -> bool {
+    const MARKS: [&str; 6] = [
+        "error communicating with database",
+        "pool timed out",
+        "attempted to acquire a connection on a closed pool",
+        "Connection reset",
+        "Broken pipe",
+        "unexpected end of file",
+    ];
+    MARKS.iter().any(|m| text.contains(m))
 }
 
 /// Applies every pending migration.

@@ -20,11 +20,12 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
 
 use crate::bus::{Published, Subscription};
+use crate::metrics::SocketKind;
 use crate::state::AppState;
 
 /// Close codes we send (RFC 6455 §7.4.1 and the 4000 range).
 pub mod close {
-    /// The server is going away (shutdown), or the peer was idle.
+    /// The peer was idle, or the event feed ended.
     pub const GOING_AWAY: u16 = 1001;
     /// Binary frames.
     pub const UNSUPPORTED_DATA: u16 = 1003;
@@ -34,8 +35,19 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
     /// Our fault (database down during authentication); retry.
     pub const INTERNAL: u16 = 1011;
-    /// The peer could not keep up (a send took longer than the timeout).
+    /// The server is restarting (SIGTERM); reconnect with backoff.
+    pub const SERVICE_RESTART: u16 = 1012;
+    /// The peer could not keep up (a send took longer than the timeout),
+    /// or the server is overloaded; reconnect and catch up by seq.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// Credentials refused, or (agents) the sign-in or token ended: the
+    /// only code after which a client should forget its credentials.
+    pub const CREDENTIALS_REFUSED: u16 = 4401;
+    /// No auth frame within [`super::AUTH_TIMEOUT`]; reconnect with the same
+    /// credentials.
+    pub const AUTH_TIMEOUT: u16 = 4408;
+    /// Too many sockets for this conversation or this address.
+    pub const TOO_MANY_SOCKETS: u16 = 4429;
 }
 
 /// How long a visitor socket may take to send its auth frame.
@@ -46,6 +58,9 @@ pub const PING_EVERY: Duration = Duration::from_secs(30);
 pub const IDLE_LIMIT: Duration = Duration::from_secs(75);
 /// A send that takes longer than this closes the socket with 1013.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a socket's credentials are checked again (revocation reaches
+/// an open socket within this, plus a query).
+pub const RECHECK_EVERY: Duration = Duration::from_secs(3);
 /// Events already queued for a socket are sent together, up to this many,
 /// with one write.
 const BURST: usize = 64;
@@ -86,6 +101,11 @@ pub trait Handler: Send {
     fn on_lag(&mut self) -> impl Future<Output = Reply> + Send;
     /// An error frame for a refused client frame.
     fn error_frame(&self, error: ApiError, client_id: Option<String>) -> Utf8Bytes;
+    /// Called every [`RECHECK_EVERY`]: whether the credentials the socket
+    /// opened with still hold (`Reply::Close` when they do not).
+    fn recheck(&mut self) -> impl Future<Output = Reply> + Send {
+        std::future::ready(Reply::Nothing)
+    }
 }
 
 /// A socket's bounded feed of events.
@@ -236,7 +256,7 @@ pub async fn first_frame<F: ClientFrame>(
     let text = match timeout(within, socket.recv()).await {
         Err(_) => {
             let reason = format!("authentication timeout: send {expect} first");
-            close_with(socket, close::POLICY_VIOLATION, &reason).await;
+            close_with(socket, close::AUTH_TIMEOUT, &reason).await;
             return None;
         }
         Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return None,
@@ -264,8 +284,8 @@ pub async fn first_frame<F: ClientFrame>(
 }
 
 /// Runs a socket until either side ends it: frames go to the handler,
-/// events from the feed go to the handler, pings keep it alive, shutdown
-/// closes it with 1001.
+/// events from the feed go to the handler, pings keep it alive, the
+/// handler rechecks its credentials, shutdown closes it with 1012.
 pub async fn drive<H: Handler>(
     state: &AppState,
     mut socket: WebSocket,
@@ -273,6 +293,11 @@ pub async fn drive<H: Handler>(
     mut events: Feed,
     first: Reply,
 ) {
+    let kind = match events {
+        Feed::Visitor(_) => SocketKind::Visitor,
+        Feed::Agent { .. } => SocketKind::Agent,
+    };
+    let _open = state.metrics.socket_opened(kind);
     if !apply(&mut socket, vec![first]).await {
         return;
     }
@@ -280,7 +305,14 @@ pub async fn drive<H: Handler>(
     let mut ping = interval(PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.reset();
+    let mut recheck = interval(RECHECK_EVERY);
+    recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    recheck.reset();
     let mut last_heard = Instant::now();
+    if *shutdown.borrow() {
+        close_with(&mut socket, close::SERVICE_RESTART, "server restarting").await;
+        return;
+    }
     loop {
         let mut replies = Vec::with_capacity(1);
         let reply = tokio::select! {
@@ -332,7 +364,8 @@ pub async fn drive<H: Handler>(
                     }
                 }
             }
-            _ = shutdown.changed() => Reply::Close(close::GOING_AWAY, "server shutting down"),
+            _ = recheck.tick() => Box::pin(handler.recheck()).await,
+            _ = shutdown.changed() => Reply::Close(close::SERVICE_RESTART, "server restarting"),
         };
         replies.push(reply);
         if !apply(&mut socket, replies).await {

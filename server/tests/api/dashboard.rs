@@ -61,8 +61,7 @@ async fn sign_in_and_see_conversations(app: TestApp) {
 
     // Sign out ends the session server-side.
     let resp = app
-        .client
-        .post(app.url("/api/logout"))
+        .server_fn("/api/logout")
         .header("cookie", &cookie)
         .send()
         .await
@@ -87,8 +86,7 @@ async fn first_run_setup_link(app: TestApp) {
         .unwrap()
         .expect("no agents yet");
     let bad = app
-        .client
-        .post(app.url("/api/complete_setup"))
+        .server_fn("/api/complete_setup")
         .form(&[
             ("token", "guess"),
             ("username", "root"),
@@ -102,8 +100,7 @@ async fn first_run_setup_link(app: TestApp) {
     assert!(app.state.agents.setup_needed().await.unwrap());
 
     let ok = app
-        .client
-        .post(app.url("/api/complete_setup"))
+        .server_fn("/api/complete_setup")
         .form(&[
             ("token", token.as_str()),
             ("username", "root"),
@@ -117,8 +114,7 @@ async fn first_run_setup_link(app: TestApp) {
     assert!(!app.state.agents.setup_needed().await.unwrap());
     // The link works once.
     let again = app
-        .client
-        .post(app.url("/api/complete_setup"))
+        .server_fn("/api/complete_setup")
         .form(&[
             ("token", token.as_str()),
             ("username", "root2"),

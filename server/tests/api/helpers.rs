@@ -41,6 +41,8 @@ pub struct TestApp {
     pub host: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// Where `/metrics` is served, when the test set `METRICS_ADDR`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     sqlite_file: Option<PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -92,6 +94,34 @@ pub async fn postgres_store() -> Store {
     Store::Postgres { url, schema, redis }
 }
 
+/// A server on a fresh PostgreSQL schema reached through a [`TcpProxy`]
+/// of the test's own (no Redis), to cut the database off.
+pub async fn postgres_behind_proxy(direct: &str) -> (TcpProxy, TestApp) {
+    let Store::Postgres { url, schema, .. } = postgres_store().await else {
+        unreachable!()
+    };
+    assert_eq!(url, direct);
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, hostpath) = match rest.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h),
+        None => (String::new(), rest),
+    };
+    let (hostport, path) = hostpath.split_once('/').unwrap_or((hostpath, ""));
+    let target = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:5432")
+    };
+    let proxy = tcp_proxy(&target).await;
+    let proxied = format!("{scheme}://{userinfo}{}/{path}", proxy.addr);
+    let store = Store::Postgres {
+        url: proxied,
+        schema,
+        redis: None,
+    };
+    (proxy, spawn_on(store, &[]).await)
+}
+
 /// Like [`postgres_store`], and Redis is required too.
 pub async fn postgres_and_redis_store() -> Store {
     env("TEST_REDIS_URL")
@@ -105,6 +135,8 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
         ("BIND_ADDR".into(), "127.0.0.1:0".into()),
         ("SECRET_KEY".into(), SECRET.into()),
         ("ALLOWED_HOSTS".into(), "127.0.0.1,localhost".into()),
+        // Tests of the limits turn them on (`LIMITS=on`).
+        ("LIMITS".into(), "off".into()),
     ]);
     let mut sqlite_file = None;
     let db = match &store {
@@ -137,6 +169,7 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
         .expect("build app");
     let port = app.port();
     let state = app.state().clone();
+    let metrics_addr = app.metrics_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
@@ -149,6 +182,7 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
             .build()
             .unwrap(),
         state,
+        metrics_addr,
         sqlite_file,
         stop: Some(stop),
     }
@@ -163,6 +197,13 @@ pub struct Visitor {
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM would.
+    pub fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -260,12 +301,19 @@ impl TestApp {
 
     /// Signs in through the dashboard's server function; returns the cookie.
     pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/login"))
+        self.server_fn("/api/login")
             .form(&[("username", username), ("password", password)])
             .send()
             .await
             .unwrap()
+    }
+
+    /// A POST to a server function, from one of the dashboard's own pages
+    /// (same-origin `Origin`, as a browser sends it).
+    pub fn server_fn(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url(path))
+            .header("origin", &self.address)
     }
 
     pub async fn session_cookie(&self, username: &str) -> String {

@@ -13,6 +13,7 @@ mod admin_api;
 mod agent_socket;
 mod core;
 mod dashboard;
+mod hardening;
 mod two_instances;
 mod visitor_socket;
 mod widget_api;

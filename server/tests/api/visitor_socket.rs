@@ -71,17 +71,23 @@ async fn a_resent_message_is_stored_once_and_acknowledged(app: TestApp) {
     assert_eq!(app.stored_messages(&v).await.len(), 1);
 }
 
-async fn bad_auth_closes_with_1008(app: TestApp) {
+/// Refused credentials close with 4401 (the widget forgets them); a first
+/// frame that is not an auth frame is a protocol error (1008).
+async fn bad_auth_closes_with_4401(app: TestApp) {
     let v = app.start().await;
     let mut ws = app.visitor_ws(&v.customer_id).await;
     send_json(&mut ws, json!({"type": "auth", "token": "wrong"})).await;
     let (code, reason) = close_of(&mut ws, Duration::from_secs(5)).await;
-    assert_eq!(code, 1008);
+    assert_eq!(code, 4401);
     assert!(!reason.is_empty());
 
     let mut ws = app.visitor_ws("nobody-123456").await;
     send_json(&mut ws, json!({"type": "auth", "token": v.token})).await;
-    assert_eq!(close_of(&mut ws, Duration::from_secs(5)).await.0, 1008);
+    assert_eq!(close_of(&mut ws, Duration::from_secs(5)).await.0, 4401);
+
+    let mut ws = app.visitor_ws("bad%00id").await;
+    send_json(&mut ws, json!({"type": "auth", "token": v.token})).await;
+    assert_eq!(close_of(&mut ws, Duration::from_secs(5)).await.0, 4401);
 
     let mut ws = app.visitor_ws(&v.customer_id).await;
     send_json(&mut ws, json!({"type": "message", "content": "sneaky"})).await;
@@ -93,11 +99,12 @@ async fn bad_auth_closes_with_1008(app: TestApp) {
     assert!(app.stored_messages(&v).await.is_empty());
 }
 
+/// 4408: the widget reconnects with the same credentials.
 async fn silence_closes_after_five_seconds(app: TestApp) {
     let v = app.start().await;
     let mut ws = app.visitor_ws(&v.customer_id).await;
     let (code, reason) = close_of(&mut ws, Duration::from_secs(8)).await;
-    assert_eq!(code, 1008);
+    assert_eq!(code, 4408);
     assert!(reason.contains("timeout"), "{reason}");
 }
 
@@ -188,7 +195,7 @@ on_every_store!(
     agent_replies_arrive_live,
     resume_sends_what_was_missed,
     a_resent_message_is_stored_once_and_acknowledged,
-    bad_auth_closes_with_1008,
+    bad_auth_closes_with_4401,
     silence_closes_after_five_seconds,
     bad_frames_get_clear_answers,
     binary_frames_close_with_1003,
