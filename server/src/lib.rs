@@ -49,3 +49,6 @@ pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod ws;
+
+#[cfg(test)]
+mod decoders;
