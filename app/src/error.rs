@@ -67,6 +67,8 @@ error_codes! {
     CustomerIdTaken = "customer_id_taken",
     /// The username is taken.
     UsernameTaken = "username_taken",
+    /// The change would leave no active admin.
+    LastAdmin = "last_admin",
     /// The body is larger than the endpoint accepts.
     TooLarge = "too_large",
     /// The body was not sent as JSON.
@@ -137,7 +139,7 @@ impl ErrorCode {
             | ErrorCode::UnknownAgent
             | ErrorCode::NotFound => 404,
             ErrorCode::RequestTimeout => 408,
-            ErrorCode::CustomerIdTaken | ErrorCode::UsernameTaken => 409,
+            ErrorCode::CustomerIdTaken | ErrorCode::UsernameTaken | ErrorCode::LastAdmin => 409,
             ErrorCode::TooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
@@ -215,7 +217,21 @@ impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        ApiError::new(ErrorCode::RequestFailed, value.to_string())
+        match value {
+            // On the server: the request's arguments could not be read.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_)
+                if cfg!(feature = "ssr") =>
+            {
+                #[cfg(feature = "ssr")]
+                if let Some(options) =
+                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                {
+                    options.set_status(http::StatusCode::BAD_REQUEST);
+                }
+                ApiError::new(ErrorCode::InvalidBody, value.to_string())
+            }
+            other => ApiError::new(ErrorCode::RequestFailed, other.to_string()),
+        }
     }
 }
 

@@ -187,6 +187,41 @@ pub struct AgentView {
     pub id: AgentId,
     pub username: String,
     pub role: Role,
+    /// What visitors see beside this agent's replies.
+    pub display_name: String,
+}
+
+/// An account, as the admin API lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentAccount {
+    pub id: AgentId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// An API token, as listed (its value is shown once, when made).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenView {
+    pub id: String,
+    pub agent_id: AgentId,
+    pub name: Option<String>,
+    pub created_at: String,
+}
+
+/// The name visitors see for an agent whose display name is not set.
+pub const DEFAULT_AGENT_NAME: &str = "Support";
+
+/// What visitors see for an agent: the display name, or
+/// [`DEFAULT_AGENT_NAME`] — never the login username.
+pub fn shown_agent_name(display_name: &str) -> String {
+    let name = display_name.trim();
+    if name.is_empty() {
+        DEFAULT_AGENT_NAME.to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! # Layout
 //! - `m20261123_000001_initial`: agents, their login/API tokens, chat
 //!   sessions (one conversation with one visitor) and messages.
+//! - `m20261201_000001_agent_display_name`: the name visitors see.
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -11,6 +12,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
+mod m20261201_000001_agent_display_name;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -18,6 +20,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_initial::Migration)]
+        vec![
+            Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261201_000001_agent_display_name::Migration),
+        ]
     }
 }

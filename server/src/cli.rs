@@ -20,7 +20,7 @@ DEFMIS Chat — self-hosted customer-support chat
 Usage:
   defmis-chat [serve]                      run the server (migrates first)
   defmis-chat migrate                      apply database migrations and exit
-  defmis-chat create-admin [--username NAME] [--role admin|agent]
+  defmis-chat create-admin [--username NAME] [--role admin|agent] [--display-name SHOWN]
                                            create an account; the password is read
                                            from a prompt, or from stdin when piped
   defmis-chat create-api-token --username NAME [--name LABEL]
@@ -132,8 +132,9 @@ async fn create_admin(config: Config, args: &[String]) -> anyhow::Result<()> {
     };
     let password = read_password(interactive)?;
     let agents = agent_service(&config).await?;
+    let display_name = flag(args, "--display-name")?.unwrap_or_default();
     let agent = agents
-        .create(&username, &password, role)
+        .create_named(&username, &display_name, &password, role)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("created {} {:?}", agent.role.as_str(), agent.username);
@@ -174,15 +175,19 @@ fn fail(e: crate::error::AppError) -> anyhow::Error {
 
 async fn list_agents(config: Config) -> anyhow::Result<()> {
     let agents = agent_service(&config).await?.list().await.map_err(fail)?;
-    println!("{:<36}  {:<6}  {:<8}  username", "id", "role", "active");
+    println!(
+        "{:<36}  {:<6}  {:<6}  {:<24}  display name",
+        "id", "role", "active", "username"
+    );
     for a in agents {
         let active = if a.active { "yes" } else { "no" };
         println!(
-            "{:<36}  {:<6}  {:<8}  {}",
+            "{:<36}  {:<6}  {:<6}  {:<24}  {}",
             a.id.to_string(),
             a.role.as_str(),
             active,
-            a.username
+            a.username,
+            a.display_name
         );
     }
     Ok(())

@@ -52,17 +52,18 @@ fn frame_text() -> impl Strategy<Value = String> {
         Just("AUTH"),
         Just(""),
     ];
-    let object = (
-        kind,
-        proptest::collection::vec((key, value), 0..5),
-    )
-        .prop_map(|(kind, fields)| {
+    let object =
+        (kind, proptest::collection::vec((key, value), 0..5)).prop_map(|(kind, fields)| {
             let mut parts = vec![format!("\"type\":\"{kind}\"")];
             parts.extend(fields.into_iter().map(|(k, v)| format!("\"{k}\":{v}")));
             format!("{{{}}}", parts.join(","))
         });
-    prop_oneof![object, ".{0,200}", proptest::collection::vec(any::<u8>(), 0..200)
-        .prop_map(|b| String::from_utf8_lossy(&b).into_owned())]
+    prop_oneof![
+        object,
+        ".{0,200}",
+        proptest::collection::vec(any::<u8>(), 0..200)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned())
+    ]
 }
 
 proptest! {

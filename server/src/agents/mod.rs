@@ -9,8 +9,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use app::types::{AgentId, AgentView, ErrorCode, Role};
-use axum::routing::{get, patch};
+use app::types::{AgentAccount, AgentId, AgentView, ApiTokenView, ErrorCode, Role};
+use axum::routing::{delete, get, patch};
 use axum::Router;
 use chrono::Duration;
 
@@ -39,6 +39,16 @@ pub fn router() -> Router<AppState> {
             "/chat/api/admin/session/{id}/messages/",
             get(routes::messages).post(routes::reply),
         )
+        .route(
+            "/chat/api/admin/agents/",
+            get(routes::list_agents).post(routes::add_agent),
+        )
+        .route("/chat/api/admin/agents/{id}/", patch(routes::change_agent))
+        .route(
+            "/chat/api/admin/tokens/",
+            get(routes::list_tokens).post(routes::add_token),
+        )
+        .route("/chat/api/admin/tokens/{id}/", delete(routes::remove_token))
 }
 
 /// The shortest password we accept.
@@ -153,7 +163,19 @@ impl AgentService {
         password: &str,
         role: Role,
     ) -> Result<AgentView, AppError> {
+        self.create_named(username, "", password, role).await
+    }
+
+    /// Creates an account with the name visitors see.
+    pub async fn create_named(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<AgentView, AppError> {
         let username = parse_username(username)?;
+        let display_name = parse_display_name(display_name)?;
         check_password(password)?;
         let hash = self.hash(password).await?;
         let agent = Agent {
@@ -162,6 +184,7 @@ impl AgentService {
             password_hash: hash,
             role,
             active: true,
+            display_name,
         };
         match self.store.insert(&agent, now()).await? {
             Ok(()) => Ok(view(&agent)),
@@ -233,19 +256,124 @@ impl AgentService {
     }
 
     /// Every account (at most [`LIST_MAX`]).
-    pub async fn list(&self) -> Result<Vec<AgentSummary>, AppError> {
+    pub async fn list(&self) -> Result<Vec<AgentAccount>, AppError> {
         Ok(self
             .store
             .list(LIST_MAX)
             .await?
-            .into_iter()
-            .map(|a| AgentSummary {
-                id: a.id,
-                username: a.username,
-                role: a.role,
-                active: a.active,
-            })
+            .iter()
+            .map(account)
             .collect())
+    }
+
+    // The admin API: each checks the caller's role here, not in a page.
+
+    /// Every account; admins only.
+    pub async fn accounts(&self, actor: &AgentView) -> Result<Vec<AgentAccount>, AppError> {
+        require_admin(actor)?;
+        self.list().await
+    }
+
+    /// A new account; admins only.
+    pub async fn add_account(
+        &self,
+        actor: &AgentView,
+        new: NewAccount,
+    ) -> Result<AgentAccount, AppError> {
+        require_admin(actor)?;
+        let made = self
+            .create_named(&new.username, &new.display_name, &new.password, new.role)
+            .await?;
+        tracing::info!(by = %actor.username, username = %made.username, role = made.role.as_str(), "account created");
+        self.account_by_id(&made.id).await
+    }
+
+    /// Changes an account's role, display name or active state. Admins
+    /// may change anyone; an agent only their own display name. The last
+    /// active admin cannot be demoted or deactivated.
+    pub async fn change_account(
+        &self,
+        actor: &AgentView,
+        id: &AgentId,
+        change: AccountChange,
+    ) -> Result<AgentAccount, AppError> {
+        let only_own_name = change.role.is_none() && change.active.is_none() && &actor.id == id;
+        if !only_own_name {
+            require_admin(actor)?;
+        }
+        let target = self.store.by_id(id).await?.ok_or_else(unknown_agent)?;
+        let demotes = change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false);
+        if demotes
+            && target.role == Role::Admin
+            && target.active
+            && self.store.active_admins().await? <= 1
+        {
+            return Err(AppError::Conflict(
+                ErrorCode::LastAdmin,
+                "This is the last active admin; make another admin first.".into(),
+            ));
+        }
+        let display_name = change
+            .display_name
+            .as_deref()
+            .map(parse_display_name)
+            .transpose()?;
+        self.store.update(id, change.role, display_name).await?;
+        if let Some(active) = change.active {
+            self.store.set_active(id, active).await?;
+        }
+        self.account_by_id(id).await
+    }
+
+    async fn account_by_id(&self, id: &AgentId) -> Result<AgentAccount, AppError> {
+        let agent = self.store.by_id(id).await?.ok_or_else(unknown_agent)?;
+        Ok(account(&agent))
+    }
+
+    /// API tokens; admins only.
+    pub async fn tokens(&self, actor: &AgentView) -> Result<Vec<ApiTokenView>, AppError> {
+        require_admin(actor)?;
+        Ok(self
+            .api_tokens()
+            .await?
+            .into_iter()
+            .map(token_view)
+            .collect())
+    }
+
+    /// A new API token for the agent named `username`; admins only. The
+    /// token's value is in the answer, and nowhere else, ever.
+    pub async fn add_token(
+        &self,
+        actor: &AgentView,
+        username: &str,
+        name: Option<String>,
+    ) -> Result<(ApiTokenView, String), AppError> {
+        require_admin(actor)?;
+        let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        if name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+            return Err(AppError::Invalid(
+                ErrorCode::InvalidName,
+                "Token names have at most 100 characters.".into(),
+            ));
+        }
+        let agent = self.by_username(username).await?;
+        let (id, token, at) = self
+            .issue_with_id(&agent.id, TokenKind::Api, name.clone())
+            .await?;
+        let view = token_view(store::ApiTokenRow {
+            id,
+            agent_id: agent.id,
+            name,
+            created_at: at,
+        });
+        Ok((view, token))
+    }
+
+    /// Revokes an API token; admins only.
+    pub async fn remove_token(&self, actor: &AgentView, id: &str) -> Result<(), AppError> {
+        require_admin(actor)?;
+        self.revoke_api_token(id).await
     }
 
     async fn by_username(&self, username: &str) -> Result<Agent, AppError> {
@@ -299,13 +427,24 @@ impl AgentService {
         kind: TokenKind,
         name: Option<String>,
     ) -> Result<String, AppError> {
+        Ok(self.issue_with_id(agent_id, kind, name).await?.1)
+    }
+
+    /// [`Self::issue`], with the token's id and creation time.
+    async fn issue_with_id(
+        &self,
+        agent_id: &AgentId,
+        kind: TokenKind,
+        name: Option<String>,
+    ) -> Result<(String, String, chrono::DateTime<chrono::Utc>), AppError> {
         let token = random_token();
         let at = now();
         let expires = (kind == TokenKind::Session).then(|| at + self.session_ttl);
-        self.store
+        let id = self
+            .store
             .insert_token(agent_id, self.hasher.hash(&token), kind, name, at, expires)
             .await?;
-        Ok(token)
+        Ok((id, token, at))
     }
 
     /// An API token for the agent named `username`.
@@ -355,13 +494,76 @@ impl AgentService {
     }
 }
 
-/// An account as listed to admins.
-#[derive(Clone, Debug)]
-pub struct AgentSummary {
-    pub id: AgentId,
+/// A new account, from the admin API.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct NewAccount {
     pub username: String,
+    pub password: String,
+    #[serde(default = "agent_role")]
     pub role: Role,
-    pub active: bool,
+    #[serde(default)]
+    pub display_name: String,
+}
+
+fn agent_role() -> Role {
+    Role::Agent
+}
+
+/// What `PATCH …/agents/{id}/` may change.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct AccountChange {
+    pub role: Option<Role>,
+    pub display_name: Option<String>,
+    pub active: Option<bool>,
+}
+
+fn require_admin(actor: &AgentView) -> Result<(), AppError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            ErrorCode::Forbidden,
+            "Only admins may do this.".into(),
+        ))
+    }
+}
+
+fn unknown_agent() -> AppError {
+    AppError::NotFound(ErrorCode::UnknownAgent, "No such agent.".into())
+}
+
+fn account(a: &Agent) -> AgentAccount {
+    AgentAccount {
+        id: a.id.clone(),
+        username: a.username.clone(),
+        display_name: a.display_name.clone(),
+        role: a.role,
+        active: a.active,
+    }
+}
+
+fn token_view(t: store::ApiTokenRow) -> ApiTokenView {
+    ApiTokenView {
+        id: t.id,
+        agent_id: t.agent_id,
+        name: t.name,
+        created_at: t
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    }
+}
+
+/// What visitors see: up to 100 characters, no control characters;
+/// blank means not set.
+pub fn parse_display_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            ErrorCode::InvalidName,
+            "Display names have at most 100 characters and no control characters.".into(),
+        ));
+    }
+    Ok(name.to_string())
 }
 
 fn check_password(password: &str) -> Result<(), AppError> {
@@ -379,6 +581,7 @@ fn view(a: &Agent) -> AgentView {
         id: a.id.clone(),
         username: a.username.clone(),
         role: a.role,
+        display_name: a.display_name.clone(),
     }
 }
 

@@ -1,13 +1,14 @@
 //! The admin HTTP API, for programs (API token) and the dashboard (cookie).
 //! Thin handlers: parse, call the service, answer.
 
-use app::types::{ErrorCode, SessionId, SessionStatus};
+use app::types::{AgentId, ErrorCode, SessionId, SessionStatus};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::extract::CurrentAgent;
+use super::{AccountChange, NewAccount};
 use crate::chat::routes::HistoryParams;
 use crate::error::{AppError, Json, Query};
 use crate::state::AppState;
@@ -92,4 +93,74 @@ pub async fn reply(
         .reply(&agent, &id, &body.content, body.client_id.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(message)))
+}
+
+/// `GET /chat/api/admin/agents/` (admins).
+pub async fn list_agents(
+    State(state): State<AppState>,
+    CurrentAgent(actor): CurrentAgent,
+) -> Result<impl IntoResponse, AppError> {
+    let agents = state.agents.accounts(&actor).await?;
+    Ok(Json(serde_json::json!({ "agents": agents })))
+}
+
+/// `POST /chat/api/admin/agents/` (admins).
+pub async fn add_agent(
+    State(state): State<AppState>,
+    CurrentAgent(actor): CurrentAgent,
+    Json(body): Json<NewAccount>,
+) -> Result<impl IntoResponse, AppError> {
+    let made = state.agents.add_account(&actor, body).await?;
+    Ok((StatusCode::CREATED, Json(made)))
+}
+
+/// `PATCH /chat/api/admin/agents/{id}/` (admins; an agent: their own
+/// display name).
+pub async fn change_agent(
+    State(state): State<AppState>,
+    CurrentAgent(actor): CurrentAgent,
+    Path(id): Path<AgentId>,
+    Json(body): Json<AccountChange>,
+) -> Result<impl IntoResponse, AppError> {
+    Ok(Json(state.agents.change_account(&actor, &id, body).await?))
+}
+
+/// `GET /chat/api/admin/tokens/` (admins).
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    CurrentAgent(actor): CurrentAgent,
+) -> Result<impl IntoResponse, AppError> {
+    let tokens = state.agents.tokens(&actor).await?;
+    Ok(Json(serde_json::json!({ "tokens": tokens })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewToken {
+    pub username: String,
+    pub name: Option<String>,
+}
+
+/// `POST /chat/api/admin/tokens/` (admins): the value, once.
+pub async fn add_token(
+    State(state): State<AppState>,
+    CurrentAgent(actor): CurrentAgent,
+    Json(body): Json<NewToken>,
+) -> Result<impl IntoResponse, AppError> {
+    let (view, token) = state
+        .agents
+        .add_token(&actor, &body.username, body.name)
+        .await?;
+    let mut answer = serde_json::to_value(view).map_err(|e| AppError::internal("token", e))?;
+    answer["token"] = token.into();
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// `DELETE /chat/api/admin/tokens/{id}/` (admins).
+pub async fn remove_token(
+    State(state): State<AppState>,
+    CurrentAgent(actor): CurrentAgent,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    state.agents.remove_token(&actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -18,6 +18,7 @@ pub struct Agent {
     pub password_hash: String,
     pub role: Role,
     pub active: bool,
+    pub display_name: String,
 }
 
 /// A stored token: whose, and until when.
@@ -37,6 +38,7 @@ fn agent(row: agents::Model) -> Agent {
         password_hash: row.password_hash,
         role: Role::parse(&row.role).unwrap_or(Role::Agent),
         active: row.active,
+        display_name: row.display_name,
     }
 }
 
@@ -65,6 +67,7 @@ impl AgentStore {
             role: Set(a.role.as_str().to_string()),
             active: Set(a.active),
             created_at: Set(at),
+            display_name: Set(a.display_name.clone()),
         }
         .insert(&self.db.write)
         .await;
@@ -101,9 +104,10 @@ impl AgentStore {
         name: Option<String>,
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
-    ) -> Result<(), AppError> {
+    ) -> Result<String, AppError> {
+        let id = uuid::Uuid::new_v4().to_string();
         auth_tokens::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
+            id: Set(id.clone()),
             agent_id: Set(agent_id.to_string()),
             token_hash: Set(token_hash),
             kind: Set(kind.as_str().to_string()),
@@ -113,7 +117,7 @@ impl AgentStore {
         }
         .insert(&self.db.write)
         .await?;
-        Ok(())
+        Ok(id)
     }
 
     pub async fn token(
@@ -152,6 +156,36 @@ impl AgentStore {
             .into_iter()
             .map(agent)
             .collect())
+    }
+
+    /// Active admins.
+    pub async fn active_admins(&self) -> Result<u64, AppError> {
+        Ok(agents::Entity::find()
+            .filter(agents::Column::Role.eq(Role::Admin.as_str()))
+            .filter(agents::Column::Active.eq(true))
+            .count(&self.db.read)
+            .await?)
+    }
+
+    /// Changes what is `Some`; `false` when no agent has that id.
+    pub async fn update(
+        &self,
+        id: &AgentId,
+        role: Option<Role>,
+        display_name: Option<String>,
+    ) -> Result<bool, AppError> {
+        use sea_orm::sea_query::Expr;
+        if role.is_none() && display_name.is_none() {
+            return Ok(self.by_id(id).await?.is_some());
+        }
+        let mut update = agents::Entity::update_many().filter(agents::Column::Id.eq(id.as_str()));
+        if let Some(role) = role {
+            update = update.col_expr(agents::Column::Role, Expr::value(role.as_str()));
+        }
+        if let Some(name) = display_name {
+            update = update.col_expr(agents::Column::DisplayName, Expr::value(name));
+        }
+        Ok(update.exec(&self.db.write).await?.rows_affected > 0)
     }
 
     /// Turns an account on or off; `false` when no agent has that id.

@@ -287,7 +287,7 @@ impl ChatService {
     ) -> Result<MessageView, AppError> {
         let author = Author::Agent {
             id: agent.id.clone(),
-            name: agent.username.clone(),
+            name: app::types::shown_agent_name(&agent.display_name),
         };
         Ok(self
             .post(session_id.clone(), author, content, client_id)

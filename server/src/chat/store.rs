@@ -249,7 +249,7 @@ impl ChatStore {
                 .all(&self.db.read)
                 .await?
                 .into_iter()
-                .map(|a| (a.id, a.username))
+                .map(|a| (a.id, app::types::shown_agent_name(&a.display_name)))
                 .collect()
         };
         Ok(rows
@@ -428,7 +428,7 @@ impl ChatStore {
                 .all(&self.db.read)
                 .await?
             {
-                agent_names.insert(a.id, a.username);
+                agent_names.insert(a.id, app::types::shown_agent_name(&a.display_name));
             }
         }
         let named = |m: messages::Model| {

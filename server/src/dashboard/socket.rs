@@ -33,7 +33,9 @@ pub async fn agent_socket(
     agent: Result<CurrentAgent, AppError>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let uses_cookie = !headers.contains_key(header::AUTHORIZATION);
+    // Without any credentials the answer is 401, whatever the Origin.
+    let uses_cookie = !headers.contains_key(header::AUTHORIZATION)
+        && cookie_value(&headers, SESSION_COOKIE).is_some();
     if uses_cookie && !same_origin(&headers) {
         return AppError::Forbidden(
             ErrorCode::BadOrigin,

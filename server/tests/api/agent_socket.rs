@@ -33,7 +33,8 @@ async fn replies_sent_as_frames_reach_the_visitor(app: TestApp) {
     assert_eq!(ev["message"]["sender"], "agent");
     let got = next_of_type(&mut visitor, "message").await;
     assert_eq!(got["message"]["content"], "On it");
-    assert_eq!(got["message"]["agent_name"], "alice");
+    // The display name, never the login username.
+    assert_eq!(got["message"]["agent_name"], "Alice Liddell");
 
     send_json(
         &mut agent,
@@ -50,7 +51,7 @@ async fn replies_sent_as_frames_reach_the_visitor(app: TestApp) {
 async fn the_agent_socket_needs_credentials(app: TestApp) {
     assert_eq!(
         app.agent_ws_with(&[]).await.err(),
-        Some(403),
+        Some(401),
         "no Origin, no token"
     );
     let origin = format!("http://{}", app.host);

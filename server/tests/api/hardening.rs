@@ -521,3 +521,253 @@ async fn metrics_are_served_on_their_own_address_only() {
     // Not on the public port.
     assert_eq!(app.get("/metrics").await.status(), StatusCode::NOT_FOUND);
 }
+
+/// Every admin HTTP route and the agent socket, with no credentials, a
+/// visitor's token, an agent's and an admin's: each answer checked.
+#[tokio::test]
+async fn route_inventory_by_role() {
+    use app::types::Role;
+    use reqwest::Method;
+    let app = limited(&[]).await;
+    let v = app.start().await;
+    let ada = app.create_with_role("ada", Role::Admin).await;
+    let admin = app
+        .state
+        .agents
+        .create_api_token("ada", None)
+        .await
+        .unwrap();
+    let bob = app.create_with_role("bob", Role::Agent).await;
+    let agent = app
+        .state
+        .agents
+        .create_api_token("bob", None)
+        .await
+        .unwrap();
+    let s = &v.session_id;
+    let spare = app
+        .state
+        .agents
+        .create_api_token("bob", Some("spare".into()))
+        .await
+        .unwrap();
+    let _ = spare;
+    let spare_id = app.state.agents.api_tokens().await.unwrap()[0].id.clone();
+
+    // (method, path, body, agent's status, admin's status)
+    let routes: Vec<(Method, String, Option<Value>, u16, u16)> = vec![
+        (
+            Method::GET,
+            "/chat/api/admin/sessions/".into(),
+            None,
+            200,
+            200,
+        ),
+        (
+            Method::GET,
+            format!("/chat/api/admin/session/{s}/"),
+            None,
+            200,
+            200,
+        ),
+        (
+            Method::GET,
+            format!("/chat/api/admin/session/{s}/messages/"),
+            None,
+            200,
+            200,
+        ),
+        (
+            Method::PATCH,
+            format!("/chat/api/admin/session/{s}/status/"),
+            Some(json!({"status": "open"})),
+            200,
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/chat/api/admin/session/{s}/messages/"),
+            Some(json!({"content": "hello"})),
+            201,
+            201,
+        ),
+        (
+            Method::GET,
+            "/chat/api/admin/agents/".into(),
+            None,
+            403,
+            200,
+        ),
+        (
+            Method::POST,
+            "/chat/api/admin/agents/".into(),
+            Some(json!({"username": "carol", "password": PASSWORD, "display_name": "Carol"})),
+            403,
+            201,
+        ),
+        (
+            Method::PATCH,
+            // Someone else's account.
+            format!("/chat/api/admin/agents/{}/", ada.id),
+            Some(json!({"display_name": "Ada L."})),
+            403,
+            200,
+        ),
+        (
+            Method::GET,
+            "/chat/api/admin/tokens/".into(),
+            None,
+            403,
+            200,
+        ),
+        (
+            Method::POST,
+            "/chat/api/admin/tokens/".into(),
+            Some(json!({"username": "bob", "name": "ci"})),
+            403,
+            201,
+        ),
+        (
+            Method::DELETE,
+            format!("/chat/api/admin/tokens/{spare_id}/"),
+            None,
+            403,
+            204,
+        ),
+    ];
+    for (method, path, body, as_agent, as_admin) in routes {
+        let mut anonymous = app.client.request(method.clone(), app.url(&path));
+        if let Some(b) = &body {
+            anonymous = anonymous.json(b);
+        }
+        let resp = anonymous.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{method} {path} without credentials");
+        for (who, token, expected) in [
+            ("a visitor", v.token.as_str(), 401),
+            ("an agent", agent.as_str(), as_agent),
+            ("an admin", admin.as_str(), as_admin),
+        ] {
+            let resp = app.admin(method.clone(), &path, token, body.clone()).await;
+            let status = resp.status().as_u16();
+            assert_eq!(status, expected, "{method} {path} as {who}");
+            if status == 403 {
+                assert_eq!(error_of(resp).await["code"], "forbidden");
+            }
+        }
+    }
+    // The new token's value is shown once; the list never shows values.
+    let listed = app
+        .admin(Method::GET, "/chat/api/admin/tokens/", &admin, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !listed.contains(&admin) && !listed.contains(&agent),
+        "{listed}"
+    );
+    // An agent may change their own display name, nothing else.
+    let own = format!("/chat/api/admin/agents/{}/", bob.id);
+    let resp = app
+        .admin(
+            Method::PATCH,
+            &own,
+            &agent,
+            Some(json!({"display_name": "Bobby"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .admin(Method::PATCH, &own, &agent, Some(json!({"role": "admin"})))
+        .await;
+    assert_eq!(resp.status(), 403);
+
+    // The agent socket: no credentials or a visitor token are 401.
+    assert_eq!(app.agent_ws_with(&[]).await.err(), Some(401));
+    let visitor = format!("Bearer {}", v.token);
+    assert_eq!(
+        app.agent_ws_with(&[("authorization", &visitor)])
+            .await
+            .err(),
+        Some(401)
+    );
+    app.agent_ws(&agent).await;
+    app.agent_ws(&admin).await;
+
+    // Server functions: without a session, the agent-only ones are 401.
+    let args = [
+        ("session_id", s.as_str()),
+        ("content", "x"),
+        ("client_id", "c-1"),
+    ];
+    for name in ["list_sessions", "get_conversation", "send_reply"] {
+        let resp = app
+            .server_fn(&format!("/api/{name}"))
+            .form(&args)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{name}");
+    }
+    // Missing arguments are the caller's mistake, not ours.
+    let resp = app.server_fn("/api/get_conversation").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_body", "{body}");
+    let resp = app.server_fn("/api/current_agent").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_be_demoted_or_deactivated() {
+    use reqwest::Method;
+    let app = limited(&[]).await;
+    let ada = app.create_agent("ada").await;
+    let token = app
+        .state
+        .agents
+        .create_api_token("ada", None)
+        .await
+        .unwrap();
+    let path = format!("/chat/api/admin/agents/{}/", ada.id);
+    for change in [json!({"active": false}), json!({"role": "agent"})] {
+        let resp = app.admin(Method::PATCH, &path, &token, Some(change)).await;
+        assert_eq!(resp.status(), 409);
+        assert_eq!(error_of(resp).await["code"], "last_admin");
+    }
+}
+
+#[tokio::test]
+async fn visitors_never_see_a_username() {
+    use reqwest::Method;
+    let app = limited(&[]).await;
+    app.state
+        .agents
+        .create("quiet.admin", PASSWORD, app::types::Role::Admin)
+        .await
+        .unwrap();
+    let token = app
+        .state
+        .agents
+        .create_api_token("quiet.admin", None)
+        .await
+        .unwrap();
+    let v = app.start().await;
+    let resp = app
+        .admin(
+            Method::POST,
+            &format!("/chat/api/admin/session/{}/messages/", v.session_id),
+            &token,
+            Some(json!({"content": "hello"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let history = app
+        .history(&v.customer_id, Some(&v.token), "")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(history.contains("\"agent_name\":\"Support\""), "{history}");
+    assert!(!history.contains("quiet.admin"), "{history}");
+}

@@ -281,11 +281,26 @@ impl TestApp {
         body["messages"].as_array().unwrap().clone()
     }
 
-    /// Creates an agent account directly through the service.
+    /// Creates an admin account directly through the service; "alice" is
+    /// shown to visitors as "Alice Liddell", others as their username in
+    /// capitals.
     pub async fn create_agent(&self, username: &str) -> app::types::AgentView {
+        self.create_with_role(username, app::types::Role::Admin)
+            .await
+    }
+
+    pub async fn create_with_role(
+        &self,
+        username: &str,
+        role: app::types::Role,
+    ) -> app::types::AgentView {
+        let shown = match username {
+            "alice" => "Alice Liddell".to_string(),
+            other => other.to_uppercase(),
+        };
         self.state
             .agents
-            .create(username, PASSWORD, app::types::Role::Admin)
+            .create_named(username, &shown, PASSWORD, role)
             .await
             .expect("create agent")
     }

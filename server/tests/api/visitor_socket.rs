@@ -41,7 +41,8 @@ async fn agent_replies_arrive_live(app: TestApp) {
     assert_eq!(resp.status(), 201);
     let frame = next_of_type(&mut ws, "message").await;
     assert_eq!(frame["message"]["sender"], "agent");
-    assert_eq!(frame["message"]["agent_name"], "alice");
+    assert_eq!(frame["message"]["agent_name"], "Alice Liddell");
+    assert!(!frame.to_string().contains("\"alice\""), "{frame}");
     assert_eq!(frame["message"]["content"], "How can I help?");
 }
 
