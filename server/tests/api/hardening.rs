@@ -771,3 +771,74 @@ async fn visitors_never_see_a_username() {
     assert!(history.contains("\"agent_name\":\"Support\""), "{history}");
     assert!(!history.contains("quiet.admin"), "{history}");
 }
+
+/// Redis cut off (by a proxy of the test's own) when instance A starts: A
+/// starts anyway, acknowledges posts, and `/readyz` names Redis; once Redis
+/// is back, A's agent sockets resync, `/readyz` is 200, and A's messages
+/// reach instance B again.
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL; scripts/test.sh runs it when set"]
+async fn redis_away_at_start_then_back() {
+    use crate::helpers::{postgres_and_redis_store, tcp_proxy};
+    let store = postgres_and_redis_store().await;
+    let Store::Postgres {
+        url,
+        schema,
+        redis: Some((redis_url, channel)),
+    } = store.clone()
+    else {
+        unreachable!()
+    };
+    let target = redis_url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string();
+    let proxy = tcp_proxy(&target).await;
+    proxy.cut();
+    let through_proxy = Store::Postgres {
+        url,
+        schema,
+        redis: Some((format!("redis://{}", proxy.addr), channel)),
+    };
+    let a = tokio::time::timeout(Duration::from_secs(20), spawn_on(through_proxy, &[]))
+        .await
+        .expect("A starts without Redis");
+    let b = spawn_on(store, &[]).await;
+
+    let resp = a.get("/readyz").await;
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["checks"]["redis"], "down");
+    assert_eq!(body["checks"]["database"], "ok");
+    let token = a.api_token("alice").await;
+    let mut agent_on_a = a.agent_ws(&token).await;
+    let v = a.start().await;
+    let started = std::time::Instant::now();
+    a.say(&v, "while Redis is away").await;
+    eprintln!("ack while Redis is away: {:?}", started.elapsed());
+
+    proxy.restore();
+    assert_eq!(
+        next_of_type(&mut agent_on_a, "resync").await["type"],
+        "resync"
+    );
+    let mut ready = false;
+    for _ in 0..80 {
+        if a.get("/readyz").await.status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(ready, "/readyz did not recover within 20 s");
+    let mut agent_on_b = b.agent_ws(&token).await;
+    a.say(&v, "after Redis came back").await;
+    loop {
+        let ev = next_of_type(&mut agent_on_b, "message").await;
+        if ev["message"]["content"] == "after Redis came back" {
+            break;
+        }
+    }
+    let stored = a.stored_messages(&v).await;
+    assert_eq!(stored.len(), 2);
+}
