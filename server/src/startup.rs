@@ -12,7 +12,11 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+
+/// The header carrying a request's id.
+static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 use crate::agents::AgentService;
 use crate::auth::TokenHasher;
@@ -224,14 +228,23 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             site::check_host,
         ))
+        // Every log line of a request carries its id (`X-Request-Id`: the
+        // client's or a new UUID), which the answer echoes.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()
                 .get::<MatchedPath>()
                 .map(MatchedPath::as_str)
                 .unwrap_or("fallback");
-            tracing::info_span!("request", http.method = %req.method(), http.route = route)
+            let id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", request_id = id, http.method = %req.method(), http.route = route)
         }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)
 }
 

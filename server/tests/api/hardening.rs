@@ -842,3 +842,19 @@ async fn redis_away_at_start_then_back() {
     let stored = a.stored_messages(&v).await;
     assert_eq!(stored.len(), 2);
 }
+
+#[tokio::test]
+async fn requests_carry_an_id() {
+    let app = limited(&[]).await;
+    let resp = app.get("/healthz").await;
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    let resp = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "abc-123");
+}
