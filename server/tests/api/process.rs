@@ -179,11 +179,12 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "gapless");
         // Resending everything (what the widget's outbox does) stores
         // nothing twice.
-        for id in sent.lock().unwrap().get(&i).into_iter().flatten() {
+        let sent_here = sent.lock().unwrap().get(&i).cloned().unwrap_or_default();
+        for id in &sent_here {
             assert_eq!(post(&client, &server.base, c, id).await, Some(201));
         }
         let again = stored(&client, &server.base, c).await;
-        let sent_here = sent.lock().unwrap().get(&i).map_or(0, Vec::len);
+        let sent_here = sent_here.len();
         assert_eq!(
             again.len(),
             sent_here,
