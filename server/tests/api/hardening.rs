@@ -858,3 +858,116 @@ async fn requests_carry_an_id() {
         .unwrap();
     assert_eq!(resp.headers()["x-request-id"], "abc-123");
 }
+
+/// A visitor socket that stops reading is closed (1013 within the send
+/// timeout) instead of holding the server; others are served meanwhile.
+#[tokio::test]
+async fn a_slow_reader_is_cut_off_and_others_are_served() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = std::sync::Arc::new(limited(&[("LIMITS", "off")]).await);
+    let v = app.start().await;
+    let mut slow = app.visitor_ws_authed(&v, Some(0)).await;
+    send_json(&mut slow, json!({"type": "ping"})).await;
+    assert_eq!(next_json(&mut slow).await["type"], "pong");
+    // ~12 MB for a socket that reads nothing: more than the kernel buffers.
+    let text = "x".repeat(3900);
+    let mut posters = Vec::new();
+    for p in 0..8 {
+        let (app, v, text) = (app.clone(), v.clone(), text.clone());
+        posters.push(tokio::spawn(async move {
+            for n in 0..375 {
+                let resp = app
+                    .post_message(
+                        Some(&v.token),
+                        json!({"customer_id": v.customer_id, "content": text, "client_id": format!("s{p}-{n}")}),
+                    )
+                    .await;
+                assert_eq!(resp.status(), StatusCode::CREATED);
+            }
+        }));
+    }
+    for p in posters {
+        p.await.unwrap();
+    }
+    // Others are served while the slow socket is stuck.
+    let other = app.start().await;
+    let mut ws = app.visitor_ws_authed(&other, Some(0)).await;
+    send_json(
+        &mut ws,
+        json!({"type": "message", "content": "still here", "client_id": "o-1"}),
+    )
+    .await;
+    assert_eq!(
+        next_of_type(&mut ws, "message").await["message"]["client_id"],
+        "o-1"
+    );
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    // Past the 10 s send timeout, the server has given up on the reader:
+    // what it buffered arrives, then the close (1013), or the end.
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    let mut frames = 0;
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(20), slow.next()).await {
+            Ok(Some(Ok(Message::Text(_)))) => frames += 1,
+            Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => break None,
+            Err(_) => panic!("the slow socket was never closed"),
+        }
+    };
+    assert!(
+        frames < 3000,
+        "the server buffered everything ({frames} frames)"
+    );
+    assert!(matches!(code, None | Some(1013)), "{code:?}");
+    // Everything was stored all the same.
+    let page = app
+        .history(&v.customer_id, Some(&v.token), "?after=2990")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(page["messages"].as_array().unwrap().len(), 10);
+}
+
+/// 1,000 sockets reconnecting at once with `after`: each catches up, and
+/// the server answers others meanwhile.
+#[tokio::test]
+async fn a_reconnect_storm_catches_everyone_up() {
+    let app = std::sync::Arc::new(limited(&[("LIMITS", "off")]).await);
+    let mut conversations = Vec::new();
+    for _ in 0..50 {
+        let v = app.start().await;
+        for n in 0..10 {
+            app.say(&v, &format!("message {n}")).await;
+        }
+        conversations.push(v);
+    }
+    let started = std::time::Instant::now();
+    let mut sockets = Vec::new();
+    for i in 0..1000 {
+        let (app, v) = (app.clone(), conversations[i % 50].clone());
+        sockets.push(tokio::spawn(async move {
+            let mut ws = app.visitor_ws_authed(&v, Some(0)).await;
+            let mut seqs = Vec::new();
+            while seqs.len() < 10 {
+                let f = next_of_type(&mut ws, "message").await;
+                seqs.push(f["message"]["seq"].as_i64().unwrap());
+            }
+            assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+            ws
+        }));
+    }
+    let health = std::time::Instant::now();
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    let health = health.elapsed();
+    let mut open = Vec::new();
+    for s in sockets {
+        open.push(s.await.unwrap());
+    }
+    eprintln!(
+        "1,000 sockets caught up in {:?}; /healthz during the storm: {health:?}",
+        started.elapsed()
+    );
+}
