@@ -62,12 +62,16 @@ pub async fn guard(state: State<AppState>, request: Request, next: Next) -> Resp
     let mut response = sign_in_first(state, request, next).await;
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        headers.insert(name, HeaderValue::from_static(value));
+        // A page's own policy (with its script nonce) is stricter: kept.
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
     response
 }
 
-/// On every dashboard page and server-function answer.
+/// On every dashboard page and server-function answer (pages set a
+/// stricter Content-Security-Policy of their own, with a script nonce).
 const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "same-origin"),

@@ -234,13 +234,21 @@ async fn dashboard_pages_carry_security_headers() {
     let app = limited(&[]).await;
     let resp = app.get("/dashboard/login").await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let h = resp.headers();
+    let h = resp.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "same-origin");
-    assert!(h["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("frame-ancestors 'none'"));
+    let csp = h["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    // Only our own scripts: the inline hydration script carries the nonce.
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce")
+        .to_string();
+    assert!(!csp.contains("'unsafe-inline' 'wasm") && !csp.contains("script-src *"));
+    let page = resp.text().await.unwrap();
+    assert!(page.contains(&format!("nonce=\"{nonce}\"")), "{page}");
 }
 
 /// The cookie's session, the API token, deactivation and a password reset
