@@ -9,8 +9,21 @@ use crate::types::{
     SessionView,
 };
 
-/// Name of the dashboard's session cookie.
+/// Name of the dashboard's session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "defmis_session";
+/// Its name when the public URL is https: the `__Host-` prefix makes
+/// browsers refuse it unless it is `Secure`, for `Path=/` and set by this
+/// very host (no subdomain can plant one).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-defmis_session";
+
+/// The session cookie's name for this server.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 #[cfg(feature = "ssr")]
 pub use backend::*;
@@ -83,7 +96,8 @@ mod backend {
     /// The dashboard session token from the request's cookie.
     pub async fn session_token() -> Option<String> {
         let parts: http::request::Parts = leptos_axum::extract().await.ok()?;
-        cookie_value(&parts.headers, SESSION_COOKIE)
+        let secure = backend().ok()?.secure_cookies();
+        cookie_value(&parts.headers, session_cookie_name(secure))
     }
 
     pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
@@ -126,10 +140,10 @@ mod backend {
     }
 
     pub fn set_session_cookie(token: &str, max_age: i64, secure: bool) {
-        let secure = if secure { "; Secure" } else { "" };
-        let cookie = format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-        );
+        let name = session_cookie_name(secure);
+        let flag = if secure { "; Secure" } else { "" };
+        let cookie =
+            format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{flag}");
         if let Ok(value) = http::HeaderValue::from_str(&cookie) {
             expect_context::<leptos_axum::ResponseOptions>()
                 .append_header(http::header::SET_COOKIE, value);

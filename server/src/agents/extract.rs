@@ -1,6 +1,6 @@
 //! Who is calling the admin API or opening the agent socket.
 
-use app::api::{cookie_value, SESSION_COOKIE};
+use app::api::{cookie_value, session_cookie_name};
 use app::types::{AgentView, ErrorCode};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -36,7 +36,8 @@ impl FromRequestParts<AppState> for CurrentAgent {
                     )
                 });
         }
-        let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
+        let name = session_cookie_name(state.config.secure_cookies());
+        let Some(token) = cookie_value(&parts.headers, name) else {
             return Err(AppError::Unauthorized(
                 ErrorCode::Unauthorized,
                 "Sign in to the dashboard, or send an API token as `Authorization: Bearer …`."

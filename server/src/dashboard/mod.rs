@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use app::api::{cookie_value, BackendHandle, SESSION_COOKIE};
+use app::api::{cookie_value, session_cookie_name, BackendHandle};
 use app::types::ErrorCode;
 use app::{shell, App as DashboardApp};
 use axum::extract::{Request, State};
@@ -99,7 +99,8 @@ async fn sign_in_first(State(state): State<AppState>, request: Request, next: Ne
     if !protected || request.method() != axum::http::Method::GET {
         return next.run(request).await;
     }
-    let signed_in = match cookie_value(request.headers(), SESSION_COOKIE) {
+    let name = session_cookie_name(state.config.secure_cookies());
+    let signed_in = match cookie_value(request.headers(), name) {
         Some(token) => matches!(
             state
                 .agents

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use app::api::{cookie_value, SESSION_COOKIE};
+use app::api::{cookie_value, session_cookie_name};
 use app::protocol::{AgentClientFrame, AgentServerFrame};
 use app::types::{AgentView, ApiError, ErrorCode};
 use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -35,7 +35,7 @@ pub async fn agent_socket(
 ) -> Response {
     // Without any credentials the answer is 401, whatever the Origin.
     let uses_cookie = !headers.contains_key(header::AUTHORIZATION)
-        && cookie_value(&headers, SESSION_COOKIE).is_some();
+        && cookie_value(&headers, session_cookie_name(state.config.secure_cookies())).is_some();
     if uses_cookie && !same_origin(&headers) {
         return AppError::Forbidden(
             ErrorCode::BadOrigin,
@@ -51,7 +51,7 @@ pub async fn agent_socket(
     // What the socket was opened with, checked again every few seconds.
     let credential = match bearer_token(&headers) {
         Some(token) => (token, TokenKind::Api),
-        None => match cookie_value(&headers, SESSION_COOKIE) {
+        None => match cookie_value(&headers, session_cookie_name(state.config.secure_cookies())) {
             Some(token) => (token, TokenKind::Session),
             None => return AppError::Internal.into_response(),
         },

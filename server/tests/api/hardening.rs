@@ -979,3 +979,28 @@ async fn a_reconnect_storm_catches_everyone_up() {
         started.elapsed()
     );
 }
+
+/// With an https public URL the session cookie is `__Host-` prefixed and
+/// `Secure`, and only that name is read.
+#[tokio::test]
+async fn https_sessions_use_a_host_prefixed_cookie() {
+    let app = limited(&[("PUBLIC_URL", "https://chat.example.com")]).await;
+    app.create_agent("dana").await;
+    let resp = app.login("dana", PASSWORD).await;
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-defmis_session="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+    let with = |name: &str| {
+        app.client
+            .get(app.url("/chat/api/admin/sessions/"))
+            .header("cookie", format!("{name}={token}"))
+            .send()
+    };
+    assert_eq!(with("__Host-defmis_session").await.unwrap().status(), 200);
+    assert_eq!(with("defmis_session").await.unwrap().status(), 401);
+}
