@@ -83,7 +83,10 @@ mod socket {
 
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use web_sys::{MessageEvent, WebSocket};
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+    /// The server ended this agent's access (see docs/api.md).
+    const CREDENTIALS_REFUSED: u16 = 4401;
 
     use crate::protocol::AgentServerFrame;
 
@@ -192,11 +195,20 @@ mod socket {
                 }
             }
         });
-        let on_close: Handler = Closure::new(move |_| {
-            if let Some(inner) = weak.upgrade() {
-                (inner.on_status)(false);
-                retry(&inner);
+        let on_close: Handler = Closure::new(move |ev: JsValue| {
+            let Some(inner) = weak.upgrade() else { return };
+            (inner.on_status)(false);
+            let code = ev.dyn_ref::<CloseEvent>().map(CloseEvent::code);
+            if code == Some(CREDENTIALS_REFUSED) {
+                // Signed out, password changed, deactivated: sign in again.
+                inner.stopped.set(true);
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().set_href("/dashboard/login");
+                }
+                return;
             }
+            // 1012 (restart), 1013, 4429, network loss: back off and retry.
+            retry(&inner);
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
