@@ -554,6 +554,24 @@ mod tests {
         assert_eq!(limits.open_sockets(), 0);
     }
 
+    /// A flood of sign-ins queues for argon2 instead of hashing on every
+    /// blocking thread at once.
+    #[tokio::test]
+    async fn password_hashing_runs_at_most_once_per_cpu() {
+        let limits = Limits::new(settings(), vec![], Default::default());
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut turns = Vec::new();
+        for _ in 0..cpus {
+            turns.push(limits.hashing_turn().await.unwrap());
+        }
+        let waited =
+            tokio::time::timeout(Duration::from_millis(100), limits.hashing_turn()).await;
+        assert!(waited.is_err(), "a turn beyond the CPU count was granted");
+        turns.pop();
+        let next = tokio::time::timeout(Duration::from_millis(100), limits.hashing_turn()).await;
+        assert!(next.is_ok());
+    }
+
     #[test]
     fn failures_block_until_the_window_passes() {
         let log = FailureLog::new(3, Duration::from_secs(60));
