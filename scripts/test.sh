@@ -2,8 +2,9 @@
 # Installs what is missing and runs every check and test: formatting, clippy
 # per crate and target, unit and integration tests (SQLite always;
 # PostgreSQL and Redis too when TEST_DATABASE_URL / TEST_REDIS_URL are set),
-# the widget's decoder against the server's golden frames, and the browser
-# tests in headless Chromium. Prints the time of each stage.
+# the widget's decoder against the server's golden frames, the browser
+# tests in headless Chromium, and Debian's nginx with deploy/nginx.conf in
+# front of the release build. Prints the time of each stage.
 #
 # Tests that need PostgreSQL or Redis are #[ignore]d: without the URLs they
 # are reported as skipped; with them they run (--include-ignored) and one
@@ -64,8 +65,20 @@ e2e_dir=$(mktemp -d)
 export DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=rwc"
 export SECRET_KEY="end-to-end-secret-key-0123456789abcdef"
 unset REDIS_URL
-cargo leptos end-to-end --release 2>&1 | tee -a "$log"
-rm -rf "$e2e_dir"
+e2e_log=$(mktemp)
+cargo leptos end-to-end --release 2>&1 | tee "$e2e_log"
+cat "$e2e_log" >>"$log"
+# cargo-leptos 0.3.10 can exit 0 when the build fails: the browser tests
+# count only if Playwright reported them.
+if ! grep -Eq '^ *[0-9]+ passed' "$e2e_log" || grep -Eq '^ *[0-9]+ failed' "$e2e_log"; then
+  echo "browser tests did not run, or failed" >&2
+  rm -rf "$e2e_dir" "$e2e_log"
+  exit 1
+fi
+rm -rf "$e2e_dir" "$e2e_log"
+
+step "nginx in front of the release build (deploy/nginx.conf)"
+scripts/check-nginx.sh 2>&1 | tee -a "$log"
 end_stage
 
 passed=$(grep -Eo '([0-9]+) passed' "$log" | awk '{s+=$1} END {print s+0}')
