@@ -564,8 +564,7 @@ mod tests {
         for _ in 0..cpus {
             turns.push(limits.hashing_turn().await.unwrap());
         }
-        let waited =
-            tokio::time::timeout(Duration::from_millis(100), limits.hashing_turn()).await;
+        let waited = tokio::time::timeout(Duration::from_millis(100), limits.hashing_turn()).await;
         assert!(waited.is_err(), "a turn beyond the CPU count was granted");
         turns.pop();
         let next = tokio::time::timeout(Duration::from_millis(100), limits.hashing_turn()).await;

@@ -717,6 +717,57 @@ async fn route_inventory_by_role() {
             .unwrap();
         assert_eq!(resp.status(), 401, "{name}");
     }
+    // Every server function, by role: the dashboard's calls are the same
+    // for agents and admins; a visitor's token opens none of them.
+    let agent_cookie = app.sign_in("bob").await;
+    let admin_cookie = app.sign_in("ada").await;
+    let visitor_cookie = format!("defmis_session={}", v.token);
+    let calls: [(&str, Vec<(&str, &str)>); 7] = [
+        ("current_agent", vec![]),
+        ("list_sessions", vec![]),
+        ("get_conversation", vec![("session_id", s.as_str())]),
+        (
+            "earlier_messages",
+            vec![("session_id", s.as_str()), ("before", "2")],
+        ),
+        (
+            "send_reply",
+            vec![
+                ("session_id", s.as_str()),
+                ("content", "from the dashboard"),
+                ("client_id", "fn-1"),
+            ],
+        ),
+        (
+            "set_session_status",
+            vec![("session_id", s.as_str()), ("status", "open")],
+        ),
+        ("setup_needed", vec![]),
+    ];
+    for (name, args) in &calls {
+        let path = format!("/api/{name}");
+        let public = matches!(*name, "current_agent" | "setup_needed");
+        for (who, cookie, signed_in) in [
+            ("nobody", None, false),
+            ("a visitor", Some(visitor_cookie.as_str()), false),
+            ("an agent", Some(agent_cookie.as_str()), true),
+            ("an admin", Some(admin_cookie.as_str()), true),
+        ] {
+            let mut req = app.server_fn(&path).form(args);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            let status = req.send().await.unwrap().status().as_u16();
+            let expected = if signed_in || public { 200 } else { 401 };
+            assert_eq!(status, expected, "{name} as {who}");
+        }
+    }
+    // Signing out needs no session; signing in needs the right password.
+    let resp = app.server_fn("/api/logout").send().await.unwrap();
+    assert!(resp.status().is_success() || resp.status().is_redirection());
+    let resp = app.login("ada", "not her password").await;
+    assert_eq!(resp.status(), 401);
+
     // Missing arguments are the caller's mistake, not ours.
     let resp = app.server_fn("/api/get_conversation").send().await.unwrap();
     assert_eq!(resp.status(), 400);

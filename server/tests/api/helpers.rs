@@ -333,6 +333,11 @@ impl TestApp {
 
     pub async fn session_cookie(&self, username: &str) -> String {
         self.create_agent(username).await;
+        self.sign_in(username).await
+    }
+
+    /// Signs an existing account in; returns its session cookie.
+    pub async fn sign_in(&self, username: &str) -> String {
         let resp = self.login(username, PASSWORD).await;
         let cookie = resp
             .headers()
