@@ -33,14 +33,33 @@ pub enum VisitorClientFrame {
         #[serde(default)]
         client_id: Option<String>,
     },
+    /// The visitor is typing (`true`) or stopped (`false`). Not stored;
+    /// the server drops frames that come faster than one a second.
+    Typing {
+        active: bool,
+    },
+    /// The visitor has seen every message up to `seq` (stored, monotonic,
+    /// capped at the conversation's last seq).
+    Read {
+        seq: i64,
+    },
     Ping,
 }
 
 impl ClientFrame for VisitorClientFrame {
-    const TYPES: &'static [&'static str] = &["auth", "message", "ping"];
+    const TYPES: &'static [&'static str] = &["auth", "message", "typing", "read", "ping"];
     fn is_ping(&self) -> bool {
         matches!(self, Self::Ping)
     }
+}
+
+/// Which side of a conversation typed or read: the visitor (`customer`) or
+/// an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    Customer,
+    Agent,
 }
 
 /// What a visitor is told about its conversation.
@@ -69,6 +88,17 @@ pub enum VisitorServerFrame {
         error: ApiError,
         client_id: Option<String>,
     },
+    /// An agent is typing (or stopped); `name` is the agent's shown name.
+    Typing {
+        by: Party,
+        name: String,
+        active: bool,
+    },
+    /// The agents have seen every message up to `seq`.
+    Read {
+        by: Party,
+        seq: i64,
+    },
     Pong,
 }
 
@@ -83,11 +113,23 @@ pub enum AgentClientFrame {
         #[serde(default)]
         client_id: Option<String>,
     },
+    /// This agent is typing in a conversation (or stopped); the visitor
+    /// hears of it with the agent's shown name. Throttled like the
+    /// visitor's.
+    Typing {
+        session_id: SessionId,
+        active: bool,
+    },
+    /// This agent has seen a conversation up to `seq`.
+    Read {
+        session_id: SessionId,
+        seq: i64,
+    },
     Ping,
 }
 
 impl ClientFrame for AgentClientFrame {
-    const TYPES: &'static [&'static str] = &["reply", "ping"];
+    const TYPES: &'static [&'static str] = &["reply", "typing", "read", "ping"];
     fn is_ping(&self) -> bool {
         matches!(self, Self::Ping)
     }
@@ -110,6 +152,19 @@ pub enum AgentServerFrame {
     /// This socket may have missed events (it fell behind, or this server
     /// lost its link to the others for a moment): refetch what is shown.
     Resync,
+    /// The visitor of a conversation is typing (or stopped).
+    Typing {
+        session_id: SessionId,
+        by: Party,
+        active: bool,
+    },
+    /// One side of a conversation has seen it up to `seq` (the visitor, or
+    /// an agent: other agents' unread counts).
+    Read {
+        session_id: SessionId,
+        by: Party,
+        seq: i64,
+    },
     /// A frame was refused; nothing was stored.
     Error {
         error: ApiError,
@@ -153,6 +208,38 @@ mod tests {
         assert_eq!(error["error"]["code"], "empty_content");
         assert_eq!(error["error"]["retryable"], false);
         assert_eq!(error["client_id"], "c1");
+
+        let typing: VisitorClientFrame =
+            serde_json::from_str(r#"{"type":"typing","active":true}"#).unwrap();
+        assert_eq!(typing, VisitorClientFrame::Typing { active: true });
+        let read: AgentClientFrame =
+            serde_json::from_str(r#"{"type":"read","session_id":"s","seq":4}"#).unwrap();
+        assert_eq!(
+            read,
+            AgentClientFrame::Read {
+                session_id: "s".into(),
+                seq: 4
+            }
+        );
+        let to_agents = serde_json::to_value(AgentServerFrame::Typing {
+            session_id: "s".into(),
+            by: Party::Customer,
+            active: false,
+        })
+        .unwrap();
+        assert_eq!(
+            to_agents,
+            serde_json::json!({"type": "typing", "session_id": "s", "by": "customer", "active": false})
+        );
+        let to_visitor = serde_json::to_value(VisitorServerFrame::Read {
+            by: Party::Agent,
+            seq: 9,
+        })
+        .unwrap();
+        assert_eq!(
+            to_visitor,
+            serde_json::json!({"type": "read", "by": "agent", "seq": 9})
+        );
     }
 }
 
@@ -253,6 +340,25 @@ mod golden {
                 }),
             ));
         }
+        for (name, active) in [("typing_started", true), ("typing_stopped", false)] {
+            cases.push((
+                name,
+                VisitorServerFrame::Typing {
+                    by: Party::Agent,
+                    name: "Ann <b>\"O'Neil\"</b>".into(),
+                    active,
+                },
+                json!({"kind": "typing", "active": active, "name": "Ann <b>\"O'Neil\"</b>"}),
+            ));
+        }
+        cases.push((
+            "read_by_agent",
+            VisitorServerFrame::Read {
+                by: Party::Agent,
+                seq: 42,
+            },
+            json!({"kind": "read", "seq": 42}),
+        ));
         cases.push(("pong", VisitorServerFrame::Pong, json!({"kind": "other"})));
         cases
     }

@@ -154,6 +154,12 @@ pub struct SessionView {
     pub last_message: Option<String>,
     pub last_message_at: Option<String>,
     pub last_seq: i64,
+    /// The highest seq the visitor has read (0: none).
+    #[serde(default)]
+    pub customer_read_seq: i64,
+    /// The highest seq an agent has read (0: none).
+    #[serde(default)]
+    pub agent_read_seq: i64,
 }
 
 /// One conversation with its whole history.

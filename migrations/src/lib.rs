@@ -5,6 +5,7 @@
 //! - `m20261123_000001_initial`: agents, their login/API tokens, chat
 //!   sessions (one conversation with one visitor) and messages.
 //! - `m20261201_000001_agent_display_name`: the name visitors see.
+//! - `m20261202_000002_read_receipts`: each side's last read seq.
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -13,6 +14,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261201_000001_agent_display_name;
+mod m20261202_000002_read_receipts;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261201_000001_agent_display_name::Migration),
+            Box::new(m20261202_000002_read_receipts::Migration),
         ]
     }
 }

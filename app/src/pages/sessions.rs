@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::list_sessions;
 use crate::live::use_live;
-use crate::protocol::AgentServerFrame;
+use crate::protocol::{AgentServerFrame, Party};
 use crate::types::{preview, short_time, SessionPage, SessionStatus, SessionView};
 
 #[component]
@@ -50,7 +50,23 @@ fn apply(list: &mut Vec<SessionView>, event: AgentServerFrame) {
                 }
             }
         }
-        AgentServerFrame::Resync | AgentServerFrame::Error { .. } | AgentServerFrame::Pong => {}
+        AgentServerFrame::Read {
+            session_id,
+            by,
+            seq,
+        } => {
+            if let Some(s) = list.iter_mut().find(|s| s.id == session_id) {
+                let read = match by {
+                    Party::Customer => &mut s.customer_read_seq,
+                    Party::Agent => &mut s.agent_read_seq,
+                };
+                *read = (*read).max(seq);
+            }
+        }
+        AgentServerFrame::Typing { .. }
+        | AgentServerFrame::Resync
+        | AgentServerFrame::Error { .. }
+        | AgentServerFrame::Pong => {}
     }
     list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
 }

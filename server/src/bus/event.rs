@@ -1,6 +1,6 @@
 //! [`Event`]: what changed, and who should hear of it.
 
-use app::protocol::{AgentServerFrame, VisitorServerFrame, VisitorSession};
+use app::protocol::{AgentServerFrame, Party, VisitorServerFrame, VisitorSession};
 use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionView};
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,20 @@ pub enum Change {
     },
     /// A conversation was created or changed.
     ConversationChanged { session: SessionView },
+    /// One side of a conversation is typing (or stopped). Not stored.
+    /// `name` is the agent's shown name (`None` for the visitor).
+    Typing {
+        session_id: SessionId,
+        by: Party,
+        name: Option<String>,
+        active: bool,
+    },
+    /// One side's stored read seq of a conversation grew to `seq`.
+    Read {
+        session_id: SessionId,
+        by: Party,
+        seq: i64,
+    },
     /// Events may have been lost on the way between instances: agent sockets
     /// are told to refetch, visitor sockets catch up from storage.
     Resync,
@@ -100,6 +114,25 @@ impl Event {
             Change::ConversationChanged { session } => AgentServerFrame::Session {
                 session: session.clone(),
             },
+            Change::Typing {
+                session_id,
+                by,
+                active,
+                ..
+            } => AgentServerFrame::Typing {
+                session_id: session_id.clone(),
+                by: *by,
+                active: *active,
+            },
+            Change::Read {
+                session_id,
+                by,
+                seq,
+            } => AgentServerFrame::Read {
+                session_id: session_id.clone(),
+                by: *by,
+                seq: *seq,
+            },
             Change::Resync => AgentServerFrame::Resync,
         }
     }
@@ -115,7 +148,28 @@ impl Event {
                     customer_id: session.customer_id.clone(),
                 },
             }),
-            Change::Resync => None,
+            // A visitor hears of the agents' side only, never its own.
+            Change::Typing {
+                by: Party::Agent,
+                name,
+                active,
+                ..
+            } => Some(VisitorServerFrame::Typing {
+                by: Party::Agent,
+                name: name
+                    .clone()
+                    .unwrap_or_else(|| app::types::shown_agent_name("")),
+                active: *active,
+            }),
+            Change::Read {
+                by: Party::Agent,
+                seq,
+                ..
+            } => Some(VisitorServerFrame::Read {
+                by: Party::Agent,
+                seq: *seq,
+            }),
+            Change::Typing { .. } | Change::Read { .. } | Change::Resync => None,
         }
     }
 }

@@ -23,6 +23,10 @@ pub struct Conversation {
     pub last_message_at: Option<DateTime<Utc>>,
     /// The highest message seq handed out.
     pub last_seq: i64,
+    /// The highest seq the visitor has read.
+    pub customer_read_seq: i64,
+    /// The highest seq an agent has read.
+    pub agent_read_seq: i64,
 }
 
 impl Conversation {
@@ -38,6 +42,8 @@ impl Conversation {
             last_message: self.last_message.clone(),
             last_message_at: self.last_message_at.map(rfc3339),
             last_seq: self.last_seq,
+            customer_read_seq: self.customer_read_seq,
+            agent_read_seq: self.agent_read_seq,
         }
     }
 }

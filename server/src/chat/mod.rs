@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/chat/api/widget/config/", get(routes::widget_config))
         .route("/chat/api/chat/start/", post(routes::start))
         .route("/chat/api/chat/message/", post(routes::post_message))
+        .route("/chat/api/chat/read/", post(routes::read))
         .route(
             "/chat/api/chat/{customer_id}/history/",
             get(routes::history),

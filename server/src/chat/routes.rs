@@ -2,6 +2,7 @@
 //! conversation token as `Authorization: Bearer …`). Thin handlers: parse,
 //! call [`super::ChatService`], answer.
 
+use app::protocol::Party;
 use app::types::ErrorCode;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -74,6 +75,27 @@ pub async fn post_message(
         .post_as_visitor(&conversation, &body.content, body.client_id.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(written.message)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReadBody {
+    pub customer_id: String,
+    pub seq: i64,
+}
+
+/// The visitor has read up to `seq` (the HTTP transport's read frame):
+/// 204, stored the same way.
+pub async fn read(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+    Json(body): Json<ReadBody>,
+) -> Result<impl IntoResponse, AppError> {
+    let conversation = state.chat.authenticate(&body.customer_id, &token).await?;
+    state
+        .chat
+        .mark_read(&conversation.id, Party::Customer, body.seq)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `?after=&before=&limit=`, shared by the widget and admin history.

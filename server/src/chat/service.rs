@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use app::protocol::Party;
 use app::types::{
     AgentView, ConversationView, CustomerId, ErrorCode, MessagePage, MessageView, SessionId,
     SessionPage, SessionStatus, SessionView,
@@ -51,6 +52,11 @@ pub struct StartResponse {
     pub messages: Vec<MessageView>,
     /// Whether older messages exist.
     pub has_more: bool,
+    /// The highest seq the visitor has read (its own receipt, for the
+    /// unread badge).
+    pub read_seq: i64,
+    /// The highest seq an agent has read ("Seen" in the widget).
+    pub agent_read_seq: i64,
 }
 
 /// A history request, as parsed from the query.
@@ -166,6 +172,8 @@ impl ChatService {
                 status: conversation.status,
                 messages,
                 has_more,
+                read_seq: conversation.customer_read_seq,
+                agent_read_seq: conversation.agent_read_seq,
             });
         }
         // Only new conversations count; resuming one is free.
@@ -193,6 +201,8 @@ impl ChatService {
             last_message: None,
             last_message_at: None,
             last_seq: 0,
+            customer_read_seq: 0,
+            agent_read_seq: 0,
         };
         if self.store.create(&conversation).await?.is_err() {
             return Err(AppError::Conflict(
@@ -208,6 +218,8 @@ impl ChatService {
             status: conversation.status,
             messages: Vec::new(),
             has_more: false,
+            read_seq: 0,
+            agent_read_seq: 0,
         })
     }
 
@@ -315,6 +327,67 @@ impl ChatService {
                 client_id: client_id.as_str().to_string(),
             })
             .await
+    }
+
+    /// One side has read a conversation up to `seq`: stores it (never
+    /// lowering it, capped at the last seq) and, when it grew, tells the
+    /// agents and — for an agent's read — the conversation's visitors.
+    /// The one path for the visitor's socket frame, its HTTP endpoint and
+    /// the agent's socket frame.
+    pub async fn mark_read(
+        &self,
+        session_id: &SessionId,
+        by: Party,
+        seq: i64,
+    ) -> Result<(), AppError> {
+        if seq < 0 {
+            return Err(AppError::Invalid(
+                ErrorCode::InvalidBody,
+                "seq must be 0 or more.".into(),
+            ));
+        }
+        let Some(seq) = self.store.mark_read(session_id, by, seq).await? else {
+            // Not grown; or no such conversation, which only an agent can
+            // name (a visitor's is authenticated).
+            if by == Party::Agent && self.store.by_id(session_id).await?.is_none() {
+                return Err(unknown_session());
+            }
+            return Ok(());
+        };
+        let audience = match by {
+            Party::Customer => Audience::Agents,
+            Party::Agent => Audience::AgentsAndVisitors(session_id.clone()),
+        };
+        let session_id = session_id.clone();
+        self.bus.publish(
+            audience,
+            Change::Read {
+                session_id,
+                by,
+                seq,
+            },
+        );
+        Ok(())
+    }
+
+    /// One side is typing (or stopped): the visitor's typing (`agent`
+    /// `None`) reaches the agents, an agent's the conversation's visitors
+    /// with the agent's shown name. Not stored; the sockets throttle.
+    pub fn typing(&self, session_id: &SessionId, agent: Option<&AgentView>, active: bool) {
+        let (audience, by) = match agent {
+            None => (Audience::Agents, Party::Customer),
+            Some(_) => (Audience::Visitors(session_id.clone()), Party::Agent),
+        };
+        let name = agent.map(|a| app::types::shown_agent_name(&a.display_name));
+        self.bus.publish(
+            audience,
+            Change::Typing {
+                session_id: session_id.clone(),
+                by,
+                name,
+                active,
+            },
+        );
     }
 
     /// A page of a conversation's messages.

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use app::protocol::{VisitorClientFrame, VisitorServerFrame};
+use app::protocol::{Party, VisitorClientFrame, VisitorServerFrame};
 use app::types::{ApiError, ErrorCode, MessageView};
 use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -21,7 +21,10 @@ use crate::bus::Published;
 use crate::error::AppError;
 use crate::limits::ClientAddr;
 use crate::state::AppState;
-use crate::ws::{close, close_with, drive, first_frame, limit, Feed, Handler, Reply, AUTH_TIMEOUT};
+use crate::ws::{
+    close, close_with, drive, first_frame, limit, Feed, Handler, Reply, TypingThrottle,
+    AUTH_TIMEOUT,
+};
 
 /// Most messages one catch-up sends (in pages of [`CATCH_UP_PAGE`]); a
 /// client further behind reconnects with its last seq, or reads history.
@@ -84,6 +87,7 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
         last_sent: after.unwrap_or(conversation.last_seq),
         state: state.clone(),
         conversation,
+        typing: TypingThrottle::default(),
     };
     let first = if after.is_some() {
         Box::pin(visitor.catch_up()).await
@@ -98,6 +102,7 @@ struct Visitor {
     conversation: Conversation,
     /// The highest seq this socket has been sent.
     last_sent: i64,
+    typing: TypingThrottle,
 }
 
 fn message_frame(message: MessageView) -> Utf8Bytes {
@@ -129,6 +134,26 @@ impl Visitor {
     }
 }
 
+impl Visitor {
+    /// `{"type":"read","seq":N}`: a negative seq is refused
+    /// (`invalid_frame`); one above the last seq is capped.
+    async fn read(&mut self, seq: i64) -> Reply {
+        if seq < 0 {
+            let error = ApiError::new(ErrorCode::InvalidFrame, "seq must be 0 or more.");
+            return Reply::Send(self.error_frame(error, None));
+        }
+        let marked = self
+            .state
+            .chat
+            .mark_read(&self.conversation.id, Party::Customer, seq)
+            .await;
+        match marked {
+            Ok(()) => Reply::Nothing,
+            Err(e) => Reply::Send(self.error_frame(e.to_api(), None)),
+        }
+    }
+}
+
 impl Handler for Visitor {
     type In = VisitorClientFrame;
 
@@ -139,6 +164,13 @@ impl Handler for Visitor {
                 let error = ApiError::new(ErrorCode::InvalidFrame, "Already authenticated.");
                 return Reply::Send(self.error_frame(error, None));
             }
+            VisitorClientFrame::Typing { active } => {
+                if self.typing.pass(active, tokio::time::Instant::now()) {
+                    self.state.chat.typing(&self.conversation.id, None, active);
+                }
+                return Reply::Nothing;
+            }
+            VisitorClientFrame::Read { seq } => return self.read(seq).await,
             VisitorClientFrame::Ping => return Reply::Nothing,
         };
         let written = self

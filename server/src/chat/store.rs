@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use app::protocol::Party;
 use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionStatus, SessionView};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -97,6 +98,8 @@ fn conversation(row: chat_sessions::Model) -> Conversation {
         last_message: row.last_message,
         last_message_at: row.last_message_at,
         last_seq: row.last_seq,
+        customer_read_seq: row.customer_read_seq,
+        agent_read_seq: row.agent_read_seq,
     }
 }
 
@@ -148,6 +151,8 @@ impl ChatStore {
             last_message: Set(None),
             last_message_at: Set(None),
             last_seq: Set(0),
+            customer_read_seq: Set(0),
+            agent_read_seq: Set(0),
         }
         .insert(&self.db.write)
         .await;
@@ -470,11 +475,50 @@ impl ChatStore {
             .collect())
     }
 
+    /// Raises one side's read seq to `seq` (capped at the conversation's
+    /// `last_seq`) in one statement, so concurrent reads never lower it.
+    /// Answers the new value when it grew, `None` when it did not (or no
+    /// such conversation).
+    pub async fn mark_read(
+        &self,
+        id: &SessionId,
+        by: Party,
+        seq: i64,
+    ) -> Result<Option<i64>, AppError> {
+        let statement = read_statement(self.db.backend(), id, by, seq);
+        let Some(row) = self.db.write.query_one_raw(statement).await? else {
+            return Ok(None);
+        };
+        Ok(Some(row.try_get::<i64>("", "read_seq")?))
+    }
+
     /// Answers whether the database can be reached.
     pub async fn ping(&self) -> Result<(), AppError> {
         self.db.read.ping().await?;
         Ok(())
     }
+}
+
+/// `UPDATE … SET <side>_read_seq = min(seq, last_seq) WHERE` it grows,
+/// `RETURNING` the new value (SQLite ≥ 3.35 and PostgreSQL alike).
+fn read_statement(backend: DatabaseBackend, id: &SessionId, by: Party, seq: i64) -> Statement {
+    // The column comes from a fixed enum, never from input.
+    let column = match by {
+        Party::Customer => "customer_read_seq",
+        Party::Agent => "agent_read_seq",
+    };
+    let p = |n: usize| match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_string(),
+    };
+    let (a, b, c, d) = (p(1), p(2), p(3), p(4));
+    let sql = format!(
+        "UPDATE chat_sessions SET {column} = CASE WHEN {a} < last_seq THEN {b} ELSE last_seq END \
+         WHERE id = {c} AND {column} < last_seq AND {column} < {d} \
+         RETURNING {column} AS read_seq"
+    );
+    let values: Vec<Value> = vec![seq.into(), seq.into(), id.to_string().into(), seq.into()];
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// The lowest seq written in this batch for a conversation.

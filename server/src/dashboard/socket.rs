@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use app::api::{cookie_value, session_cookie_name};
-use app::protocol::{AgentClientFrame, AgentServerFrame};
+use app::protocol::{AgentClientFrame, AgentServerFrame, Party};
 use app::types::{AgentView, ApiError, ErrorCode};
 use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -24,7 +24,7 @@ use crate::bus::Published;
 use crate::error::AppError;
 use crate::limits::ClientAddr;
 use crate::state::AppState;
-use crate::ws::{close, close_with, drive, limit, Feed, Handler, Reply};
+use crate::ws::{close, close_with, drive, limit, Feed, Handler, Reply, TypingThrottle};
 
 pub async fn agent_socket(
     State(state): State<AppState>,
@@ -81,6 +81,7 @@ async fn run(
         state: state.clone(),
         agent,
         credential,
+        typing: TypingThrottle::default(),
     };
     drive(&state, socket, handler, feed, Reply::Nothing).await;
 }
@@ -89,6 +90,7 @@ struct AgentSocket {
     state: AppState,
     agent: AgentView,
     credential: (String, TokenKind),
+    typing: TypingThrottle,
 }
 
 impl Handler for AgentSocket {
@@ -96,14 +98,40 @@ impl Handler for AgentSocket {
 
     /// `{"type":"reply","session_id","content","client_id"}` stores a reply;
     /// it comes back to every agent socket as a `message` frame.
+    /// `{"type":"typing","session_id","active"}` reaches the visitor
+    /// (throttled, dropped silently); `{"type":"read","session_id","seq"}`
+    /// stores this side's read seq.
     async fn on_frame(&mut self, frame: AgentClientFrame) -> Reply {
-        let AgentClientFrame::Reply {
-            session_id,
-            content,
-            client_id,
-        } = frame
-        else {
-            return Reply::Nothing;
+        let (session_id, content, client_id) = match frame {
+            AgentClientFrame::Reply {
+                session_id,
+                content,
+                client_id,
+            } => (session_id, content, client_id),
+            AgentClientFrame::Typing { session_id, active } => {
+                if self.typing.pass(active, tokio::time::Instant::now()) {
+                    self.state
+                        .chat
+                        .typing(&session_id, Some(&self.agent), active);
+                }
+                return Reply::Nothing;
+            }
+            AgentClientFrame::Read { session_id, seq } => {
+                if seq < 0 {
+                    let error = ApiError::new(ErrorCode::InvalidFrame, "seq must be 0 or more.");
+                    return Reply::Send(self.error_frame(error, None));
+                }
+                let marked = self
+                    .state
+                    .chat
+                    .mark_read(&session_id, Party::Agent, seq)
+                    .await;
+                return match marked {
+                    Ok(()) => Reply::Nothing,
+                    Err(e) => Reply::Send(self.error_frame(e.to_api(), None)),
+                };
+            }
+            AgentClientFrame::Ping => return Reply::Nothing,
         };
         let result = self
             .state

@@ -22,6 +22,10 @@ pub struct Model {
     pub last_message_at: Option<DateTimeUtc>,
     /// The highest message seq handed out; the next message gets one more.
     pub last_seq: i64,
+    /// The highest seq the visitor has read; never lowered.
+    pub customer_read_seq: i64,
+    /// The highest seq an agent has read; never lowered.
+    pub agent_read_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

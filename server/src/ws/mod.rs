@@ -80,6 +80,34 @@ pub fn limit(ws: WebSocketUpgrade, max_message_chars: usize) -> WebSocketUpgrade
         .max_write_buffer_size(1024 * 1024)
 }
 
+/// The shortest time between two typing frames a socket passes on.
+pub const TYPING_EVERY: Duration = Duration::from_secs(1);
+
+/// A socket's typing throttle: passes at most one typing frame per
+/// [`TYPING_EVERY`], and drops the rest without an error frame. One
+/// exception, so an indicator never sticks: a stop (`active: false`) right
+/// after a passed start also passes (so at most two frames a second).
+#[derive(Debug, Default)]
+pub struct TypingThrottle {
+    last: Option<(Instant, bool)>,
+}
+
+impl TypingThrottle {
+    /// Whether to pass on a typing frame arriving `now`.
+    pub fn pass(&mut self, active: bool, now: Instant) -> bool {
+        let pass = match self.last {
+            None => true,
+            Some((at, last_active)) => {
+                now.duration_since(at) >= TYPING_EVERY || (last_active && !active)
+            }
+        };
+        if pass {
+            self.last = Some((now, active));
+        }
+        pass
+    }
+}
+
 /// What the driver does next.
 pub enum Reply {
     Nothing,
@@ -434,5 +462,22 @@ mod tests {
         assert!(parse_frame::<VisitorClientFrame>(r#"{"type":"ping"}"#)
             .unwrap()
             .is_ping());
+    }
+
+    #[test]
+    fn typing_passes_once_a_second_and_always_stops() {
+        let t0 = Instant::now();
+        let mut t = TypingThrottle::default();
+        assert!(t.pass(true, t0));
+        assert!(!t.pass(true, t0 + Duration::from_millis(300)));
+        // A stop right after a start passes; a start right after it not.
+        assert!(t.pass(false, t0 + Duration::from_millis(400)));
+        assert!(!t.pass(true, t0 + Duration::from_millis(500)));
+        assert!(!t.pass(false, t0 + Duration::from_millis(600)));
+        assert!(t.pass(true, t0 + Duration::from_millis(1400)));
+        let passed = (0..10)
+            .filter(|i| t.pass(i % 2 == 0, t0 + Duration::from_millis(2500 + i * 10)))
+            .count();
+        assert_eq!(passed, 2);
     }
 }

@@ -249,6 +249,8 @@ fn fake_session(id: &str) -> SessionView {
         last_message: None,
         last_message_at: None,
         last_seq: 0,
+        customer_read_seq: 0,
+        agent_read_seq: 0,
     }
 }
 

@@ -14,6 +14,7 @@ mod agent_socket;
 mod core;
 mod dashboard;
 mod hardening;
+mod live;
 mod process;
 mod two_instances;
 mod visitor_socket;
