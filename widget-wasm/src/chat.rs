@@ -603,7 +603,8 @@ impl Widget {
                 ..
             } => self.fail(&cid, message),
             Frame::Session { closed } => self.show_closed(closed),
-            Frame::Error { .. } | Frame::Other => {}
+            // Typing and receipts: shown by the widget's rewrite (issue 8).
+            Frame::Error { .. } | Frame::Typing { .. } | Frame::Read { .. } | Frame::Other => {}
         }
     }
 

@@ -56,6 +56,16 @@ pub enum Frame {
     Session {
         closed: bool,
     },
+    /// An agent is typing (or stopped); `name` is the agent's shown name
+    /// (text, never HTML).
+    Typing {
+        active: bool,
+        name: String,
+    },
+    /// The agents have read the conversation up to `seq`.
+    Read {
+        seq: u64,
+    },
     /// `pong`, or a type this widget does not know (newer servers).
     Other,
 }
@@ -101,6 +111,22 @@ pub fn decode<J: Json>(frame: &J) -> Frame {
         Some("session") => Frame::Session {
             closed: frame.field("session").field("status").string().as_deref() == Some("closed"),
         },
+        // Only the agents' side reaches a visitor; anything else is ignored.
+        Some("typing") if frame.field("by").string().as_deref() == Some("agent") => {
+            match frame.field("active").boolean() {
+                Some(active) => Frame::Typing {
+                    active,
+                    name: frame.field("name").string().unwrap_or_default(),
+                },
+                None => Frame::Other,
+            }
+        }
+        Some("read") if frame.field("by").string().as_deref() == Some("agent") => {
+            match uint(&frame.field("seq")) {
+                Some(seq) => Frame::Read { seq },
+                None => Frame::Other,
+            }
+        }
         _ => Frame::Other,
     }
 }

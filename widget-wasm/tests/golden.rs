@@ -41,6 +41,8 @@ fn describe(frame: Frame) -> Value {
             json!({"kind": "error", "client_id": client_id, "message": message, "retryable": retryable, "retry_after_ms": retry_after_ms})
         }
         Frame::Session { closed } => json!({"kind": "session", "closed": closed}),
+        Frame::Typing { active, name } => json!({"kind": "typing", "active": active, "name": name}),
+        Frame::Read { seq } => json!({"kind": "read", "seq": seq}),
         Frame::Other => json!({"kind": "other"}),
     }
 }
@@ -66,6 +68,8 @@ fn the_widget_reads_what_the_server_sends() {
 fn unknown_and_broken_frames_are_ignored() {
     for text in [
         r#"{"type":"typing"}"#,
+        r#"{"type":"typing","by":"customer","active":true}"#,
+        r#"{"type":"read","by":"agent","seq":-1}"#,
         r#"{"type":"message","message":{"seq":0}}"#,
         "null",
     ] {
