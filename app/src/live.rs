@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::AgentServerFrame;
+use crate::protocol::{AgentClientFrame, AgentServerFrame};
 
 /// Connection state shown to the agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,13 +26,21 @@ impl LiveState {
 }
 
 /// Opens the live connection for the current component: `on_event` gets
-/// every `message` and `session` frame; `on_reopen` runs after a reconnect
-/// and on a `resync` frame, so the caller can refetch what it may have
-/// missed.
+/// every `message`, `session`, `typing` and `read` frame; `on_reopen` runs
+/// after a reconnect and on a `resync` frame, so the caller can refetch
+/// what it may have missed.
 pub fn use_live(
     on_event: impl Fn(AgentServerFrame) + 'static,
     on_reopen: impl Fn() + 'static,
 ) -> RwSignal<LiveState> {
+    use_live_socket(on_event, on_reopen).0
+}
+
+/// [`use_live`], and a way to send frames (typing, read) on the socket.
+pub fn use_live_socket(
+    on_event: impl Fn(AgentServerFrame) + 'static,
+    on_reopen: impl Fn() + 'static,
+) -> (RwSignal<LiveState>, LiveSender) {
     let state = RwSignal::new(LiveState::Connecting);
     #[cfg(feature = "hydrate")]
     {
@@ -47,14 +55,70 @@ pub fn use_live(
             }),
             Box::new(on_reopen),
         );
+        let sender = LiveSender {
+            socket: StoredValue::new_local(Some(socket.clone())),
+        };
         let socket = send_wrapper::SendWrapper::new(socket);
         on_cleanup(move || socket.close());
+        (state, sender)
     }
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (on_event, on_reopen);
+        (state, LiveSender {})
     }
-    state
+}
+
+/// Sends frames on the page's live socket (nothing on the server).
+#[derive(Clone, Copy)]
+pub struct LiveSender {
+    #[cfg(feature = "hydrate")]
+    socket: StoredValue<Option<socket::LiveSocket>, LocalStorage>,
+}
+
+impl LiveSender {
+    /// Sends a frame now; `false` when the socket is not open (the frame
+    /// is dropped: typing and read frames are sent again later anyway).
+    pub fn send(&self, frame: &AgentClientFrame) -> bool {
+        #[cfg(feature = "hydrate")]
+        {
+            self.socket
+                .try_with_value(|s| s.as_ref().is_some_and(|s| s.send(frame)))
+                .unwrap_or(false)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = frame;
+            false
+        }
+    }
+}
+
+/// Milliseconds since the epoch in the browser (0 on the server: never
+/// rendered, only compared in event handlers).
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+/// Whether the page is shown (`document.visibilityState` is `visible`).
+pub fn page_visible() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
 }
 
 /// A random id for a message this page sends, so a retry is stored once.
@@ -88,7 +152,7 @@ mod socket {
     /// The server ended this agent's access (see docs/api.md).
     const CREDENTIALS_REFUSED: u16 = 4401;
 
-    use crate::protocol::AgentServerFrame;
+    use crate::protocol::{AgentClientFrame, AgentServerFrame};
 
     type Handler = Closure<dyn FnMut(JsValue)>;
 
@@ -103,6 +167,7 @@ mod socket {
         on_reopen: Box<dyn Fn()>,
     }
 
+    #[derive(Clone)]
     pub struct LiveSocket(Rc<Inner>);
 
     impl LiveSocket {
@@ -123,6 +188,17 @@ mod socket {
             });
             open(&inner);
             LiveSocket(inner)
+        }
+
+        /// Sends a frame if the socket is open.
+        pub fn send(&self, frame: &AgentClientFrame) -> bool {
+            let Ok(text) = serde_json::to_string(frame) else {
+                return false;
+            };
+            match self.0.ws.borrow().as_ref() {
+                Some(ws) if ws.ready_state() == WebSocket::OPEN => ws.send_with_str(&text).is_ok(),
+                _ => false,
+            }
         }
 
         pub fn close(&self) {
@@ -176,7 +252,9 @@ mod socket {
                         Ok(AgentServerFrame::Resync) => (inner.on_reopen)(),
                         Ok(
                             frame @ (AgentServerFrame::Message { .. }
-                            | AgentServerFrame::Session { .. }),
+                            | AgentServerFrame::Session { .. }
+                            | AgentServerFrame::Typing { .. }
+                            | AgentServerFrame::Read { .. }),
                         ) => (inner.on_event)(frame),
                         Ok(_) | Err(_) => {}
                     }

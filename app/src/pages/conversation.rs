@@ -1,4 +1,17 @@
 //! `/dashboard/conversations/{id}`: one conversation, live, with a reply box.
+//!
+//! Stable selectors (the browser tests use them):
+//! - `.typing-indicator`: "Visitor is typing…", present while a customer
+//!   `typing` frame with `active: true` arrived in the last 6 s (until a
+//!   stop, or the visitor's next message);
+//! - `.seen-marker`: "Seen", under the last agent message whose seq is at
+//!   most the visitor's read seq (`customer_read_seq`);
+//! - `.msg[data-sender][data-seq]`: each message.
+//!
+//! While the agent types, `{"type":"typing","session_id","active":true}`
+//! goes out at most every 2 s, and `active: false` after 5 s idle or on
+//! send. While the page is visible, the newest shown message is reported
+//! read (`{"type":"read","session_id","seq"}`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -6,9 +19,37 @@ use leptos_router::hooks::use_params_map;
 
 use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::{earlier_messages, get_conversation, send_reply, set_session_status};
-use crate::live::{new_client_id, use_live};
-use crate::protocol::AgentServerFrame;
-use crate::types::{short_time, ConversationView, MessageView, SessionId, SessionStatus};
+use crate::live::{new_client_id, now_ms, page_visible, use_live_socket, LiveState};
+use crate::protocol::{AgentClientFrame, AgentServerFrame, Party};
+use crate::types::{
+    short_time, ConversationView, MessageView, Sender, SessionId, SessionStatus, SessionView,
+};
+
+/// How long "Visitor is typing…" shows after the last typing frame.
+const VISITOR_TYPING_FOR: std::time::Duration = std::time::Duration::from_secs(6);
+/// The shortest time between two `active: true` typing frames we send.
+const TYPING_EVERY_MS: f64 = 2000.0;
+/// After this long without input, we send `active: false`.
+const TYPING_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Raises one side's read seq (never lowers it).
+fn apply_read(session: &mut SessionView, by: Party, seq: i64) {
+    let read = match by {
+        Party::Customer => &mut session.customer_read_seq,
+        Party::Agent => &mut session.agent_read_seq,
+    };
+    *read = (*read).max(seq);
+}
+
+/// The seq of the last agent message the visitor has read: where "Seen"
+/// goes.
+fn seen_seq(messages: &[MessageView], customer_read_seq: i64) -> Option<i64> {
+    messages
+        .iter()
+        .rev()
+        .find(|m| m.sender == Sender::Agent && m.seq <= customer_read_seq)
+        .map(|m| m.seq)
+}
 
 #[component]
 pub fn ConversationPage() -> impl IntoView {
@@ -54,7 +95,27 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let sending = RwSignal::new(false);
 
-    let live = use_live(
+    let sid = StoredValue::new(session_id.clone());
+    // "Visitor is typing…": each active frame starts a new 6 s window.
+    let visitor_typing = RwSignal::new(false);
+    let typing_window = StoredValue::new(0u64);
+    let show_visitor_typing = move |active: bool| {
+        typing_window.update_value(|w| *w += 1);
+        visitor_typing.set(active);
+        if active {
+            let window = typing_window.get_value();
+            set_timeout(
+                move || {
+                    if typing_window.try_get_value() == Some(window) {
+                        visitor_typing.try_set(false);
+                    }
+                },
+                VISITOR_TYPING_FOR,
+            );
+        }
+    };
+
+    let (live, sender) = use_live_socket(
         {
             let session_id = session_id.clone();
             move |event| match event {
@@ -62,8 +123,23 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
                     session_id: sid,
                     message,
                     ..
-                } if sid == session_id => messages.update(|l| merge(l, [message])),
+                } if sid == session_id => {
+                    if message.sender == Sender::Customer {
+                        show_visitor_typing(false);
+                    }
+                    messages.update(|l| merge(l, [message]))
+                }
                 AgentServerFrame::Session { session: s } if s.id == session_id => session.set(s),
+                AgentServerFrame::Typing {
+                    session_id: sid,
+                    by: Party::Customer,
+                    active,
+                } if sid == session_id => show_visitor_typing(active),
+                AgentServerFrame::Read {
+                    session_id: sid,
+                    by,
+                    seq,
+                } if sid == session_id => session.update(|s| apply_read(s, by, seq)),
                 _ => {}
             }
         },
@@ -81,6 +157,79 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
         },
     );
 
+    // Our typing: `active: true` at most every 2 s while input comes, and
+    // `active: false` after 5 s idle or on send.
+    let typing_sent_at = StoredValue::new(None::<f64>);
+    let input_count = StoredValue::new(0u64);
+    let stop_typing = move || {
+        if typing_sent_at.try_get_value().flatten().is_some() {
+            typing_sent_at.set_value(None);
+            sender.send(&AgentClientFrame::Typing {
+                session_id: sid.get_value(),
+                active: false,
+            });
+        }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        draft.set(event_target_value(&ev));
+        let now = now_ms();
+        let due = typing_sent_at
+            .get_value()
+            .is_none_or(|at| now - at >= TYPING_EVERY_MS);
+        if due
+            && sender.send(&AgentClientFrame::Typing {
+                session_id: sid.get_value(),
+                active: true,
+            })
+        {
+            typing_sent_at.set_value(Some(now));
+        }
+        input_count.update_value(|n| *n += 1);
+        let count = input_count.get_value();
+        set_timeout(
+            move || {
+                if input_count.try_get_value() == Some(count) {
+                    stop_typing();
+                }
+            },
+            TYPING_IDLE,
+        );
+    };
+
+    // Read receipts: the newest shown message, while the page is visible
+    // and the socket is up (again after a reconnect, or when the tab is
+    // shown again).
+    let read_sent = StoredValue::new(session.with_untracked(|s| s.agent_read_seq));
+    let send_read = move || {
+        if !page_visible() {
+            return;
+        }
+        let newest = messages.with_untracked(|l| l.last().map_or(0, |m| m.seq));
+        if newest > read_sent.get_value()
+            && sender.send(&AgentClientFrame::Read {
+                session_id: sid.get_value(),
+                seq: newest,
+            })
+        {
+            read_sent.set_value(newest);
+        }
+    };
+    Effect::new(move |_| {
+        messages.track();
+        if live.get() == LiveState::Live {
+            send_read();
+        }
+    });
+    #[cfg(feature = "hydrate")]
+    {
+        let shown = window_event_listener(leptos::ev::visibilitychange, move |_| send_read());
+        on_cleanup(move || shown.remove());
+    }
+    let seen = Memo::new(move |_| {
+        let read = session.with(|s| s.customer_read_seq);
+        messages.with(|l| seen_seq(l, read))
+    });
+
     let send = {
         let session_id = session_id.clone();
         move || {
@@ -88,6 +237,7 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
             if content.trim().is_empty() || sending.get_untracked() {
                 return;
             }
+            stop_typing();
             sending.set(true);
             let session_id = session_id.clone();
             let client_id = match pending.get_untracked() {
@@ -209,15 +359,24 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
                     </span>
                     <time>{short_time(&message.created_at)}</time>
                     <div class="text">{message.content.clone()}</div>
+                    {move || {
+                        (seen.get() == Some(message.seq))
+                            .then(|| view! { <span class="seen-marker">"Seen"</span> })
+                    }}
                 </li>
             </For>
         </ol>
+        <div class="typing-status" role="status" aria-live="polite">
+            <Show when=move || visitor_typing.get()>
+                <p class="typing-indicator muted">"Visitor is typing…"</p>
+            </Show>
+        </div>
         <form class="reply" on:submit=on_submit>
             <textarea
                 name="content"
                 placeholder="Write a reply… (Enter sends, Shift+Enter for a new line)"
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=on_input
                 on:keydown=on_keydown
             ></textarea>
             <button type="submit" class="primary" disabled=move || sending.get()>
@@ -231,13 +390,16 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Sender;
 
     fn msg(seq: i64) -> MessageView {
+        from(seq, Sender::Customer)
+    }
+
+    fn from(seq: i64, sender: Sender) -> MessageView {
         MessageView {
             id: format!("m{seq}").into(),
             seq,
-            sender: Sender::Customer,
+            sender,
             content: "x".into(),
             created_at: "t".into(),
             client_id: None,
@@ -251,5 +413,20 @@ mod tests {
         merge(&mut list, [msg(2), msg(3), msg(4), msg(1)]);
         let seqs: Vec<i64> = list.iter().map(|m| m.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn seen_goes_under_the_last_agent_message_read() {
+        let list = vec![
+            from(1, Sender::Customer),
+            from(2, Sender::Agent),
+            from(3, Sender::Agent),
+            from(4, Sender::Customer),
+            from(5, Sender::Agent),
+        ];
+        assert_eq!(seen_seq(&list, 0), None);
+        assert_eq!(seen_seq(&list, 2), Some(2));
+        assert_eq!(seen_seq(&list, 4), Some(3));
+        assert_eq!(seen_seq(&list, 9), Some(5));
     }
 }
