@@ -70,6 +70,11 @@ pub enum VisitorServerFrame {
         client_id: Option<String>,
     },
     Pong,
+    /// Whether an agent is available (a socket of theirs is open on any
+    /// instance): sent right after auth, and whenever it changes.
+    Availability {
+        available: bool,
+    },
 }
 
 /// Agent → server.
@@ -254,6 +259,11 @@ mod golden {
             ));
         }
         cases.push(("pong", VisitorServerFrame::Pong, json!({"kind": "other"})));
+        cases.push((
+            "availability",
+            VisitorServerFrame::Availability { available: true },
+            json!({"kind": "other"}),
+        ));
         cases
     }
 

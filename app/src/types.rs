@@ -154,6 +154,10 @@ pub struct SessionView {
     pub last_message: Option<String>,
     pub last_message_at: Option<String>,
     pub last_seq: i64,
+    /// The conversation began as an offline message (the widget's form,
+    /// sent while no agent was available).
+    #[serde(default)]
+    pub offline: bool,
 }
 
 /// One conversation with its whole history.

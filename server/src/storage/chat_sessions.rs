@@ -22,6 +22,8 @@ pub struct Model {
     pub last_message_at: Option<DateTimeUtc>,
     /// The highest message seq handed out; the next message gets one more.
     pub last_seq: i64,
+    /// Began as an offline message (no agent was available).
+    pub offline: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

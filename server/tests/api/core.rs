@@ -249,6 +249,7 @@ fn fake_session(id: &str) -> SessionView {
         last_message: None,
         last_message_at: None,
         last_seq: 0,
+        offline: false,
     }
 }
 

@@ -18,3 +18,4 @@ mod process;
 mod two_instances;
 mod visitor_socket;
 mod widget_api;
+mod widget_features;
