@@ -45,6 +45,11 @@ error_codes! {
     MissingToken = "missing_token",
     /// A token that opens nothing.
     InvalidToken = "invalid_token",
+    /// A site-supplied customer_id without its token or a valid
+    /// `customer_hash`, while `IDENTITY_REQUIRED` is on.
+    IdentityRequired = "identity_required",
+    /// A `customer_hash` that does not match the customer_id.
+    InvalidIdentity = "invalid_identity",
     /// Wrong username or password.
     InvalidCredentials = "invalid_credentials",
     /// Not signed in, or the session ended.
@@ -132,7 +137,9 @@ impl ErrorCode {
             ErrorCode::InvalidCredentials
             | ErrorCode::Unauthorized
             | ErrorCode::MissingToken
-            | ErrorCode::InvalidToken => 401,
+            | ErrorCode::InvalidToken
+            | ErrorCode::IdentityRequired
+            | ErrorCode::InvalidIdentity => 401,
             ErrorCode::BadOrigin | ErrorCode::Forbidden | ErrorCode::InvalidSetupToken => 403,
             ErrorCode::UnknownCustomer
             | ErrorCode::UnknownSession

@@ -100,6 +100,11 @@ pub enum VisitorServerFrame {
         seq: i64,
     },
     Pong,
+    /// Whether an agent is available (a socket of theirs is open on any
+    /// instance): sent right after auth, and whenever it changes.
+    Availability {
+        available: bool,
+    },
 }
 
 /// Agent → server.
@@ -360,6 +365,11 @@ mod golden {
             json!({"kind": "read", "seq": 42}),
         ));
         cases.push(("pong", VisitorServerFrame::Pong, json!({"kind": "other"})));
+        cases.push((
+            "availability",
+            VisitorServerFrame::Availability { available: true },
+            json!({"kind": "other"}),
+        ));
         cases
     }
 

@@ -160,6 +160,10 @@ pub struct SessionView {
     /// The highest seq an agent has read (0: none).
     #[serde(default)]
     pub agent_read_seq: i64,
+    /// The conversation began as an offline message (the widget's form,
+    /// sent while no agent was available).
+    #[serde(default)]
+    pub offline: bool,
 }
 
 /// One conversation with its whole history.

@@ -5,6 +5,8 @@
 //! - `m20261123_000001_initial`: agents, their login/API tokens, chat
 //!   sessions (one conversation with one visitor) and messages.
 //! - `m20261201_000001_agent_display_name`: the name visitors see.
+//! - `m20261202_000001_offline_presence`: offline conversations, and which
+//!   agents have a socket open on which instance.
 //! - `m20261202_000002_read_receipts`: each side's last read seq.
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
@@ -14,6 +16,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261201_000001_agent_display_name;
+mod m20261202_000001_offline_presence;
 mod m20261202_000002_read_receipts;
 
 /// Every migration, oldest first.
@@ -25,6 +28,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261201_000001_agent_display_name::Migration),
+            Box::new(m20261202_000001_offline_presence::Migration),
             Box::new(m20261202_000002_read_receipts::Migration),
         ]
     }

@@ -20,6 +20,12 @@
 //! | `WIDGET_PRIMARY_COLOR` | `#2563eb` | launcher and header colour (`#rgb` or `#rrggbb`) |
 //! | `WIDGET_TEXT_COLOR` | `#ffffff` | text on the primary colour |
 //! | `WIDGET_POSITION` | `bottom-right` | or `bottom-left` |
+//! | `WIDGET_OFFLINE_MODE` | `form` | with no agent online the widget shows: `form` (an offline form), `async` (chat as usual), `hide` (no launcher) |
+//! | `WIDGET_REPLY_TIME` | empty | free text shown with no agent online, e.g. `a few hours` |
+//! | `IDENTITY_SECRET` | unset | at least 16 bytes: key of `customer_hash` = hex HMAC-SHA256(secret, customer_id) (docs/identity.md) |
+//! | `IDENTITY_REQUIRED` | `false` | `true`: a start with a customer_id needs its token or a valid `customer_hash` (needs `IDENTITY_SECRET`) |
+//! | `SMTP_URL` | unset | `smtp://host:port` or `smtps://user:pass@host`: offline messages are e-mailed to the team |
+//! | `SMTP_FROM` / `SMTP_TO` | unset | with `SMTP_URL`: the sender address, and a comma list of recipients |
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built dashboard and static files are |
 //! | `LIMITS` | `on` | `off` lifts every rate and count limit (load tests); never size and time limits |
 //! | `TRUSTED_PROXIES` | empty | CIDRs whose `X-Forwarded-For` names the client address |
@@ -67,6 +73,44 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Where Prometheus metrics are served, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// The key of `customer_hash` (identity verification), if set.
+    pub identity_secret: Option<SecretString>,
+    /// A site-supplied customer_id needs its token or a valid hash.
+    pub identity_required: bool,
+    /// Where offline messages are e-mailed, if anywhere.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// `SMTP_URL`, `SMTP_FROM`, `SMTP_TO`.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    /// `smtp://…` or `smtps://…`, possibly with a password.
+    pub url: SecretString,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+/// What the widget shows when no agent is available (`WIDGET_OFFLINE_MODE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfflineMode {
+    /// A form: name, email, message (`POST /chat/api/chat/offline/`).
+    Form,
+    /// Chat as usual, with the expected reply time.
+    Async,
+    /// No launcher.
+    Hide,
+}
+
+impl OfflineMode {
+    fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "form" => Ok(Self::Form),
+            "async" => Ok(Self::Async),
+            "hide" => Ok(Self::Hide),
+            other => Err(format!("must be form, async or hide, not {other:?}")),
+        }
+    }
 }
 
 /// Rate, count, and time limits (`LIMIT_…`). With `LIMITS=off`, `enabled`
@@ -143,6 +187,11 @@ pub struct WidgetSettings {
     pub text_color: String,
     pub position: String,
     pub max_message_length: usize,
+    pub offline_mode: OfflineMode,
+    /// Free text, e.g. "a few hours"; empty when not set.
+    pub reply_time: String,
+    /// Whether a site-supplied customer_id needs a `customer_hash`.
+    pub identity_required: bool,
 }
 
 /// The `Host` names this server answers to.
@@ -311,6 +360,32 @@ impl Config {
                 "must be bottom-right or bottom-left",
             ));
         }
+        let offline_mode = get("WIDGET_OFFLINE_MODE")
+            .map(|m| OfflineMode::parse(&m))
+            .transpose()
+            .map_err(|e| err("WIDGET_OFFLINE_MODE", e))?
+            .unwrap_or(OfflineMode::Form);
+        let reply_time = get("WIDGET_REPLY_TIME").unwrap_or_default();
+        if reply_time.chars().count() > 100 || reply_time.chars().any(char::is_control) {
+            return Err(err(
+                "WIDGET_REPLY_TIME",
+                "must be at most 100 characters, without control characters",
+            ));
+        }
+        let identity_secret = match get("IDENTITY_SECRET") {
+            Some(s) if s.len() >= 16 => Some(SecretString::from(s)),
+            Some(_) => return Err(err("IDENTITY_SECRET", "must be at least 16 bytes")),
+            None => None,
+        };
+        let identity_required =
+            parse_bool(get("IDENTITY_REQUIRED"), false).map_err(|e| err("IDENTITY_REQUIRED", e))?;
+        if identity_required && identity_secret.is_none() {
+            return Err(err(
+                "IDENTITY_REQUIRED",
+                "true needs IDENTITY_SECRET (the key sites compute customer_hash with)",
+            ));
+        }
+        let smtp = smtp_settings(&get)?;
         Ok(Config {
             bind,
             public_url,
@@ -333,6 +408,9 @@ impl Config {
                 text_color,
                 position,
                 max_message_length: max_message_chars,
+                offline_mode,
+                reply_time,
+                identity_required,
             },
             site_root: get("LEPTOS_SITE_ROOT")
                 .unwrap_or_else(|| "target/site".into())
@@ -354,6 +432,9 @@ impl Config {
                     })
                 })
                 .transpose()?,
+            identity_secret,
+            identity_required,
+            smtp,
         })
     }
 
@@ -402,6 +483,54 @@ pub fn redact_url(url: &str) -> String {
         },
         None => url.to_string(),
     }
+}
+
+/// `SMTP_URL` with its `SMTP_FROM` and `SMTP_TO`; all or nothing.
+fn smtp_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<SmtpSettings>, ConfigError> {
+    let Some(url) = get("SMTP_URL") else {
+        if get("SMTP_TO").is_some() {
+            return Err(err(
+                "SMTP_TO",
+                "is set, but SMTP_URL (where to send) is not",
+            ));
+        }
+        return Ok(None);
+    };
+    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+        return Err(err("SMTP_URL", "must start with smtp:// or smtps://"));
+    }
+    let looks_like_address = |a: &str| {
+        a.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && !d.is_empty() && !a.contains(char::is_whitespace)
+        })
+    };
+    let from = get("SMTP_FROM").ok_or_else(|| err("SMTP_FROM", "required with SMTP_URL"))?;
+    if !looks_like_address(from.trim()) {
+        return Err(err("SMTP_FROM", format!("not an e-mail address: {from:?}")));
+    }
+    let to: Vec<String> = get("SMTP_TO")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect();
+    if to.is_empty() {
+        return Err(err(
+            "SMTP_TO",
+            "required with SMTP_URL: a comma list of addresses",
+        ));
+    }
+    if let Some(bad) = to.iter().find(|a| !looks_like_address(a)) {
+        return Err(err("SMTP_TO", format!("not an e-mail address: {bad:?}")));
+    }
+    Ok(Some(SmtpSettings {
+        url: url.into(),
+        from: from.trim().to_string(),
+        to,
+    }))
 }
 
 fn parse_bool(raw: Option<String>, default: bool) -> Result<bool, String> {
@@ -503,6 +632,11 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/99"),
             ("SHUTDOWN_GRACE_SECONDS", "-1"),
             ("METRICS_ADDR", "nowhere"),
+            ("WIDGET_OFFLINE_MODE", "maybe"),
+            ("IDENTITY_SECRET", "short"),
+            ("IDENTITY_REQUIRED", "yes please"),
+            ("SMTP_URL", "http://mail"),
+            ("SMTP_TO", "team@example.com"),
         ] {
             let e = config(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");
@@ -519,6 +653,36 @@ mod tests {
         assert_eq!(c.trusted_proxies.len(), 2);
         assert!(c.trusted_proxies[0].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
         assert!(!config(&[("LIMITS", "off")]).unwrap().limits.enabled);
+    }
+
+    #[test]
+    fn identity_and_offline_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.widget.offline_mode, OfflineMode::Form);
+        assert!(!c.identity_required && c.identity_secret.is_none() && c.smtp.is_none());
+        let e = config(&[("IDENTITY_REQUIRED", "true")]).unwrap_err();
+        assert_eq!(e.var, "IDENTITY_REQUIRED");
+        let c = config(&[
+            ("IDENTITY_SECRET", "0123456789abcdef"),
+            ("IDENTITY_REQUIRED", "true"),
+            ("WIDGET_OFFLINE_MODE", "Hide"),
+            ("WIDGET_REPLY_TIME", "a few hours"),
+        ])
+        .unwrap();
+        assert!(c.identity_required && c.widget.identity_required);
+        assert_eq!(c.widget.offline_mode, OfflineMode::Hide);
+        assert_eq!(c.widget.reply_time, "a few hours");
+        let e = config(&[("SMTP_URL", "smtp://127.0.0.1:25")]).unwrap_err();
+        assert_eq!(e.var, "SMTP_FROM");
+        let e = config(&[("SMTP_URL", "smtp://h"), ("SMTP_FROM", "a@b.c")]).unwrap_err();
+        assert_eq!(e.var, "SMTP_TO");
+        let c = config(&[
+            ("SMTP_URL", "smtp://h:2525"),
+            ("SMTP_FROM", "chat@example.com"),
+            ("SMTP_TO", "a@example.com, b@example.com"),
+        ])
+        .unwrap();
+        assert_eq!(c.smtp.unwrap().to, ["a@example.com", "b@example.com"]);
     }
 
     #[test]

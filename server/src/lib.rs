@@ -12,6 +12,8 @@
 //!     the group-commit writer.
 //!   - [`agents`]: accounts, sign-in, API tokens, admin API.
 //!   - [`dashboard`]: the Leptos app's server functions and the agent socket.
+//! - [`presence`]: whether an agent is available (a socket open on any
+//!   instance); [`mail`]: offline messages e-mailed to the team.
 //! - [`bus`]: the event stream — local delivery first, Redis between
 //!   instances.
 //! - [`ws`]: the one socket driver both sockets run on.
@@ -41,7 +43,9 @@ pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
+pub mod presence;
 pub mod serve;
 pub mod site;
 pub mod startup;

@@ -21,12 +21,17 @@ static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static(
 use crate::agents::AgentService;
 use crate::auth::TokenHasher;
 use crate::bus::{Bus, Hub};
+use crate::chat::identity::Identity;
+use crate::chat::service::VisitorOptions;
 use crate::chat::store::ChatStore;
 use crate::chat::writer::Writer;
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::limits::Limits;
+use crate::mail::Mailer;
 use crate::metrics::{self, Metrics};
+use crate::presence::store::PresenceStore;
+use crate::presence::Presence;
 use crate::state::{AppState, Inner};
 use crate::storage::Db;
 use crate::{agents, chat, dashboard, serve, site, storage};
@@ -67,6 +72,15 @@ impl Application {
             None => Bus::local(hub),
         });
         let hasher = TokenHasher::new(config.secret_key.clone());
+        let identity = Identity::new(
+            config.identity_secret.clone(),
+            config.identity_required,
+            &config.secret_key,
+        );
+        let mailer = match &config.smtp {
+            Some(smtp) => Some(Mailer::start(smtp)?),
+            None => None,
+        };
         let limits = Arc::new(Limits::new(
             config.limits.clone(),
             config.trusted_proxies.clone(),
@@ -102,6 +116,11 @@ impl Application {
             hasher.clone(),
             config.max_message_chars,
             limits.clone(),
+            VisitorOptions { identity, mailer },
+        );
+        let presence = Presence::start(
+            PresenceStore::new(db.clone()),
+            format!("{:016x}", bus.origin().0),
         );
         let agents = AgentService::new(db, hasher, config.session_ttl_hours, limits.clone());
         let (stop, shutdown) = watch::channel(false);
@@ -116,6 +135,7 @@ impl Application {
             bus,
             limits,
             metrics: metrics.clone(),
+            presence,
             leptos_options,
             shutdown,
         }));

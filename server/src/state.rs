@@ -13,6 +13,7 @@ use crate::chat::ChatService;
 use crate::config::Config;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::presence::Presence;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
@@ -24,6 +25,8 @@ pub struct Inner {
     pub bus: Arc<Bus>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
+    /// Whether an agent is available, on any instance.
+    pub presence: Arc<Presence>,
     pub leptos_options: LeptosOptions,
     /// Turns `true` when the server is stopping; sockets close with 1001.
     pub shutdown: watch::Receiver<bool>,

@@ -27,6 +27,8 @@ pub struct Conversation {
     pub customer_read_seq: i64,
     /// The highest seq an agent has read.
     pub agent_read_seq: i64,
+    /// Began as an offline message.
+    pub offline: bool,
 }
 
 impl Conversation {
@@ -44,24 +46,40 @@ impl Conversation {
             last_seq: self.last_seq,
             customer_read_seq: self.customer_read_seq,
             agent_read_seq: self.agent_read_seq,
+            offline: self.offline,
         }
     }
 }
 
-/// A visitor's public id: 8–64 characters of `[A-Za-z0-9_-]`.
+/// The most characters a customer_id may have.
+pub const CUSTOMER_ID_MAX: usize = 128;
+
+/// A visitor's public id, as sites pass their own user ids (`42`,
+/// `ann@example.com`, a UUID, `user/7`): trimmed, 1–128 characters, no
+/// control characters.
 pub fn parse_customer_id(raw: &str) -> Result<CustomerId, AppError> {
-    if raw.len() < 8
-        || raw.len() > 64
-        || !raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    let id = raw.trim();
+    if id.is_empty() || id.chars().count() > CUSTOMER_ID_MAX || id.chars().any(char::is_control) {
         return Err(AppError::Invalid(
             ErrorCode::InvalidCustomerId,
-            "customer_id must be 8–64 characters of letters, digits, '-' and '_'.".into(),
+            "customer_id must be 1–128 characters, not blank, without control characters.".into(),
         ));
     }
-    Ok(CustomerId::from(raw))
+    Ok(CustomerId::from(id))
+}
+
+/// A `customer_id` from a JSON body: a string, or an integer (`42` →
+/// `"42"`). `null` means none; any other type is `invalid_customer_id`.
+pub fn customer_id_text(value: &serde_json::Value) -> Result<Option<String>, AppError> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(s.clone())),
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+        _ => Err(AppError::Invalid(
+            ErrorCode::InvalidCustomerId,
+            "customer_id must be a string or a whole number.".into(),
+        )),
+    }
 }
 
 /// A fresh random public id.
@@ -216,10 +234,46 @@ mod tests {
 
     #[test]
     fn customer_ids() {
-        assert!(parse_customer_id("abcdefgh").is_ok());
-        assert!(parse_customer_id("short").is_err());
-        assert!(parse_customer_id("has/slash-12345").is_err());
+        for good in [
+            "42",
+            "ann@example.com",
+            "user/7",
+            "abcdefgh",
+            "Ann Smith",
+            "ü",
+        ] {
+            assert_eq!(parse_customer_id(good).unwrap().as_str(), good);
+        }
+        assert_eq!(parse_customer_id("  42 ").unwrap().as_str(), "42");
+        assert!(parse_customer_id(&"x".repeat(128)).is_ok());
+        assert!(parse_customer_id(&"é".repeat(128)).is_ok());
+        for bad in ["", "   ", "a\u{0}b", "tab\there", "new\nline"] {
+            assert_eq!(
+                parse_customer_id(bad).unwrap_err().code(),
+                ErrorCode::InvalidCustomerId,
+                "{bad:?}"
+            );
+        }
+        assert!(parse_customer_id(&"x".repeat(129)).is_err());
         assert_eq!(new_customer_id().as_str().len(), 32);
+    }
+
+    #[test]
+    fn customer_ids_from_json() {
+        use serde_json::json;
+        assert_eq!(customer_id_text(&json!(42)).unwrap().as_deref(), Some("42"));
+        assert_eq!(customer_id_text(&json!(-7)).unwrap().as_deref(), Some("-7"));
+        assert_eq!(
+            customer_id_text(&json!("a@b.co")).unwrap().as_deref(),
+            Some("a@b.co")
+        );
+        assert_eq!(customer_id_text(&json!(null)).unwrap(), None);
+        for bad in [json!(1.5), json!(true), json!([1]), json!({"a": 1})] {
+            assert_eq!(
+                customer_id_text(&bad).unwrap_err().code(),
+                ErrorCode::InvalidCustomerId
+            );
+        }
     }
 
     #[test]

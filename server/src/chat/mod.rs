@@ -7,6 +7,7 @@
 //! - `store`: the queries (the only SeaORM in this domain), batch writes.
 //! - `writer`: the group-commit task in front of the store.
 //! - `domain`: parsed input values and [`domain::Conversation`].
+//! - `identity`: `customer_hash` checks and derived tokens.
 //! - `routes`: the public widget HTTP API (thin handlers).
 //! - `socket`: the visitor WebSocket (a [`crate::ws::Handler`]).
 
@@ -17,13 +18,14 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod domain;
+pub mod identity;
 pub mod routes;
 pub mod service;
 pub mod socket;
 pub mod store;
 pub mod writer;
 
-pub use service::{ChatService, HistoryQuery, StartRequest, StartResponse};
+pub use service::{ChatService, HistoryQuery, OfflineRequest, StartRequest, StartResponse};
 
 /// The widget API (CORS-open: it runs on customers' sites) and the visitor
 /// socket.
@@ -41,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/chat/api/chat/start/", post(routes::start))
         .route("/chat/api/chat/message/", post(routes::post_message))
         .route("/chat/api/chat/read/", post(routes::read))
+        .route("/chat/api/chat/offline/", post(routes::offline))
         .route(
             "/chat/api/chat/{customer_id}/history/",
             get(routes::history),

@@ -8,9 +8,11 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{HistoryQuery, StartRequest};
+use super::service::WAIT_MAX_SECS;
+use super::{HistoryQuery, OfflineRequest, StartRequest};
+use crate::config::WidgetSettings;
 use crate::error::{AppError, Json, Query};
 use crate::limits::ClientAddr;
 use crate::state::AppState;
@@ -35,10 +37,23 @@ fn bearer(parts: &Parts) -> Option<String> {
     crate::auth::bearer_token(&parts.headers)
 }
 
+/// `GET /chat/api/widget/config/`: the settings, and whether an agent is
+/// available now.
+#[derive(Serialize)]
+pub struct WidgetConfig {
+    #[serde(flatten)]
+    pub settings: WidgetSettings,
+    pub available: bool,
+}
+
+/// Not cached: availability changes.
 pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CACHE_CONTROL, "public, max-age=60")],
-        Json(state.config.widget.clone()),
+        [(header::CACHE_CONTROL, "no-cache")],
+        Json(WidgetConfig {
+            settings: state.config.widget.clone(),
+            available: state.presence.available(),
+        }),
     )
 }
 
@@ -55,6 +70,19 @@ pub async fn start(
         crate::error::parse_json(&body)?
     };
     Ok(Json(state.chat.start(req, from).await?))
+}
+
+/// A message left while no agent is available → `201`, the same body as a
+/// start.
+pub async fn offline(
+    State(state): State<AppState>,
+    from: ClientAddr,
+    Json(body): Json<OfflineRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.chat.offline(body, from).await?),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +134,31 @@ pub struct HistoryParams {
     pub limit: Option<u64>,
 }
 
+/// The widget's history adds `wait` (long polling), whole seconds 0–30.
+/// (Not `#[serde(flatten)]`: query strings lose their numbers through it.)
+#[derive(Debug, Deserialize)]
+pub struct VisitorHistoryParams {
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: Option<u64>,
+    pub wait: Option<String>,
+}
+
+impl VisitorHistoryParams {
+    fn wait(&self) -> Result<std::time::Duration, AppError> {
+        let Some(raw) = self.wait.as_deref() else {
+            return Ok(std::time::Duration::ZERO);
+        };
+        match raw.parse::<u64>() {
+            Ok(secs) if secs <= WAIT_MAX_SECS => Ok(std::time::Duration::from_secs(secs)),
+            _ => Err(AppError::BadRequest(
+                ErrorCode::InvalidQuery,
+                format!("wait must be whole seconds from 0 to {WAIT_MAX_SECS}."),
+            )),
+        }
+    }
+}
+
 impl From<HistoryParams> for HistoryQuery {
     fn from(p: HistoryParams) -> Self {
         HistoryQuery {
@@ -120,10 +173,24 @@ pub async fn history(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
     BearerToken(token): BearerToken,
-    Query(params): Query<HistoryParams>,
+    from: ClientAddr,
+    Query(params): Query<VisitorHistoryParams>,
 ) -> Result<impl IntoResponse, AppError> {
+    let wait = params.wait()?;
     let conversation = state.chat.authenticate(&customer_id, &token).await?;
-    Ok(Json(
-        state.chat.history(&conversation.id, params.into()).await?,
-    ))
+    let page = state
+        .chat
+        .history_wait(
+            &conversation.id,
+            HistoryQuery {
+                after: params.after,
+                before: params.before,
+                limit: params.limit,
+            },
+            wait,
+            from,
+            state.shutdown.clone(),
+        )
+        .await?;
+    Ok(Json(page))
 }

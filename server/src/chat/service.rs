@@ -12,15 +12,17 @@ use app::types::{
 use serde::{Deserialize, Serialize};
 
 use super::domain::{
-    new_customer_id, parse_customer_id, parse_email, parse_name, ClientId, Conversation,
-    MessageText,
+    customer_id_text, new_customer_id, parse_customer_id, parse_email, parse_name, ClientId,
+    Conversation, MessageText,
 };
+use super::identity::{Identity, Verdict};
 use super::store::{Author, ChatStore, ListCursor, NewMessage, Range, Written};
 use super::writer::Writer;
 use crate::auth::{random_token, TokenHasher};
 use crate::bus::{Audience, Bus, Change};
 use crate::error::AppError;
 use crate::limits::{ClientAddr, Limits};
+use crate::mail::{Mailer, OfflineNotice};
 use crate::storage::now;
 
 /// How many messages `start` and a conversation view carry.
@@ -37,8 +39,37 @@ pub const LIST_MAX: u64 = 200;
 pub struct StartRequest {
     pub name: Option<String>,
     pub email: Option<String>,
-    pub customer_id: Option<String>,
+    /// A string, or an integer (`42` → `"42"`).
+    #[serde(default)]
+    pub customer_id: serde_json::Value,
     pub token: Option<String>,
+    /// hex HMAC-SHA256(`IDENTITY_SECRET`, customer_id).
+    pub customer_hash: Option<String>,
+}
+
+/// `POST /chat/api/chat/offline/` body: a message left while no agent was
+/// available.
+#[derive(Debug, Default, Deserialize)]
+pub struct OfflineRequest {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub message: Option<String>,
+    #[serde(default)]
+    pub customer_id: serde_json::Value,
+    pub token: Option<String>,
+    pub customer_hash: Option<String>,
+}
+
+/// The most a long poll (`wait`) may hold a history request.
+pub const WAIT_MAX_SECS: u64 = 30;
+/// How many times one long poll may read storage again.
+const WAIT_MAX_READS: usize = 64;
+
+/// Who is asking to open a conversation, and how they prove it.
+struct Credentials<'a> {
+    customer_id: &'a serde_json::Value,
+    token: Option<&'a str>,
+    customer_hash: Option<&'a str>,
 }
 
 /// `POST /chat/api/chat/start/` answer.
@@ -88,6 +119,23 @@ impl HistoryQuery {
     }
 }
 
+/// How visitors prove who they are, and where offline messages are
+/// e-mailed.
+pub struct VisitorOptions {
+    pub identity: Identity,
+    pub mailer: Option<Mailer>,
+}
+
+/// A conversation about to be stored.
+struct NewConversation {
+    customer_id: CustomerId,
+    name: Option<String>,
+    email: Option<String>,
+    offline: bool,
+    /// Hand out the identity's derived token instead of a random one.
+    derived_token: bool,
+}
+
 /// The conversation domain. Cheap to share: hold it in an `Arc`.
 pub struct ChatService {
     store: Arc<ChatStore>,
@@ -96,12 +144,29 @@ pub struct ChatService {
     hasher: TokenHasher,
     max_chars: usize,
     limits: Arc<Limits>,
+    identity: Identity,
+    mailer: Option<Mailer>,
 }
 
 fn invalid_token() -> AppError {
     AppError::Unauthorized(
         ErrorCode::InvalidToken,
         "The token does not open this conversation.".into(),
+    )
+}
+
+fn identity_required() -> AppError {
+    AppError::Unauthorized(
+        ErrorCode::IdentityRequired,
+        "This site requires a customer_hash (or the conversation's token) with a customer_id."
+            .into(),
+    )
+}
+
+fn customer_id_taken() -> AppError {
+    AppError::Conflict(
+        ErrorCode::CustomerIdTaken,
+        "That customer_id is in use; resuming it needs its token.".into(),
     )
 }
 
@@ -117,7 +182,9 @@ impl ChatService {
         hasher: TokenHasher,
         max_chars: usize,
         limits: Arc<Limits>,
+        visitors: VisitorOptions,
     ) -> Self {
+        let VisitorOptions { identity, mailer } = visitors;
         Self {
             store,
             writer,
@@ -125,6 +192,8 @@ impl ChatService {
             hasher,
             max_chars,
             limits,
+            identity,
+            mailer,
         }
     }
 
@@ -137,7 +206,8 @@ impl ChatService {
     }
 
     /// Starts a conversation, or resumes one when its customer_id and token
-    /// match. A customer_id alone grants nothing.
+    /// (or a valid `customer_hash`) match. A customer_id alone grants
+    /// nothing.
     pub async fn start(
         &self,
         req: StartRequest,
@@ -145,56 +215,202 @@ impl ChatService {
     ) -> Result<StartResponse, AppError> {
         let name = parse_name(req.name.as_deref())?;
         let email = parse_email(req.email.as_deref())?;
-        let customer_id = match req.customer_id.as_deref().filter(|c| !c.is_empty()) {
+        let credentials = Credentials {
+            customer_id: &req.customer_id,
+            token: req.token.as_deref(),
+            customer_hash: req.customer_hash.as_deref(),
+        };
+        let (conversation, token, created) =
+            self.open(credentials, name, email, false, from).await?;
+        let (messages, has_more) = if created {
+            (Vec::new(), false)
+        } else {
+            self.latest(&conversation.id, LATEST).await?
+        };
+        Ok(StartResponse {
+            customer_id: conversation.customer_id,
+            token,
+            session_id: conversation.id,
+            status: conversation.status,
+            messages,
+            has_more,
+            read_seq: conversation.customer_read_seq,
+            agent_read_seq: conversation.agent_read_seq,
+        })
+    }
+
+    /// A message left while no agent was available: creates (or, with
+    /// valid credentials, reuses) a conversation, marks it offline, stores
+    /// the message as the visitor's, and e-mails the team when SMTP is set.
+    pub async fn offline(
+        &self,
+        req: OfflineRequest,
+        from: ClientAddr,
+    ) -> Result<StartResponse, AppError> {
+        let name = parse_name(req.name.as_deref())?;
+        let email = parse_email(req.email.as_deref())?.ok_or_else(|| {
+            AppError::Invalid(
+                ErrorCode::InvalidEmail,
+                "email is required, so the team can answer.".into(),
+            )
+        })?;
+        let text = MessageText::parse(req.message.as_deref().unwrap_or(""), self.max_chars)?;
+        let credentials = Credentials {
+            customer_id: &req.customer_id,
+            token: req.token.as_deref(),
+            customer_hash: req.customer_hash.as_deref(),
+        };
+        let (conversation, token, _) = self
+            .open(credentials, name.clone(), Some(email.clone()), true, from)
+            .await?;
+        if !conversation.offline {
+            let marked = self
+                .store
+                .mark_offline(&conversation.id)
+                .await?
+                .ok_or_else(unknown_session)?;
+            self.announce(&marked);
+        }
+        let written = self
+            .post_as_visitor(&conversation, text.as_str(), None)
+            .await?;
+        if let Some(mailer) = &self.mailer {
+            mailer.notify(OfflineNotice {
+                name,
+                email,
+                message: text.as_str().to_string(),
+                customer_id: conversation.customer_id.to_string(),
+                session_id: conversation.id.to_string(),
+            });
+        }
+        let status = written.conversation.status;
+        Ok(StartResponse {
+            customer_id: conversation.customer_id,
+            token,
+            session_id: conversation.id,
+            status,
+            has_more: written.message.seq > 1,
+            read_seq: written.conversation.customer_read_seq,
+            agent_read_seq: written.conversation.agent_read_seq,
+            messages: vec![written.message],
+        })
+    }
+
+    /// The conversation the credentials open, resumed or created, with the
+    /// token to hand back and whether it was created.
+    ///
+    /// - no customer_id: a new conversation with a random one;
+    /// - customer_id + valid hash: that customer's conversation (created if
+    ///   need be), with the derived token, the same on every device;
+    /// - customer_id + its token: that conversation;
+    /// - a customer_id not in use: a new conversation with it, unless
+    ///   `IDENTITY_REQUIRED`.
+    async fn open(
+        &self,
+        credentials: Credentials<'_>,
+        name: Option<String>,
+        email: Option<String>,
+        offline: bool,
+        from: ClientAddr,
+    ) -> Result<(Conversation, String, bool), AppError> {
+        let supplied = customer_id_text(credentials.customer_id)?.filter(|c| !c.is_empty());
+        let customer_id = match &supplied {
             Some(raw) => parse_customer_id(raw)?,
             None => new_customer_id(),
         };
-        if let Some(found) = self.store.by_customer(&customer_id).await? {
-            let token = req
-                .token
-                .as_deref()
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    AppError::Unauthorized(
-                        ErrorCode::MissingToken,
-                        "This conversation exists; resuming it needs its token.".into(),
-                    )
-                })?;
-            if !self.hasher.matches(token, &found.token_hash) {
-                return Err(invalid_token());
-            }
-            let conversation = self.update_contact(found, name, email).await?;
-            let (messages, has_more) = self.latest(&conversation.id, LATEST).await?;
-            return Ok(StartResponse {
-                customer_id: conversation.customer_id,
-                token: token.to_string(),
-                session_id: conversation.id,
-                status: conversation.status,
-                messages,
-                has_more,
-                read_seq: conversation.customer_read_seq,
-                agent_read_seq: conversation.agent_read_seq,
-            });
+        let verdict = match supplied {
+            Some(_) => self
+                .identity
+                .check(customer_id.as_str(), credentials.customer_hash),
+            None => Verdict::Unchecked,
+        };
+        if verdict == Verdict::Wrong {
+            return Err(AppError::Unauthorized(
+                ErrorCode::InvalidIdentity,
+                "customer_hash does not match this customer_id.".into(),
+            ));
         }
-        // Only new conversations count; resuming one is free.
-        self.limits.start(from)?;
-        self.create(customer_id, name, email).await
+        let verified = verdict == Verdict::Verified;
+        let token = credentials.token.filter(|t| !t.is_empty());
+        // Two tries: two devices of a verified customer may create the
+        // conversation at once; the second then resumes it.
+        for _ in 0..2 {
+            if let Some(found) = self.store.by_customer(&customer_id).await? {
+                let (found, token) = if verified {
+                    (self.adopt_derived_token(found).await?, None)
+                } else {
+                    match token {
+                        Some(t) if self.hasher.matches(t, &found.token_hash) => (found, Some(t)),
+                        _ if self.identity.required() => return Err(identity_required()),
+                        Some(_) => return Err(invalid_token()),
+                        None => {
+                            return Err(AppError::Unauthorized(
+                                ErrorCode::MissingToken,
+                                "This conversation exists; resuming it needs its token.".into(),
+                            ))
+                        }
+                    }
+                };
+                let token = match token {
+                    Some(t) => t.to_string(),
+                    None => self.identity.token_for(found.id.as_str()),
+                };
+                let conversation = self.update_contact(found, name, email).await?;
+                return Ok((conversation, token, false));
+            }
+            if supplied.is_some() && !verified && self.identity.required() {
+                return Err(identity_required());
+            }
+            // Only new conversations count; resuming one is free.
+            self.limits.start(from)?;
+            let new = NewConversation {
+                customer_id: customer_id.clone(),
+                name: name.clone(),
+                email: email.clone(),
+                offline,
+                derived_token: verified,
+            };
+            match self.create(new).await? {
+                Some((conversation, token)) => return Ok((conversation, token, true)),
+                None if verified => continue,
+                None => return Err(customer_id_taken()),
+            }
+        }
+        Err(customer_id_taken())
     }
 
+    /// A verified customer's conversation answers the derived token; one
+    /// made earlier without identity gets it now (its old token stops
+    /// working).
+    async fn adopt_derived_token(&self, found: Conversation) -> Result<Conversation, AppError> {
+        let derived = self.identity.token_for(found.id.as_str());
+        if self.hasher.matches(&derived, &found.token_hash) {
+            return Ok(found);
+        }
+        self.store
+            .set_token_hash(&found.id, &self.hasher.hash(&derived))
+            .await?
+            .ok_or_else(unknown_session)
+    }
+
+    /// Stores a new conversation; `None` when its customer_id is taken.
     async fn create(
         &self,
-        customer_id: CustomerId,
-        name: Option<String>,
-        email: Option<String>,
-    ) -> Result<StartResponse, AppError> {
-        let token = random_token();
+        new: NewConversation,
+    ) -> Result<Option<(Conversation, String)>, AppError> {
+        let id = SessionId::from(uuid::Uuid::new_v4().to_string());
+        let token = if new.derived_token {
+            self.identity.token_for(id.as_str())
+        } else {
+            random_token()
+        };
         let at = now();
         let conversation = Conversation {
-            id: SessionId::from(uuid::Uuid::new_v4().to_string()),
-            customer_id,
+            id,
+            customer_id: new.customer_id,
             token_hash: self.hasher.hash(&token),
-            name,
-            email,
+            name: new.name,
+            email: new.email,
             status: SessionStatus::Open,
             created_at: at,
             updated_at: at,
@@ -203,24 +419,13 @@ impl ChatService {
             last_seq: 0,
             customer_read_seq: 0,
             agent_read_seq: 0,
+            offline: new.offline,
         };
         if self.store.create(&conversation).await?.is_err() {
-            return Err(AppError::Conflict(
-                ErrorCode::CustomerIdTaken,
-                "That customer_id is in use; resuming it needs its token.".into(),
-            ));
+            return Ok(None);
         }
         self.announce(&conversation);
-        Ok(StartResponse {
-            customer_id: conversation.customer_id,
-            token,
-            session_id: conversation.id,
-            status: conversation.status,
-            messages: Vec::new(),
-            has_more: false,
-            read_seq: 0,
-            agent_read_seq: 0,
-        })
+        Ok(Some((conversation, token)))
     }
 
     async fn update_contact(
@@ -398,6 +603,73 @@ impl ChatService {
     ) -> Result<MessagePage, AppError> {
         let (messages, has_more) = self.store.messages(session_id, query.range()?).await?;
         Ok(MessagePage { messages, has_more })
+    }
+
+    /// A long poll: like [`Self::history`], but when nothing is stored
+    /// after `after` yet, waits up to `wait` for a message of this
+    /// conversation (stored on any instance: the bus brings other
+    /// instances' events into the local hub), then answers; empty at the
+    /// timeout. Holds no database connection while waiting, and one of the
+    /// address's socket places (`429` when they are all taken).
+    pub async fn history_wait(
+        &self,
+        session_id: &SessionId,
+        query: HistoryQuery,
+        wait: std::time::Duration,
+        from: ClientAddr,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<MessagePage, AppError> {
+        let range = query.range()?;
+        if wait.is_zero() {
+            let (messages, has_more) = self.store.messages(session_id, range).await?;
+            return Ok(MessagePage { messages, has_more });
+        }
+        if query.before.is_some() {
+            return Err(AppError::BadRequest(
+                ErrorCode::InvalidQuery,
+                "wait goes with after, not before.".into(),
+            ));
+        }
+        let _slot = self.limits.socket_from(from).map_err(|_| {
+            AppError::RateLimited(
+                "Too many open connections from your address; try again later.".into(),
+                std::time::Duration::from_secs(1),
+            )
+        })?;
+        let after = range.after.unwrap_or(0);
+        // Subscribe before reading, so a message stored in between wakes us.
+        let mut room = self.bus.hub().subscribe_session(session_id);
+        let deadline = tokio::time::Instant::now() + wait;
+        let empty = MessagePage {
+            messages: Vec::new(),
+            has_more: false,
+        };
+        for _ in 0..WAIT_MAX_READS {
+            let (messages, has_more) = self.store.messages(session_id, range).await?;
+            if !messages.is_empty() {
+                return Ok(MessagePage { messages, has_more });
+            }
+            // Wait for something worth reading again.
+            loop {
+                let next = tokio::select! {
+                    next = tokio::time::timeout_at(deadline, room.rx.recv()) => next,
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(empty),
+                };
+                match next {
+                    Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                        return Ok(empty)
+                    }
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => break,
+                    Ok(Ok(published)) => {
+                        if published.event.is_resync() || published.seq().is_some_and(|s| s > after)
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(empty)
     }
 
     /// Every message after `after`, up to `limit`, in seq order (socket

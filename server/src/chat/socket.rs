@@ -22,7 +22,8 @@ use crate::error::AppError;
 use crate::limits::ClientAddr;
 use crate::state::AppState;
 use crate::ws::{
-    close, close_with, drive, first_frame, limit, Feed, Handler, Reply, TypingThrottle,
+    close, close_with, drive, drive_watching, first_frame, limit, Feed, Handler, Reply,
+    TypingThrottle,
     AUTH_TIMEOUT,
 };
 
@@ -89,12 +90,30 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
         conversation,
         typing: TypingThrottle::default(),
     };
-    let first = if after.is_some() {
-        Box::pin(visitor.catch_up()).await
-    } else {
-        Reply::Nothing
-    };
-    Box::pin(drive(&state, socket, visitor, feed, first)).await;
+    // Availability first, then what was missed.
+    let mut availability = state.presence.subscribe();
+    let mut first = vec![availability_frame(*availability.borrow_and_update())];
+    if after.is_some() {
+        match Box::pin(visitor.catch_up()).await {
+            Reply::SendAll(frames) => first.extend(frames),
+            Reply::Send(frame) => first.push(frame),
+            close @ Reply::Close(..) => {
+                Box::pin(drive(&state, socket, visitor, feed, close)).await;
+                return;
+            }
+            Reply::Nothing => {}
+        }
+    }
+    let first = Reply::SendAll(first);
+    Box::pin(drive_watching(
+        &state,
+        socket,
+        visitor,
+        feed,
+        first,
+        Some(availability),
+    ))
+    .await;
 }
 
 struct Visitor {
@@ -103,6 +122,10 @@ struct Visitor {
     /// The highest seq this socket has been sent.
     last_sent: i64,
     typing: TypingThrottle,
+}
+
+fn availability_frame(available: bool) -> Utf8Bytes {
+    encode(&VisitorServerFrame::Availability { available })
 }
 
 fn message_frame(message: MessageView) -> Utf8Bytes {
@@ -210,6 +233,11 @@ impl Handler for Visitor {
 
     async fn on_lag(&mut self) -> Reply {
         self.catch_up().await
+    }
+
+    /// `{"type":"availability","available":bool}` whenever it changes.
+    fn on_watched(&mut self, available: bool) -> Reply {
+        Reply::Send(availability_frame(available))
     }
 
     fn error_frame(&self, error: ApiError, client_id: Option<String>) -> Utf8Bytes {

@@ -100,6 +100,7 @@ fn conversation(row: chat_sessions::Model) -> Conversation {
         last_seq: row.last_seq,
         customer_read_seq: row.customer_read_seq,
         agent_read_seq: row.agent_read_seq,
+        offline: row.offline,
     }
 }
 
@@ -153,6 +154,7 @@ impl ChatStore {
             last_seq: Set(0),
             customer_read_seq: Set(0),
             agent_read_seq: Set(0),
+            offline: Set(c.offline),
         }
         .insert(&self.db.write)
         .await;
@@ -185,6 +187,35 @@ impl ChatStore {
             update = update.col_expr(chat_sessions::Column::Email, Expr::value(email));
         }
         update.exec(&self.db.write).await?;
+        self.by_id_on_writer(id).await
+    }
+
+    /// Replaces the token hash (a verified identity's derived token);
+    /// answers the stored row.
+    pub async fn set_token_hash(
+        &self,
+        id: &SessionId,
+        token_hash: &str,
+    ) -> Result<Option<Conversation>, AppError> {
+        chat_sessions::Entity::update_many()
+            .filter(chat_sessions::Column::Id.eq(id.as_str()))
+            .col_expr(chat_sessions::Column::TokenHash, Expr::value(token_hash))
+            .exec(&self.db.write)
+            .await?;
+        self.by_id_on_writer(id).await
+    }
+
+    /// Marks a conversation as begun offline; answers the stored row.
+    pub async fn mark_offline(&self, id: &SessionId) -> Result<Option<Conversation>, AppError> {
+        chat_sessions::Entity::update_many()
+            .filter(chat_sessions::Column::Id.eq(id.as_str()))
+            .col_expr(chat_sessions::Column::Offline, Expr::value(true))
+            .col_expr(
+                chat_sessions::Column::UpdatedAt,
+                Expr::value(crate::storage::now()),
+            )
+            .exec(&self.db.write)
+            .await?;
         self.by_id_on_writer(id).await
     }
 

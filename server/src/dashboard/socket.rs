@@ -72,6 +72,8 @@ async fn run(
         close_with(&mut socket, close::TOO_MANY_SOCKETS, reason).await;
         return;
     };
+    // Counted in while the socket is open: visitors see an agent available.
+    let _present = state.presence.connected(&agent.id);
     let hub = state.bus.hub().clone();
     let feed = Feed::Agent {
         all: hub.subscribe_agents(),

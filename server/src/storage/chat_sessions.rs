@@ -26,6 +26,8 @@ pub struct Model {
     pub customer_read_seq: i64,
     /// The highest seq an agent has read; never lowered.
     pub agent_read_seq: i64,
+    /// Began as an offline message (no agent was available).
+    pub offline: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 
 use migrations::{Migrator, MigratorTrait};
 
+pub mod agent_presence;
 pub mod agents;
 pub mod auth_tokens;
 pub mod chat_sessions;

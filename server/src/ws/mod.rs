@@ -15,8 +15,8 @@ use app::protocol::ClientFrame;
 use app::types::{AgentId, ApiError, ErrorCode, SessionId};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use futures_util::SinkExt;
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{broadcast, watch};
 use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
 
 use crate::bus::{Published, Subscription};
@@ -133,6 +133,23 @@ pub trait Handler: Send {
     /// opened with still hold (`Reply::Close` when they do not).
     fn recheck(&mut self) -> impl Future<Output = Reply> + Send {
         std::future::ready(Reply::Nothing)
+    }
+    /// A new value of the watched flag given to [`drive_watching`] (the
+    /// visitor socket: agent availability).
+    fn on_watched(&mut self, _value: bool) -> Reply {
+        Reply::Nothing
+    }
+}
+
+/// The next value of a watched flag; never, once there is none (or its
+/// sender is gone).
+async fn next_watched(watched: &mut Option<watch::Receiver<bool>>) -> Option<bool> {
+    match watched {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(*rx.borrow_and_update()),
+            Err(_) => None,
+        },
+        None => std::future::pending().await,
     }
 }
 
@@ -316,10 +333,23 @@ pub async fn first_frame<F: ClientFrame>(
 /// handler rechecks its credentials, shutdown closes it with 1012.
 pub async fn drive<H: Handler>(
     state: &AppState,
+    socket: WebSocket,
+    handler: H,
+    events: Feed,
+    first: Reply,
+) {
+    drive_watching(state, socket, handler, events, first, None).await
+}
+
+/// [`drive`], and each change of `watched` goes to
+/// [`Handler::on_watched`].
+pub async fn drive_watching<H: Handler>(
+    state: &AppState,
     mut socket: WebSocket,
     mut handler: H,
     mut events: Feed,
     first: Reply,
+    mut watched: Option<watch::Receiver<bool>>,
 ) {
     let kind = match events {
         Feed::Visitor(_) => SocketKind::Visitor,
@@ -393,6 +423,13 @@ pub async fn drive<H: Handler>(
                 }
             }
             _ = recheck.tick() => Box::pin(handler.recheck()).await,
+            value = next_watched(&mut watched) => match value {
+                Some(value) => handler.on_watched(value),
+                None => {
+                    watched = None;
+                    Reply::Nothing
+                }
+            },
             _ = shutdown.changed() => Reply::Close(close::SERVICE_RESTART, "server restarting"),
         };
         replies.push(reply);

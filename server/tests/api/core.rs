@@ -251,6 +251,7 @@ fn fake_session(id: &str) -> SessionView {
         last_seq: 0,
         customer_read_seq: 0,
         agent_read_seq: 0,
+        offline: false,
     }
 }
 

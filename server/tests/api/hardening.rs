@@ -145,7 +145,13 @@ async fn sockets_are_limited_per_conversation_and_per_address() {
         assert_eq!(next_json(&mut ws).await["type"], "pong");
         open.push(ws);
     }
-    let mut third = app.visitor_ws_authed(&v, Some(0)).await;
+    // Refused after auth: no availability frame comes first.
+    let mut third = app.visitor_ws(&v.customer_id).await;
+    send_json(
+        &mut third,
+        json!({"type": "auth", "token": v.token, "after": 0}),
+    )
+    .await;
     let (code, reason) = close_of(&mut third, Duration::from_secs(5)).await;
     assert_eq!(code, 4429, "{reason}");
     // A place is given back when a socket closes.

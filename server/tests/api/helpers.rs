@@ -383,6 +383,9 @@ impl TestApp {
             frame["after"] = json!(after);
         }
         send_json(&mut ws, frame).await;
+        // Right after auth: whether an agent is available.
+        let first = next_json(&mut ws).await;
+        assert_eq!(first["type"], "availability", "{first}");
         ws
     }
 

@@ -19,3 +19,4 @@ mod process;
 mod two_instances;
 mod visitor_socket;
 mod widget_api;
+mod widget_features;

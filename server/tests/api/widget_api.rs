@@ -77,7 +77,7 @@ async fn a_chosen_customer_id_is_kept(app: TestApp) {
         .start_with(json!({"customer_id": "shop-user-0042"}))
         .await;
     assert_eq!(v.customer_id, "shop-user-0042");
-    let resp = app.start_chat(json!({"customer_id": "bad id!"})).await;
+    let resp = app.start_chat(json!({"customer_id": "bad\u{7}id"})).await;
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_code(resp).await, "invalid_customer_id");
 }

@@ -1,0 +1,128 @@
+//! Identity verification: a site proves a visitor is its user `customer_id`
+//! with `customer_hash` = hex HMAC-SHA256(`IDENTITY_SECRET`, customer_id),
+//! computed on the site's server. A verified visitor gets the conversation's
+//! *derived* token, the same on every device, so no token has to travel
+//! between devices.
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::auth::hex;
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// What a `customer_hash` said about a customer_id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No hash given, or no `IDENTITY_SECRET` configured (then a hash is
+    /// ignored).
+    Unchecked,
+    Verified,
+    Wrong,
+}
+
+/// `IDENTITY_SECRET`, `IDENTITY_REQUIRED`, and the key derived tokens are
+/// made with.
+#[derive(Clone)]
+pub struct Identity {
+    secret: Option<SecretString>,
+    required: bool,
+    /// HMAC-SHA256(SECRET_KEY, "identity-token"): never the secret itself.
+    token_key: [u8; 32],
+}
+
+impl Identity {
+    pub fn new(secret: Option<SecretString>, required: bool, secret_key: &SecretString) -> Self {
+        Self {
+            secret,
+            required,
+            token_key: mac(secret_key.expose_secret().as_bytes(), &[b"identity-token"]),
+        }
+    }
+
+    pub fn required(&self) -> bool {
+        self.required
+    }
+
+    /// Checks `hash` (hex, either case) against `customer_id`, in constant
+    /// time.
+    pub fn check(&self, customer_id: &str, hash: Option<&str>) -> Verdict {
+        let (Some(secret), Some(hash)) =
+            (&self.secret, hash.map(str::trim).filter(|h| !h.is_empty()))
+        else {
+            return Verdict::Unchecked;
+        };
+        let expected = hex(&mac(
+            secret.expose_secret().as_bytes(),
+            &[customer_id.as_bytes()],
+        ));
+        let given = hash.to_ascii_lowercase();
+        if bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
+            Verdict::Verified
+        } else {
+            Verdict::Wrong
+        }
+    }
+
+    /// The token of a verified customer's conversation: the same on every
+    /// device, unknowable without `SECRET_KEY`.
+    pub fn token_for(&self, session_id: &str) -> String {
+        hex(&mac(&self.token_key, &[session_id.as_bytes()]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity::new(
+            Some("test-identity-secret".to_string().into()),
+            false,
+            &"k".repeat(40).into(),
+        )
+    }
+
+    #[test]
+    fn hashes_are_checked_in_either_case() {
+        let id = identity();
+        // Computed with the Python example of docs/identity.md:
+        // hmac.new(b"test-identity-secret", b"42", hashlib.sha256).hexdigest()
+        let real = "3af477e48c56f09fa4c49c81735244847b37a9c701fc5fb41841d754c9efc7a3";
+        assert_eq!(id.check("42", Some(real)), Verdict::Verified);
+        assert_eq!(
+            id.check("42", Some(&real.to_uppercase())),
+            Verdict::Verified
+        );
+        assert_eq!(id.check("43", Some(real)), Verdict::Wrong);
+        assert_eq!(id.check("42", Some(&real[1..])), Verdict::Wrong);
+        assert_eq!(id.check("42", Some("zz")), Verdict::Wrong);
+        assert_eq!(id.check("42", None), Verdict::Unchecked);
+        assert_eq!(id.check("42", Some("")), Verdict::Unchecked);
+    }
+
+    #[test]
+    fn without_a_secret_hashes_are_ignored() {
+        let id = Identity::new(None, false, &"k".repeat(40).into());
+        assert_eq!(id.check("42", Some("abc")), Verdict::Unchecked);
+    }
+
+    #[test]
+    fn derived_tokens_are_stable_and_distinct() {
+        let id = identity();
+        assert_eq!(id.token_for("s1"), id.token_for("s1"));
+        assert_ne!(id.token_for("s1"), id.token_for("s2"));
+        assert_eq!(id.token_for("s1").len(), 64);
+    }
+}
