@@ -21,7 +21,9 @@ thread_local! {
 }
 
 fn with(f: impl FnOnce(&Rc<Widget>)) {
-    if let Some(w) = WIDGET.with(|w| w.borrow().clone()) {
+    // `try_with`, not `with`: no panic path (and no `core::fmt`) for a
+    // thread-local accessed during teardown.
+    if let Ok(Some(w)) = WIDGET.try_with(|w| w.borrow().clone()) {
         f(&w);
     }
 }
@@ -70,7 +72,7 @@ fn identity(opts: &JsValue) -> Identity {
 /// handlers.
 #[wasm_bindgen]
 pub fn start(host: HtmlElement, api: String, opts: JsValue, emit: Function) {
-    if WIDGET.with(|w| w.borrow().is_some()) {
+    if WIDGET.try_with(|w| w.borrow().is_some()).unwrap_or(true) {
         return;
     }
     let locale = text(&opts, "locale")
@@ -86,7 +88,7 @@ pub fn start(host: HtmlElement, api: String, opts: JsValue, emit: Function) {
         emit,
         &opts,
     );
-    WIDGET.with(|cell| *cell.borrow_mut() = w);
+    let _ = WIDGET.try_with(|cell| *cell.borrow_mut() = w);
 }
 
 #[wasm_bindgen]
