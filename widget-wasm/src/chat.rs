@@ -88,6 +88,8 @@ pub struct State {
     /// The visitor's own last read seq (server-side).
     pub read_seq: u64,
     pub agent_read: u64,
+    /// A read receipt waits for the socket to go live.
+    pub read_pending: bool,
     pub unread: u64,
     pub outbox: Outbox,
     pub open: bool,

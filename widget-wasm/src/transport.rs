@@ -172,6 +172,13 @@ impl Widget {
         if went_live {
             self.update_status();
             self.flush();
+            let pending = {
+                let mut st = self.st.borrow_mut();
+                std::mem::take(&mut st.read_pending).then_some(st.read_seq)
+            };
+            if let Some(seq) = pending {
+                self.send_read(seq);
+            }
         }
         match frame::decode(&js::parse(&text)) {
             Frame::Message(m) => {
@@ -414,12 +421,17 @@ impl Widget {
         }
     }
 
-    /// The read receipt: a `read` frame, or `POST /chat/api/chat/read/`
-    /// without a live socket.
+    /// The read receipt: a `read` frame on a live socket,
+    /// `POST /chat/api/chat/read/` while on HTTP, else when the socket goes
+    /// live.
     pub fn send_read(&self, seq: u64) {
         let f = typed("read");
         set(&f, "seq", &JsValue::from_f64(seq as f64));
         if self.send(&f) {
+            return;
+        }
+        if self.st.borrow().m.conn != Conn::FallbackHttp {
+            self.st.borrow_mut().read_pending = true;
             return;
         }
         let Some((id, token)) = self
