@@ -639,7 +639,7 @@ impl Widget {
             st.outbox.resend_all();
         }
         self.update_status();
-        self.check();
+        self.tick();
     }
 
     fn went_offline(self: &Rc<Self>) {
@@ -994,7 +994,8 @@ impl Widget {
         if m.sender == "agent" {
             self.ui.show(&self.ui.typing, false);
         }
-        let follow = mine || self.ui.at_end();
+        // An older page keeps the reader where they are.
+        let follow = !self.st.borrow().loading_older && (mine || self.ui.at_end());
         let name = if m.sender == "agent" {
             m.agent_name.as_deref()
         } else {
