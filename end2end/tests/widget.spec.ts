@@ -1,15 +1,36 @@
 import { test, expect, type Browser, type Page, type APIRequestContext } from "@playwright/test";
 import crypto from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import { AGENT } from "./global-setup";
 import { DashboardPage } from "./pages";
 
 // The widget as customers' sites embed it: on a page from another origin
-// (http://shop.test, served by Playwright) loading the loader from the chat
-// server. Selectors pierce the widget's open shadow root.
+// (a small shop server on another loopback port, started here) loading the
+// loader from the chat server. Not `page.route` on a made-up public host:
+// Chromium's private/local network access rules then block the loopback
+// chat server. Selectors pierce the widget's open shadow root.
 
 const BASE = (process.env.E2E_BASE_URL ?? "http://127.0.0.1:8000").replace(/\/+$/, "");
-const SHOP = "http://shop.test";
+let shopBase: Promise<string> | undefined;
+
+/** The shop: serves the page whose widget options are in `?o=` (JSON). */
+function shopServer(): Promise<string> {
+  shopBase ??= new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      const o = new URL(req.url ?? "/", "http://x").searchParams.get("o") ?? "{}";
+      res.setHeader("Content-Type", "text/html; charset=utf-8");
+      res.end(shopHtml(JSON.parse(o)));
+    });
+    server.listen(0, "127.0.0.1", () => {
+      const addr = server.address() as AddressInfo;
+      server.unref();
+      resolve(`http://127.0.0.1:${addr.port}`);
+    });
+  });
+  return shopBase;
+}
 // The same value as IDENTITY_SECRET in scripts/test.sh's e2e environment.
 const IDENTITY_SECRET = "e2e-identity-secret-0123456789";
 
@@ -34,8 +55,8 @@ class Shop {
   constructor(readonly page: Page) {}
 
   async goto(opts: Record<string, unknown> = {}) {
-    await this.page.route(`${SHOP}/**`, (r) => r.fulfill({ contentType: "text/html", body: shopHtml(opts) }));
-    await this.page.goto(`${SHOP}/`);
+    const shop = await shopServer();
+    await this.page.goto(`${shop}/?o=${encodeURIComponent(JSON.stringify(opts))}`);
     await expect(this.launcher()).toBeAttached();
   }
 
@@ -160,7 +181,7 @@ test.describe("with an agent online", () => {
   });
 
   test.afterAll(async () => {
-    await agent.context.close();
+    await agent?.context.close();
   });
 
   test("the outbox survives a reload and is sent once", async ({ browser }) => {
