@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the embeddable chat widget into public/static/widget/ and prints the
-# sizes a visitor downloads (loader, JS glue, wasm; raw and gzipped).
+# sizes a visitor downloads (loader, JS glue, wasm; raw and gzipped), and
+# fails when a budget is exceeded: loader <= 3 KB gzipped, wasm + glue <=
+# 40 KB gzipped (issue 8). Respects CARGO_TARGET_DIR.
 #
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen (same version as the
 # wasm-bindgen crate in Cargo.lock) and wasm-opt (binaryen >= 116, e.g. npm
@@ -10,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 out=public/static/widget
-wasm=target/wasm32-unknown-unknown/widget-release/defmis_widget.wasm
+wasm=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/widget-release/defmis_widget.wasm
 
 cargo build -p widget-wasm --target wasm32-unknown-unknown --profile widget-release
 
@@ -43,3 +45,17 @@ size "$out/defmis_widget_bg.wasm"
 total=$(cat public/static/js/chat-widget.js "$out/defmis_widget.js" "$out/defmis_widget_bg.wasm" | wc -c)
 total_gz=$(( $(gzip -9 -c public/static/js/chat-widget.js | wc -c) + $(gzip -9 -c "$out/defmis_widget.js" | wc -c) + $(gzip -9 -c "$out/defmis_widget_bg.wasm" | wc -c) ))
 printf '%-48s %8d B raw %8d B gzip\n' "total" "$total" "$total_gz"
+
+loader_gz=$(gzip -9 -c public/static/js/chat-widget.js | wc -c)
+widget_gz=$(( $(gzip -9 -c "$out/defmis_widget.js" | wc -c) + $(gzip -9 -c "$out/defmis_widget_bg.wasm" | wc -c) ))
+fail=0
+if (( loader_gz > 3072 )); then
+  echo "budget exceeded: loader is $loader_gz B gzipped, the budget is 3072 B" >&2
+  fail=1
+fi
+if (( widget_gz > 40960 )); then
+  echo "budget exceeded: wasm + glue are $widget_gz B gzipped, the budget is 40960 B" >&2
+  fail=1
+fi
+(( fail == 0 )) && echo "within budget: loader $loader_gz B / 3072 B, wasm + glue $widget_gz B / 40960 B (gzipped)"
+exit "$fail"

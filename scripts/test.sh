@@ -64,6 +64,7 @@ step "browser tests (cargo leptos end-to-end --release)"
 e2e_dir=$(mktemp -d)
 export DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=rwc"
 export SECRET_KEY="end-to-end-secret-key-0123456789abcdef"
+export IDENTITY_SECRET="e2e-identity-secret-0123456789"
 unset REDIS_URL
 e2e_log=$(mktemp)
 cargo leptos end-to-end --release 2>&1 | tee "$e2e_log"

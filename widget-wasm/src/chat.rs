@@ -1,10 +1,14 @@
-//! The conversation: session start/resume over HTTP, the visitor socket with
-//! reconnect and resume-from-seq, the outbox of unacknowledged messages, and
-//! the unread count.
+//! The conversation: session start/resume (with identity), the outbox of
+//! unacknowledged messages and its persistence, showing messages in seq
+//! order, unread count and read receipts, typing, availability and the
+//! offline form. The wire (socket, POST, long polling) is in `transport`,
+//! the connection's state machine in `state`.
 //!
 //! Everything runs on the page's one thread; the state sits in a `RefCell`
 //! whose borrows never span an `await` or a call back into the DOM that
-//! could re-enter us.
+//! could re-enter us. A one-second heartbeat ([`Widget::tick`]) drives every
+//! timeout (acknowledgements, pings, backoff, typing, socket probes), so no
+//! timer handles need tracking.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -13,99 +17,126 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{CloseEvent, Event, EventTarget, KeyboardEvent, MessageEvent, WebSocket};
+use web_sys::{Event, EventTarget, HtmlElement, KeyboardEvent, WebSocket};
 
-use crate::frame::{self, Frame, Message};
+use crate::frame::{self, Message};
+use crate::i18n::Key;
 use crate::js::{self, get, get_str, get_uint, set, set_opt};
+use crate::outbox::{Outbox, State as Sending};
+use crate::state::{Conn, Machine, Mode};
 use crate::ui::Ui;
 
-/// Close code for refused credentials (unknown customer_id or wrong
-/// token): the only one after which the conversation is forgotten. Every
-/// other close (4408 auth timeout, 4429 too many sockets, 1012 restart,
-/// 1013 overloaded, 1011, network loss) reconnects with the same
-/// credentials, with backoff.
-const CREDENTIALS_REFUSED: u16 = 4401;
-/// Reconnect delays double from this…
-const BACKOFF_MIN_MS: f64 = 1000.0;
-/// …up to this.
-const BACKOFF_MAX_MS: f64 = 30000.0;
+/// Error codes that mean "these credentials no longer open a
+/// conversation": the only HTTP answers (besides socket close 4401) after
+/// which the stored credentials are forgotten.
+pub const CREDS_REFUSED: [&str; 2] = ["invalid_token", "unknown_customer"];
+/// Codes after which resending the same content cannot succeed: no retry
+/// button.
+const CONTENT_REFUSED: [&str; 3] = ["empty_content", "content_too_long", "invalid_content"];
 
 /// A conversation's public id and the token that opens it.
-struct Creds {
-    id: String,
-    token: String,
+pub struct Creds {
+    pub id: String,
+    pub token: String,
 }
 
-/// A message the server has not acknowledged yet.
-struct Outgoing {
-    client_id: String,
-    content: String,
-    /// The socket generation it was last sent on (0: none), so a reconnect
-    /// re-sends it exactly once.
-    sent_on: u32,
-    /// An HTTP POST for it is in flight.
-    posting: bool,
+/// What the page says about the visitor (snippet or `identify()`).
+#[derive(Default, Clone)]
+pub struct Identity {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub hash: Option<String>,
 }
 
 #[derive(Default)]
-struct State {
-    creds: Option<Creds>,
-    /// `customerId` from the page: offered as the public id of a new
-    /// conversation until the server refuses it.
-    preset_id: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
+pub struct State {
+    pub creds: Option<Creds>,
+    pub who: Identity,
+    /// Bumped by `identify()`/`shutdown()`: answers to older requests are
+    /// dropped.
+    pub epoch: u32,
     /// The start call succeeded for `creds`; history is shown.
-    ready: bool,
-    starting: bool,
+    pub ready: bool,
+    pub starting: bool,
     /// The visitor has shown interest (opened the panel, has stored
     /// credentials or unsent messages): worth a session.
-    wanted: bool,
-    ws: Option<WebSocket>,
-    /// The current socket is open and authenticated.
-    live: bool,
-    generation: u32,
-    attempts: u32,
-    timer: Option<i32>,
-    /// Seqs on screen, sorted: never show one twice.
-    seqs: Vec<u64>,
-    /// Highest seq the visitor has had on screen with the panel open.
-    seen: u64,
-    unread: u64,
-    outbox: Vec<Outgoing>,
-    open: bool,
+    pub wanted: bool,
+    pub config_done: bool,
+    pub m: Machine,
+    pub ws: Option<WebSocket>,
+    /// When the current socket was created.
+    pub ws_at: f64,
+    /// The current socket answered (the machine is or was `Live` on it).
+    pub ws_live: bool,
+    /// A ping is out since then (0: none).
+    pub ping_at: f64,
+    /// Transport generation: bumped per socket and per switch to HTTP, so
+    /// each outbox item goes out once per transport.
+    pub generation: u32,
+    pub retry_at: f64,
+    pub attempts: u32,
+    /// Next socket probe while on HTTP.
+    pub probe_at: f64,
+    pub polling: bool,
+    pub ever_live: bool,
+    /// Seqs on screen, sorted, with "sent by the visitor": never show one
+    /// twice, count unread, find the first seq for paging.
+    pub seqs: Vec<(u64, bool)>,
+    pub has_more: bool,
+    pub loading_older: bool,
+    /// The visitor's own last read seq (server-side).
+    pub read_seq: u64,
+    pub agent_read: u64,
+    /// A read receipt waits for the socket to go live.
+    pub read_pending: bool,
+    pub unread: u64,
+    pub outbox: Outbox,
+    pub open: bool,
+    pub typing_active: bool,
+    pub typing_sent_at: f64,
+    pub last_input: f64,
+    pub agent_typing_until: f64,
+    pub available: bool,
+    pub offline_mode: String,
+    pub reply_time: String,
+    /// The offline form is shown instead of the composer.
+    pub form: bool,
+    pub hide_launcher: bool,
+    pub own_color: bool,
+    pub own_position: bool,
 }
 
 impl State {
-    fn last_seq(&self) -> u64 {
-        self.seqs.last().copied().unwrap_or(0)
+    pub fn last_seq(&self) -> u64 {
+        self.seqs.last().map_or(0, |s| s.0)
     }
 }
 
-/// JS callbacks made once and reused for every socket and timer, so a
-/// reconnect allocates no closures and a stale socket's events are told
-/// apart by their target.
-struct Callbacks {
-    open: Function,
-    message: Function,
-    close: Function,
-    timer: Function,
+/// JS callbacks made once and reused for every socket, so a reconnect
+/// allocates no closures and a stale socket's events are told apart by
+/// their target.
+pub struct Callbacks {
+    pub open: Function,
+    pub message: Function,
+    pub close: Function,
 }
 
 pub struct Widget {
-    api: String,
-    ws_base: String,
+    pub api: String,
+    pub ws_base: String,
     creds_key: String,
-    state_key: String,
-    ui: Ui,
-    st: RefCell<State>,
+    outbox_key: String,
+    pub ui: Ui,
+    pub st: RefCell<State>,
     /// `max_message_length` from the config, in characters.
     max_len: Cell<u32>,
-    cb: RefCell<Option<Callbacks>>,
+    pub cb: RefCell<Option<Callbacks>>,
+    emit: Function,
 }
 
 /// Makes a JS function from a Rust closure that lives as long as the page.
-fn callback<F: FnMut(Event) + 'static>(f: F) -> Function {
+pub fn callback<F: FnMut(Event) + 'static>(f: F) -> Function {
     Closure::<dyn FnMut(Event)>::new(f)
         .into_js_value()
         .unchecked_into()
@@ -115,100 +146,144 @@ fn listen(target: &EventTarget, kind: &str, f: &Function) {
     let _ = target.add_event_listener_with_callback(kind, f);
 }
 
-/// `wss://host` for `https://host/…`, `ws://host` for `http://host/…`.
-fn ws_base(api: &str) -> String {
-    let (scheme, rest) = if let Some(rest) = api.strip_prefix("https://") {
-        ("wss://", rest)
-    } else if let Some(rest) = api.strip_prefix("http://") {
-        ("ws://", rest)
-    } else {
-        let loc = web_sys::window().map(|w| w.location());
-        let secure = loc.as_ref().and_then(|l| l.protocol().ok()).as_deref() == Some("https:");
-        let host = loc.and_then(|l| l.host().ok()).unwrap_or_default();
-        let mut s = String::from(if secure { "wss://" } else { "ws://" });
-        s.push_str(&host);
-        return s;
-    };
-    let host = rest.split('/').next().unwrap_or_default();
-    let mut s = String::from(scheme);
-    s.push_str(host);
-    s
-}
+type Handler = Box<dyn Fn(&Rc<Widget>, Event)>;
 
-fn cat(parts: &[&str]) -> String {
+pub fn cat(parts: &[&str]) -> String {
     parts.concat()
 }
 
+/// Reconnect delay for the `attempts`-th retry: 1 s, 2 s, 4 s … 30 s, each
+/// ±25 % so a restarted server is not hit by every visitor at once.
+pub fn backoff(attempts: u32) -> f64 {
+    let base = (1000.0 * f64::from(1u32 << attempts.min(5))).min(30000.0);
+    base * (0.75 + js_sys::Math::random() * 0.5)
+}
+
+/// Whether the browser believes it is online.
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+}
+
 impl Widget {
-    /// Mounts the widget and starts it; `None` if the page has no body.
+    /// Mounts the panel into the loader's shadow root and starts.
     pub fn start(
+        host: HtmlElement,
         api: String,
-        preset_id: Option<String>,
-        name: Option<String>,
-        email: Option<String>,
+        who: Identity,
+        mode: Mode,
+        lang: crate::i18n::Lang,
+        emit: Function,
+        opts: &JsValue,
     ) -> Option<Rc<Widget>> {
-        let doc = web_sys::window()?.document()?;
-        let ui = Ui::mount(doc)?;
+        let ui = Ui::mount(host, lang)?;
         let w = Rc::new(Widget {
-            ws_base: ws_base(&api),
+            ws_base: crate::transport::ws_base(&api),
             creds_key: cat(&["defmis-chat:", &api]),
-            state_key: cat(&["defmis-chat-state:", &api]),
+            outbox_key: cat(&["defmis-chat-outbox:", &api]),
             api,
             ui,
             st: RefCell::new(State {
-                preset_id,
-                name,
-                email,
+                who,
+                m: Machine::new(mode),
+                available: true,
+                hide_launcher: get(opts, "hideLauncher").is_truthy(),
+                own_color: get(opts, "primaryColor").is_truthy(),
+                own_position: get(opts, "position").is_truthy(),
                 ..State::default()
             }),
             max_len: Cell::new(4000),
             cb: RefCell::new(None),
+            emit,
         });
         w.wire();
         w.restore();
         spawn_local(w.clone().load_config());
+        if let Some(window) = web_sys::window() {
+            let t = w.clone();
+            let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
+                &callback(move |_| t.tick()),
+                1000,
+            );
+        }
+        w.update_status();
         w.tick();
+        w.emit("ready", &JsValue::UNDEFINED);
         Some(w)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         cat(&[&self.api, path])
+    }
+
+    pub fn emit(&self, event: &str, data: &JsValue) {
+        let _ = self
+            .emit
+            .call2(&JsValue::NULL, &JsValue::from_str(event), data);
     }
 
     fn wire(self: &Rc<Self>) {
         let ui = &self.ui;
-        let w = self.clone();
-        listen(
-            ui.launcher.as_ref(),
-            "click",
-            &callback(move |_| {
-                let open = w.st.borrow().open;
-                w.set_open(!open);
-            }),
-        );
-        let w = self.clone();
-        listen(
+        let on = |target: &EventTarget, kind: &str, f: Handler| {
+            let w = self.clone();
+            listen(target, kind, &callback(move |e| f(&w, e)));
+        };
+        on(ui.launcher.as_ref(), "click", Box::new(|w, _| w.toggle()));
+        on(
             ui.close.as_ref(),
             "click",
-            &callback(move |_| w.set_open(false)),
+            Box::new(|w, _| w.set_open(false)),
         );
-        let w = self.clone();
-        listen(
-            ui.send.as_ref(),
+        on(ui.send.as_ref(), "click", Box::new(|w, _| w.send_input()));
+        on(ui.input.as_ref(), "input", Box::new(|w, _| w.typed()));
+        on(
+            ui.form.as_ref(),
+            "submit",
+            Box::new(|w, e| {
+                e.prevent_default();
+                spawn_local(w.clone().submit_form());
+            }),
+        );
+        on(
+            ui.list.as_ref(),
             "click",
-            &callback(move |_| w.send_input()),
+            Box::new(|w, e| {
+                let Some(t) = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                else {
+                    return;
+                };
+                if t.class_list().contains("dc-retry") {
+                    if let Some(cid) = t
+                        .closest(".dc-msg")
+                        .ok()
+                        .flatten()
+                        .and_then(|m| m.get_attribute("data-client-id"))
+                    {
+                        w.retry(&cid);
+                    }
+                }
+            }),
         );
-        let w = self.clone();
-        listen(
-            ui.input.as_ref(),
-            "input",
-            &callback(move |_| w.ui.fit_input()),
+        on(
+            ui.list.as_ref(),
+            "scroll",
+            Box::new(|w, _| {
+                if w.ui.list.scroll_top() < 40 {
+                    w.load_older();
+                }
+            }),
         );
-        let w = self.clone();
-        listen(
+        on(
             ui.host.as_ref(),
             "keydown",
-            &callback(move |e| {
+            Box::new(|w, e| {
                 let k: &KeyboardEvent = e.unchecked_ref();
                 let key = k.key();
                 if key == "Escape" && w.st.borrow().open {
@@ -225,15 +300,24 @@ impl Widget {
             }),
         );
         if let Some(window) = web_sys::window() {
-            let w = self.clone();
-            listen(
+            on(window.as_ref(), "online", Box::new(|w, _| w.went_online()));
+            on(
                 window.as_ref(),
-                "online",
-                &callback(move |_| {
-                    w.st.borrow_mut().attempts = 0;
-                    w.retry_now();
-                }),
+                "offline",
+                Box::new(|w, _| w.went_offline()),
             );
+            if let Some(doc) = window.document() {
+                on(
+                    doc.as_ref(),
+                    "visibilitychange",
+                    Box::new(|w, _| {
+                        if page_visible() {
+                            w.check();
+                            w.mark_read();
+                        }
+                    }),
+                );
+            }
         }
         let w = self.clone();
         let open = callback(move |e| w.on_open(&e));
@@ -241,63 +325,82 @@ impl Widget {
         let message = callback(move |e| w.on_message(&e));
         let w = self.clone();
         let close = callback(move |e| w.on_close(&e));
-        let w = self.clone();
-        let timer = callback(move |_| w.on_timer());
         *self.cb.borrow_mut() = Some(Callbacks {
             open,
             message,
             close,
-            timer,
         });
     }
 
-    /// Loads stored credentials, the seen mark and the outbox; pending
-    /// messages show at once and stored credentials mean "connect now".
+    /// Loads the stored credentials and outbox, if they belong to the page's
+    /// visitor (the same `customerId`, or none on both sides): on a shared
+    /// computer the previous visitor's conversation is not shown.
     fn restore(&self) {
         let creds = js::load(&self.creds_key);
-        let saved = js::load(&self.state_key);
+        let outbox = js::load(&self.outbox_key);
         let mut st = self.st.borrow_mut();
-        if let (Some(id), Some(token)) = (get_str(&creds, "customer_id"), get_str(&creds, "token"))
-        {
-            st.creds = Some(Creds { id, token });
-            st.wanted = true;
+        let site = st.who.id.clone();
+        if get_str(&creds, "site") == site {
+            if let (Some(id), Some(token)) =
+                (get_str(&creds, "customer_id"), get_str(&creds, "token"))
+            {
+                st.creds = Some(Creds { id, token });
+                st.wanted = true;
+            }
         }
-        st.seen = get_uint(&saved, "seen").unwrap_or(0);
-        let outbox = get(&saved, "outbox");
-        if let Some(items) = outbox.dyn_ref::<Array>() {
+        if get_str(&outbox, "site") != site {
+            return;
+        }
+        if let Some(items) = get(&outbox, "items").dyn_ref::<Array>() {
             for item in items.iter() {
                 if let (Some(client_id), Some(content)) =
                     (get_str(&item, "client_id"), get_str(&item, "content"))
                 {
-                    if let Some(el) = self.ui.bubble("customer", &content, Some(&client_id), None) {
-                        el.class_list().add_1("pending").ok();
-                        let _ = self.ui.list.append_child(&el);
+                    let failed = get(&item, "failed").is_truthy();
+                    self.pending_bubble(&client_id, &content, failed);
+                    st.outbox.push(client_id.clone(), content);
+                    if failed {
+                        st.outbox.fail(&client_id);
                     }
-                    st.outbox.push(Outgoing {
-                        client_id,
-                        content,
-                        sent_on: 0,
-                        posting: false,
-                    });
                     st.wanted = true;
                 }
             }
         }
     }
 
-    fn save_state(&self) {
+    fn pending_bubble(&self, client_id: &str, content: &str, failed: bool) {
+        if let Some(el) = self.ui.bubble("customer", content, Some(client_id), None) {
+            if failed {
+                self.ui.set_state(&el, "failed", None, true);
+            } else {
+                self.ui.set_state(&el, "sending", None, false);
+            }
+            let _ = self.ui.list.append_child(&el);
+        }
+    }
+
+    /// Persists the outbox, keyed by `client_id`, with the page's
+    /// `customerId` beside it.
+    pub fn save_outbox(&self) {
         let st = self.st.borrow();
+        if st.outbox.items.is_empty() {
+            js::store(&self.outbox_key, None);
+            return;
+        }
         let o = Object::new();
-        set(&o, "seen", &JsValue::from_f64(st.seen as f64));
+        set_opt(&o, "site", st.who.id.as_deref());
         let items = Array::new();
-        for m in &st.outbox {
+        for m in &st.outbox.items {
             let item = Object::new();
             set_opt(&item, "client_id", Some(&m.client_id));
             set_opt(&item, "content", Some(&m.content));
+            if m.state == Sending::Failed {
+                set(&item, "failed", &JsValue::TRUE);
+            }
             items.push(&item);
         }
-        set(&o, "outbox", &items);
-        js::store(&self.state_key, Some(&o));
+        set(&o, "items", &items);
+        js::store(&self.outbox_key, Some(&o));
     }
 
     fn save_creds(&self) {
@@ -307,6 +410,7 @@ impl Widget {
                 let o = Object::new();
                 set_opt(&o, "customer_id", Some(&c.id));
                 set_opt(&o, "token", Some(&c.token));
+                set_opt(&o, "site", st.who.id.as_deref());
                 js::store(&self.creds_key, Some(&o));
             }
             None => js::store(&self.creds_key, None),
@@ -314,44 +418,87 @@ impl Widget {
     }
 
     async fn load_config(self: Rc<Self>) {
-        let Ok(reply) = js::request("GET", &self.url("/chat/api/widget/config/"), None, None).await
-        else {
-            return;
-        };
-        if reply.status != 200 {
-            return;
+        let reply = js::request(
+            "GET",
+            &self.url("/chat/api/widget/config/"),
+            None,
+            None,
+            15000,
+        )
+        .await;
+        if let Some(reply) = reply.as_ref().ok().filter(|r| r.status == 200) {
+            let cfg = &reply.body;
+            let ui = &self.ui;
+            if let Some(title) = get_str(cfg, "title").filter(|t| !t.is_empty()) {
+                ui.title.set_text_content(Some(&title));
+                let _ = ui.panel.set_attribute("aria-label", &title);
+            }
+            if let Some(text) = get_str(cfg, "welcome_message").filter(|t| !t.is_empty()) {
+                ui.welcome.set_text_content(Some(&text));
+                ui.show(&ui.welcome, true);
+            }
+            let style = ui.host.style();
+            let (own_color, own_position) = {
+                let st = self.st.borrow();
+                (st.own_color, st.own_position)
+            };
+            if let Some(c) = get_str(cfg, "primary_color").filter(|_| !own_color) {
+                let _ = style.set_property("--dc-p", &c);
+            }
+            if let Some(c) = get_str(cfg, "text_color").filter(|_| !own_color) {
+                let _ = style.set_property("--dc-t", &c);
+            }
+            if let Some(p) = get_str(cfg, "position").filter(|_| !own_position) {
+                let _ = ui.host.set_attribute("data-position", &p);
+            }
+            if let Some(n) = get_uint(cfg, "max_message_length").filter(|n| *n > 0) {
+                let n = n.min(u64::from(u32::MAX)) as u32;
+                self.max_len.set(n);
+                let _ = ui.input.set_attribute("maxlength", &js::uint(n.into()));
+                let _ = ui.form_msg.set_attribute("maxlength", &js::uint(n.into()));
+            }
+            let mut st = self.st.borrow_mut();
+            st.available = get(cfg, "available").as_bool().unwrap_or(true);
+            st.offline_mode = get_str(cfg, "offline_mode").unwrap_or_default();
+            st.reply_time = get_str(cfg, "reply_time").unwrap_or_default();
         }
-        let cfg = &reply.body;
-        let ui = &self.ui;
-        if let Some(title) = get_str(cfg, "title").filter(|t| !t.is_empty()) {
-            ui.title.set_text_content(Some(&title));
-            let _ = ui.panel.set_attribute("aria-label", &title);
-        }
-        if let Some(text) = get_str(cfg, "welcome_message").filter(|t| !t.is_empty()) {
-            ui.welcome.set_text_content(Some(&text));
-            ui.welcome.remove_attribute("hidden").ok();
-        }
-        let style = ui.host.style();
-        if let Some(c) = get_str(cfg, "primary_color") {
-            let _ = style.set_property("--dc-p", &c);
-        }
-        if let Some(c) = get_str(cfg, "text_color") {
-            let _ = style.set_property("--dc-t", &c);
-        }
-        if let Some(p) = get_str(cfg, "position") {
-            let _ = ui.host.set_attribute("data-position", &p);
-        }
-        if let Some(n) = get_uint(cfg, "max_message_length").filter(|n| *n > 0) {
-            let n = n.min(u64::from(u32::MAX)) as u32;
-            self.max_len.set(n);
-            let _ = ui.input.set_attribute("maxlength", &js::uint(n.into()));
-        }
+        self.st.borrow_mut().config_done = true;
+        self.apply_availability();
+        self.tick();
     }
 
-    fn set_open(self: &Rc<Self>, open: bool) {
+    /// Shows what the site chose for "no agent available": the offline
+    /// form (only before a conversation exists), the expected reply time,
+    /// or no launcher.
+    pub fn apply_availability(&self) {
+        let (form, reply, hide) = {
+            let mut st = self.st.borrow_mut();
+            let away = !st.available;
+            let has_conv = st.creds.is_some() || !st.outbox.items.is_empty();
+            let mode = st.offline_mode.clone();
+            st.form = away && (mode == "form" || mode.is_empty()) && !has_conv;
+            let reply = (away && mode == "async" && !st.reply_time.is_empty())
+                .then(|| cat(&[self.ui.t(Key::ReplyWithin), &st.reply_time]));
+            let hide = st.hide_launcher || (away && mode == "hide" && !st.open && !has_conv);
+            (st.form, reply, hide)
+        };
+        let ui = &self.ui;
+        ui.show(&ui.form, form);
+        ui.show(&ui.compose, !form);
+        ui.show(&ui.reply, reply.is_some());
+        ui.reply.set_text_content(reply.as_deref());
+        ui.show(&ui.launcher, !hide);
+    }
+
+    pub fn toggle(self: &Rc<Self>) {
+        let open = self.st.borrow().open;
+        self.set_open(!open);
+    }
+
+    pub fn set_open(self: &Rc<Self>, open: bool) {
         {
             let mut st = self.st.borrow_mut();
-            if st.open == open {
+            if st.open == open || st.m.conn == Conn::Closed {
                 return;
             }
             st.open = open;
@@ -360,61 +507,172 @@ impl Widget {
             }
         }
         self.ui.show_panel(open);
+        self.emit(if open { "open" } else { "close" }, &JsValue::UNDEFINED);
         if open {
-            self.mark_seen();
+            self.mark_read();
             self.tick();
-        } else {
-            let _ = self.ui.launcher.focus();
         }
     }
 
-    /// The panel is open: everything on screen has been seen.
-    fn mark_seen(&self) {
-        let changed = {
-            let mut st = self.st.borrow_mut();
-            let last = st.last_seq();
-            let changed = st.seen != last || st.unread != 0;
-            st.seen = last;
-            st.unread = 0;
-            changed
-        };
-        if changed {
-            self.ui.set_unread(0);
-            self.save_state();
-        }
-    }
-
-    /// Moves towards "session started and socket open", whichever step is
-    /// missing; called on open, send, timers and reconnects.
-    fn tick(self: &Rc<Self>) {
-        let (ready, start) = {
+    /// The status line for the connection state.
+    pub fn update_status(&self) {
+        let (key, name) = {
             let st = self.st.borrow();
-            (st.ready, !st.ready && !st.starting && st.wanted)
+            let key = match st.m.conn {
+                Conn::Connecting | Conn::Authenticating if st.ever_live => Key::Reconnecting,
+                Conn::Connecting | Conn::Authenticating => Key::Connecting,
+                Conn::Live | Conn::FallbackHttp => Key::Connected,
+                Conn::Offline => Key::Offline,
+                Conn::Closed => Key::Unavailable,
+            };
+            (key, st.m.name())
         };
+        self.ui.set_status(key, name);
+    }
+
+    /// The 1 s heartbeat, also called after every event: moves towards
+    /// "session started, transport working, outbox empty".
+    pub fn tick(self: &Rc<Self>) {
+        let now = js::now();
+        let (start, kill, ping, connect, poll, back, stop_typing, hide_typing) = {
+            let mut st = self.st.borrow_mut();
+            let conn = st.m.conn;
+            if conn == Conn::Closed {
+                return;
+            }
+            let stop_typing = st.typing_active && now - st.last_input > 5000.0;
+            let hide_typing = st.agent_typing_until > 0.0 && now > st.agent_typing_until;
+            if hide_typing {
+                st.agent_typing_until = 0.0;
+            }
+            let back = conn == Conn::Offline && now >= st.retry_at && online();
+            let start = !st.ready
+                && st.wanted
+                && st.config_done
+                && !st.starting
+                && !st.form
+                && conn != Conn::Offline
+                && now >= st.retry_at;
+            let (mut kill, mut ping, mut connect) = (false, false, false);
+            if st.ready {
+                if st.ws.is_some() {
+                    if !st.ws_live {
+                        kill = now - st.ws_at > 10000.0;
+                    } else if st.ping_at > 0.0 {
+                        kill = now - st.ping_at > 3000.0;
+                    } else {
+                        ping = st.outbox.overdue(now);
+                    }
+                } else if st.m.may_open_socket() {
+                    let due = if conn == Conn::FallbackHttp {
+                        st.probe_at
+                    } else {
+                        st.retry_at
+                    };
+                    connect = now >= due;
+                }
+            }
+            let poll = st.ready && conn == Conn::FallbackHttp && !st.polling;
+            (
+                start,
+                kill,
+                ping,
+                connect,
+                poll,
+                back,
+                stop_typing,
+                hide_typing,
+            )
+        };
+        if back {
+            self.went_online();
+            return;
+        }
         if start {
             spawn_local(self.clone().start_session());
-        } else if ready && self.st.borrow().ws.is_none() {
+        }
+        if kill {
+            self.socket_died(None);
+        }
+        if ping {
+            self.ping();
+        }
+        if connect {
             self.connect();
+        }
+        if poll {
+            spawn_local(self.clone().poll_loop());
+        }
+        self.flush();
+        if stop_typing {
+            self.send_typing(false);
+        }
+        if hide_typing {
+            self.ui.show(&self.ui.typing, false);
         }
     }
 
-    /// `POST /chat/api/chat/start/`, resuming stored credentials if any and
-    /// falling back step by step when the server refuses what we offer.
+    /// The transport may be silently dead (page visible again, network
+    /// back): ping a live socket, retry everything else now.
+    pub fn check(self: &Rc<Self>) {
+        let live = {
+            let mut st = self.st.borrow_mut();
+            st.retry_at = 0.0;
+            st.attempts = 0;
+            st.ws_live
+        };
+        if live {
+            self.ping();
+        }
+        self.tick();
+    }
+
+    fn went_online(self: &Rc<Self>) {
+        {
+            let mut st = self.st.borrow_mut();
+            st.m.online();
+            st.attempts = 0;
+            // Jittered, so a network coming back for a whole office does
+            // not reconnect every widget in the same millisecond.
+            st.retry_at = js::now() + js_sys::Math::random() * 1000.0;
+            st.probe_at = st.retry_at;
+            st.outbox.resend_all();
+        }
+        self.update_status();
+        self.tick();
+    }
+
+    fn went_offline(self: &Rc<Self>) {
+        self.drop_socket();
+        self.st.borrow_mut().m.offline();
+        self.update_status();
+    }
+
+    /// `POST /chat/api/chat/start/`, resuming stored credentials or the
+    /// page's identity, and stepping back (with a console warning) when the
+    /// server refuses what the page supplied.
     async fn start_session(self: Rc<Self>) {
-        self.st.borrow_mut().starting = true;
-        self.ui.set_status("Connecting…");
+        let epoch = {
+            let mut st = self.st.borrow_mut();
+            st.starting = true;
+            st.epoch
+        };
+        self.update_status();
         loop {
             let body = Object::new();
             {
                 let st = self.st.borrow();
-                set_opt(&body, "name", st.name.as_deref());
-                set_opt(&body, "email", st.email.as_deref());
+                set_opt(&body, "name", st.who.name.as_deref());
+                set_opt(&body, "email", st.who.email.as_deref());
                 match &st.creds {
                     Some(c) => {
                         set_opt(&body, "customer_id", Some(&c.id));
                         set_opt(&body, "token", Some(&c.token));
                     }
-                    None => set_opt(&body, "customer_id", st.preset_id.as_deref()),
+                    None => set_opt(&body, "customer_id", st.who.id.as_deref()),
+                }
+                if st.who.id.is_some() {
+                    set_opt(&body, "customer_hash", st.who.hash.as_deref());
                 }
             }
             let reply = js::request(
@@ -422,59 +680,93 @@ impl Widget {
                 &self.url("/chat/api/chat/start/"),
                 None,
                 Some(&body),
+                15000,
             )
             .await;
+            if self.st.borrow().epoch != epoch {
+                return;
+            }
             match reply {
-                Ok(r) if r.status == 200 && self.started(&r.body) => break,
-                Ok(r) if (400..500).contains(&r.status) && r.status != 408 && r.status != 429 => {
-                    if !self.drop_offer(r.status) {
-                        // Nothing left to drop: the server refuses a bare
-                        // start. Keep trying, slowly.
-                        self.ui.set_status("Chat unavailable");
-                        self.st.borrow_mut().starting = false;
-                        self.schedule_retry();
+                Ok(r) if (r.status == 200 || r.status == 201) && self.started(&r.body) => break,
+                Ok(r) if !r.retryable() && (400..500).contains(&r.status) => {
+                    if !self.step_back(&r.code()) {
+                        let mut st = self.st.borrow_mut();
+                        st.starting = false;
+                        st.retry_at = js::now() + 60000.0;
+                        drop(st);
+                        self.ui.set_status(Key::Unavailable, "refused");
                         return;
                     }
                 }
-                _ => {
-                    self.ui.set_status("Offline");
-                    self.st.borrow_mut().starting = false;
-                    self.schedule_retry();
+                other => {
+                    let mut st = self.st.borrow_mut();
+                    st.starting = false;
+                    let wait = match &other {
+                        Ok(r) => r.retry_after_ms(),
+                        Err(_) => 0.0,
+                    };
+                    st.retry_at = js::now() + backoff(st.attempts).max(wait);
+                    st.attempts = st.attempts.saturating_add(1);
+                    if other.is_err() && !online() {
+                        st.m.offline();
+                    }
+                    drop(st);
+                    self.update_status();
                     return;
                 }
             }
         }
         self.st.borrow_mut().starting = false;
+        self.update_status();
         self.tick();
     }
 
-    /// After a 4xx from start: forgets what the server most likely refused.
-    /// Auth failures point at the stored credentials, then the page's
-    /// customerId; validation failures at name/email first. `false` when
-    /// there is nothing left to drop.
-    fn drop_offer(&self, status: u16) -> bool {
-        let auth = matches!(status, 401 | 403 | 404);
+    /// After a final 4xx from start: drops what the server refused, saying
+    /// so on the console. `false` when there is nothing left to drop.
+    fn step_back(&self, code: &str) -> bool {
         let mut st = self.st.borrow_mut();
-        let profile = st.name.is_some() || st.email.is_some();
-        if !auth && profile {
-            st.name = None;
-            st.email = None;
-        } else if st.creds.is_some() {
+        if st.creds.is_some() && CREDS_REFUSED.contains(&code) {
             drop(st);
             self.forget_conversation();
-        } else if st.preset_id.is_some() {
-            st.preset_id = None;
-        } else if profile {
-            st.name = None;
-            st.email = None;
-        } else {
-            return false;
+            return true;
         }
-        true
+        if st.who.id.is_some()
+            && matches!(
+                code,
+                "invalid_identity" | "identity_required" | "invalid_customer_id"
+            )
+        {
+            js::warn(&cat(&[
+                "the server refused customerId/customerHash (",
+                code,
+                "); starting an anonymous conversation instead",
+            ]));
+            st.who.id = None;
+            st.who.hash = None;
+            st.creds = None;
+            return true;
+        }
+        if st.who.name.is_some() || st.who.email.is_some() {
+            js::warn(&cat(&[
+                "the server refused customerName/customerEmail (",
+                code,
+                "); starting without them",
+            ]));
+            st.who.name = None;
+            st.who.email = None;
+            return true;
+        }
+        if st.creds.is_some() {
+            drop(st);
+            self.forget_conversation();
+            return true;
+        }
+        false
     }
 
-    /// Takes a start response: credentials, history, closed state.
-    fn started(&self, body: &JsValue) -> bool {
+    /// Takes a start (or offline form) answer: credentials, the latest page
+    /// of history, read marks, closed state.
+    pub fn started(&self, body: &JsValue) -> bool {
         let (Some(id), Some(token)) = (get_str(body, "customer_id"), get_str(body, "token")) else {
             return false;
         };
@@ -487,394 +779,223 @@ impl Widget {
             st.creds = Some(Creds { id, token });
             st.ready = true;
             st.attempts = 0;
+            st.retry_at = 0.0;
+            st.has_more = get(body, "has_more").as_bool().unwrap_or(false);
+            st.read_seq = st.read_seq.max(get_uint(body, "read_seq").unwrap_or(0));
+            st.agent_read = st
+                .agent_read
+                .max(get_uint(body, "agent_read_seq").unwrap_or(0));
         }
         self.save_creds();
         self.show_closed(get_str(body, "status").as_deref() == Some("closed"));
-        if let Some(messages) = get(body, "messages").dyn_ref::<Array>() {
-            for m in messages.iter() {
-                self.add_message(&m);
-            }
-        }
+        self.add_messages(&get(body, "messages"), false);
         self.ui.scroll_to_end();
+        self.apply_availability();
         true
     }
 
-    /// Drops the current conversation (credentials refused): clears the
-    /// stored credentials and the shown history; unsent messages stay in
-    /// the outbox and go to the next conversation.
-    fn forget_conversation(&self) {
-        let ws = {
+    /// Drops the current conversation (credentials refused, or a new
+    /// identity): the stored credentials and the shown history go; unsent
+    /// messages stay in the outbox and go to the next conversation.
+    pub fn forget_conversation(&self) {
+        self.drop_socket();
+        {
             let mut st = self.st.borrow_mut();
             st.creds = None;
             st.ready = false;
-            st.live = false;
             st.seqs.clear();
-            st.seen = 0;
+            st.has_more = false;
+            st.read_seq = 0;
+            st.agent_read = 0;
             st.unread = 0;
-            for m in &mut st.outbox {
-                m.sent_on = 0;
-            }
-            st.ws.take()
-        };
-        if let Some(ws) = ws {
-            let _ = ws.close();
+            st.outbox.resend_all();
+            st.m.restart();
         }
         js::store(&self.creds_key, None);
+        self.ui.clear(true);
         self.ui.set_unread(0);
-        // Keep the unsent bubbles, drop the stored ones.
-        let mut cur = self.ui.list.last_element_child();
-        while let Some(c) = cur {
-            cur = c.previous_element_sibling();
-            if c.has_attribute("data-seq") {
-                c.remove();
-            }
-        }
         self.show_closed(false);
-        self.save_state();
     }
 
     fn show_closed(&self, closed: bool) {
-        let _ = self.ui.note.toggle_attribute_with_force("hidden", !closed);
+        self.ui.show(&self.ui.note, closed);
     }
 
-    fn connect(self: &Rc<Self>) {
-        let url = {
-            let st = self.st.borrow();
-            let Some(c) = &st.creds else { return };
-            let id = String::from(js_sys::encode_uri_component(&c.id));
-            cat(&[&self.ws_base, "/ws/chat/", &id, "/"])
-        };
-        let Ok(ws) = WebSocket::new(&url) else {
-            self.schedule_retry();
-            return;
-        };
-        if let Some(cb) = &*self.cb.borrow() {
-            ws.set_onopen(Some(&cb.open));
-            ws.set_onmessage(Some(&cb.message));
-            ws.set_onclose(Some(&cb.close));
-        }
-        let mut st = self.st.borrow_mut();
-        st.ws = Some(ws);
-        st.live = false;
-        st.generation = st.generation.wrapping_add(1).max(1);
-    }
-
-    /// The socket an event belongs to, if it is still the current one.
-    fn current(&self, e: &Event) -> Option<WebSocket> {
-        let ws = self.st.borrow().ws.clone()?;
-        (e.target().map(JsValue::from) == Some(JsValue::from(ws.clone()))).then_some(ws)
-    }
-
-    fn on_open(self: &Rc<Self>, e: &Event) {
-        let Some(ws) = self.current(e) else { return };
-        let auth = Object::new();
+    /// `identify()` at runtime: like a new page load with these values.
+    pub fn identify(self: &Rc<Self>, who: Identity) {
+        self.drop_socket();
         {
             let mut st = self.st.borrow_mut();
-            let Some(c) = &st.creds else { return };
-            set_opt(&auth, "type", Some("auth"));
-            set_opt(&auth, "token", Some(&c.token));
-            set(&auth, "after", &JsValue::from_f64(st.last_seq() as f64));
-            st.live = true;
-            st.attempts = 0;
+            st.epoch = st.epoch.wrapping_add(1);
+            st.who = who;
+            st.creds = None;
+            st.ready = false;
+            st.starting = false;
+            st.seqs.clear();
+            st.read_seq = 0;
+            st.agent_read = 0;
+            st.unread = 0;
+            st.outbox = Outbox::default();
+            st.wanted = st.open;
+            let mode = st.m.mode;
+            st.m = Machine::new(mode);
+            st.retry_at = 0.0;
         }
-        let _ = ws.send_with_str(&js::stringify(&auth));
-        self.ui.set_status("Connected");
-        self.flush();
-    }
-
-    fn on_message(self: &Rc<Self>, e: &Event) {
-        if self.current(e).is_none() {
-            return;
-        }
-        let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() else {
-            return;
-        };
-        match frame::decode(&js::parse(&text)) {
-            Frame::Message(m) => self.show_message(m),
-            Frame::Error {
-                client_id: Some(cid),
-                retryable: true,
-                retry_after_ms,
-                ..
-            } => self.resend_later(&cid, retry_after_ms.unwrap_or(0)),
-            Frame::Error {
-                client_id: Some(cid),
-                message,
-                ..
-            } => self.fail(&cid, message),
-            Frame::Session { closed } => self.show_closed(closed),
-            // Typing and receipts: shown by the widget's rewrite (issue 8).
-            Frame::Error { .. } | Frame::Typing { .. } | Frame::Read { .. } | Frame::Other => {}
-        }
-    }
-
-    fn on_close(self: &Rc<Self>, e: &Event) {
-        if self.current(e).is_none() {
-            return;
-        }
-        {
-            let mut st = self.st.borrow_mut();
-            st.ws = None;
-            st.live = false;
-        }
-        if e.unchecked_ref::<CloseEvent>().code() == CREDENTIALS_REFUSED {
-            // The token no longer opens this conversation: start afresh.
-            self.forget_conversation();
-        } else {
-            self.ui.set_status("Reconnecting…");
-            self.flush();
-        }
-        self.schedule_retry();
-    }
-
-    /// Arms the backoff timer: 1 s, 2 s, 4 s … 30 s, each ±25 % so that a
-    /// restarted server is not hit by every visitor at once.
-    fn schedule_retry(&self) {
-        self.schedule_retry_after(0.0);
-    }
-
-    /// [`Self::schedule_retry`], waiting at least `at_least_ms`.
-    fn schedule_retry_after(&self, at_least_ms: f64) {
-        let delay = {
-            let mut st = self.st.borrow_mut();
-            if st.timer.is_some() {
-                return;
-            }
-            let base = (BACKOFF_MIN_MS * f64::from(1u32 << st.attempts.min(5))).min(BACKOFF_MAX_MS);
-            st.attempts = st.attempts.saturating_add(1);
-            (base * (0.75 + js_sys::Math::random() * 0.5))
-                .min(BACKOFF_MAX_MS)
-                .max(at_least_ms)
-        };
-        let (Some(window), Some(cb)) = (web_sys::window(), &*self.cb.borrow()) else {
-            return;
-        };
-        if let Ok(id) =
-            window.set_timeout_with_callback_and_timeout_and_arguments_0(&cb.timer, delay as i32)
-        {
-            self.st.borrow_mut().timer = Some(id);
-        }
-    }
-
-    /// Cancels a pending backoff and retries at once (the browser is back
-    /// online).
-    fn retry_now(self: &Rc<Self>) {
-        if let (Some(id), Some(window)) = (self.st.borrow_mut().timer.take(), web_sys::window()) {
-            window.clear_timeout_with_handle(id);
-        }
-        self.on_timer();
-    }
-
-    fn on_timer(self: &Rc<Self>) {
-        let poll = {
-            let mut st = self.st.borrow_mut();
-            st.timer = None;
-            st.ready && !st.live && st.attempts >= 2
-        };
-        if poll {
-            // The socket keeps failing (a proxy may block it): fetch missed
-            // replies over HTTP meanwhile.
-            spawn_local(self.clone().poll_history());
-        }
-        self.flush();
+        self.ui.clear(false);
+        self.ui.set_unread(0);
+        self.ui.show(&self.ui.host, true);
+        self.show_closed(false);
+        self.restore();
+        self.apply_availability();
+        self.update_status();
         self.tick();
     }
 
-    async fn poll_history(self: Rc<Self>) {
-        let (url, token) = {
-            let st = self.st.borrow();
-            let Some(c) = &st.creds else { return };
-            let id = String::from(js_sys::encode_uri_component(&c.id));
-            let after = js::uint(st.last_seq());
-            (
-                cat(&[
-                    &self.api,
-                    "/chat/api/chat/",
-                    &id,
-                    "/history/?after=",
-                    &after,
-                ]),
-                c.token.clone(),
-            )
-        };
-        if let Ok(r) = js::request("GET", &url, Some(&token), None).await {
-            if r.status == 200 {
-                if let Some(messages) = get(&r.body, "messages").dyn_ref::<Array>() {
-                    for m in messages.iter() {
-                        self.add_message(&m);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Sends what the outbox holds: over the socket when it is live (once
-    /// per socket), else by HTTP POST (one request per message at a time).
-    fn flush(self: &Rc<Self>) {
-        let mut posts = Vec::new();
+    /// `shutdown()`, for a site's logout: forgets the visitor (stored
+    /// credentials and outbox) and removes the widget from view until the
+    /// next `identify()`.
+    pub fn shutdown(self: &Rc<Self>) {
+        self.set_open(false);
+        self.drop_socket();
         {
             let mut st = self.st.borrow_mut();
-            if !st.ready {
-                return;
-            }
-            let generation = st.generation;
-            let ws = if st.live { st.ws.clone() } else { None };
-            for m in &mut st.outbox {
-                match &ws {
-                    Some(ws) if m.sent_on != generation => {
-                        let frame = Object::new();
-                        set_opt(&frame, "type", Some("message"));
-                        set_opt(&frame, "content", Some(&m.content));
-                        set_opt(&frame, "client_id", Some(&m.client_id));
-                        if ws.send_with_str(&js::stringify(&frame)).is_ok() {
-                            m.sent_on = generation;
-                        }
-                    }
-                    None if !m.posting => {
-                        m.posting = true;
-                        posts.push((m.client_id.clone(), m.content.clone()));
-                    }
-                    _ => {}
-                }
-            }
+            st.epoch = st.epoch.wrapping_add(1);
+            st.creds = None;
+            st.ready = false;
+            st.who = Identity::default();
+            st.outbox = Outbox::default();
+            st.seqs.clear();
+            st.m.close();
         }
-        for (cid, content) in posts {
-            spawn_local(self.clone().post(cid, content));
-        }
+        js::store(&self.creds_key, None);
+        js::store(&self.outbox_key, None);
+        self.ui.clear(false);
+        self.ui.set_unread(0);
+        self.ui.show(&self.ui.host, false);
     }
 
-    /// The HTTP fallback for one message.
-    async fn post(self: Rc<Self>, client_id: String, content: String) {
-        let Some(token) = self.st.borrow().creds.as_ref().map(|c| c.token.clone()) else {
-            return;
+    fn typed(self: &Rc<Self>) {
+        self.ui.fit_input();
+        let now = js::now();
+        let send = {
+            let mut st = self.st.borrow_mut();
+            st.last_input = now;
+            !st.typing_active || now - st.typing_sent_at > 2000.0
         };
-        let body = Object::new();
-        {
-            let st = self.st.borrow();
-            set_opt(
-                &body,
-                "customer_id",
-                st.creds.as_ref().map(|c| c.id.as_str()),
-            );
-        }
-        set_opt(&body, "content", Some(&content));
-        set_opt(&body, "client_id", Some(&client_id));
-        let reply = js::request(
-            "POST",
-            &self.url("/chat/api/chat/message/"),
-            Some(&token),
-            Some(&body),
-        )
-        .await;
-        for m in &mut self.st.borrow_mut().outbox {
-            if m.client_id == client_id {
-                m.posting = false;
-            }
-        }
-        match reply {
-            Ok(r) if r.status == 200 || r.status == 201 => self.add_message(&r.body),
-            Ok(r) if r.status == 401 || r.status == 403 => {
-                // Only if the token is still the one we used.
-                let current = self
-                    .st
-                    .borrow()
-                    .creds
-                    .as_ref()
-                    .is_some_and(|c| c.token == token);
-                if current {
-                    self.forget_conversation();
-                    self.tick();
-                }
-            }
-            Ok(r) if (400..500).contains(&r.status) && r.status != 408 && r.status != 429 => {
-                self.fail(&client_id, r.error_message());
-            }
-            _ => self.schedule_retry(),
+        if send && !self.ui.input.value().is_empty() {
+            self.send_typing(true);
         }
     }
 
     /// Sends the textarea's content.
     fn send_input(self: &Rc<Self>) {
         let content = self.ui.input.value();
-        if content.trim().is_empty() {
-            return;
-        }
-        if content.chars().count() > self.max_len.get() as usize {
+        if content.trim().is_empty() || content.chars().count() > self.max_len.get() as usize {
             return;
         }
         self.ui.input.set_value("");
         self.ui.fit_input();
-        let client_id = js::uuid();
-        if let Some(el) = self.ui.bubble("customer", &content, Some(&client_id), None) {
-            el.class_list().add_1("pending").ok();
-            let _ = self.ui.list.append_child(&el);
-            self.ui.scroll_to_end();
+        if self.st.borrow().typing_active {
+            self.send_typing(false);
         }
+        let client_id = js::uuid();
+        self.pending_bubble(&client_id, &content, false);
+        self.ui.scroll_to_end();
         {
             let mut st = self.st.borrow_mut();
-            st.outbox.push(Outgoing {
-                client_id,
-                content,
-                sent_on: 0,
-                posting: false,
-            });
+            st.outbox.push(client_id, content);
             st.wanted = true;
         }
-        self.save_state();
-        self.flush();
+        self.save_outbox();
         self.tick();
     }
 
-    /// Shows a stored message (from start, the socket, history or a POST
-    /// answer) unless its seq is already on screen; replaces the pending
-    /// bubble with the same client_id.
-    fn add_message(&self, v: &JsValue) {
-        if let Some(m) = frame::message(v) {
-            self.show_message(m);
+    /// The retry button of a failed message.
+    fn retry(self: &Rc<Self>, client_id: &str) {
+        if !self.st.borrow_mut().outbox.retry(client_id) {
+            return;
         }
+        if let Some(el) = self.ui.pending(client_id) {
+            self.ui.set_state(&el, "sending", None, false);
+        }
+        self.save_outbox();
+        self.tick();
     }
 
-    /// A transient refusal (the server is busy or restarting): keep the
-    /// message and send it again after the backoff.
-    /// Keeps a refused-but-retryable message and resends it after the
-    /// backoff, or after `at_least_ms` when the server said so.
-    fn resend_later(&self, client_id: &str, at_least_ms: u64) {
-        for m in &mut self.st.borrow_mut().outbox {
-            if m.client_id == client_id {
-                m.sent_on = 0;
-            }
-        }
-        self.schedule_retry_after(at_least_ms as f64);
+    /// A transient refusal: keep the message, send it again after a pause
+    /// (at least `retry_after_ms` when the server gave one).
+    pub fn resend_later(&self, client_id: &str, at_least_ms: f64) {
+        let mut st = self.st.borrow_mut();
+        let wait = backoff(st.attempts.min(3)).max(at_least_ms);
+        st.outbox.later(client_id, js::now() + wait);
     }
 
-    fn show_message(&self, m: Message) {
-        let (dirty, unread) = {
+    /// A final refusal: the bubble shows why, with a retry button unless the
+    /// content itself was refused.
+    pub fn fail(&self, client_id: &str, code: &str, reason: Option<String>) {
+        let content_refused = CONTENT_REFUSED.contains(&code);
+        {
             let mut st = self.st.borrow_mut();
-            let Err(at) = st.seqs.binary_search(&m.seq) else {
-                return;
-            };
-            st.seqs.insert(at, m.seq);
-            let before = st.outbox.len();
-            if let Some(cid) = &m.client_id {
-                st.outbox.retain(|o| &o.client_id != cid);
+            if content_refused {
+                st.outbox.remove(client_id);
+            } else {
+                st.outbox.fail(client_id);
             }
-            let mut dirty = st.outbox.len() != before;
-            let mut unread = None;
-            if m.sender != "customer" && m.seq > st.seen {
-                if st.open {
-                    st.seen = m.seq;
-                    dirty = true;
-                } else {
-                    st.unread += 1;
-                    unread = Some(st.unread);
+        }
+        self.save_outbox();
+        if let Some(el) = self.ui.pending(client_id) {
+            self.ui
+                .set_state(&el, "failed", reason.as_deref(), !content_refused);
+        }
+    }
+
+    /// Shows every message of a JSON array.
+    pub fn add_messages(&self, list: &JsValue, fresh: bool) {
+        if let Some(messages) = list.dyn_ref::<Array>() {
+            for m in messages.iter() {
+                if let Some(m) = frame::message(&m) {
+                    self.show_message(m, fresh);
                 }
             }
-            (dirty, unread)
+        }
+        self.after_messages();
+    }
+
+    /// Unread count, read receipt and "Seen" after new messages.
+    pub fn after_messages(&self) {
+        self.mark_read();
+        let agent_read = self.st.borrow().agent_read;
+        self.ui.place_seen(agent_read);
+    }
+
+    /// Shows a stored message (from start, the socket, history or a POST
+    /// answer) unless its seq is already on screen; its acknowledgement
+    /// takes the same client_id out of the outbox. `fresh`: it just arrived
+    /// (the page hears a `message` event).
+    pub fn show_message(&self, m: Message, fresh: bool) {
+        let mine = m.sender == "customer";
+        let acked = {
+            let mut st = self.st.borrow_mut();
+            let Err(at) = st.seqs.binary_search_by_key(&m.seq, |s| s.0) else {
+                return;
+            };
+            st.seqs.insert(at, (m.seq, mine));
+            if m.sender == "agent" {
+                st.agent_typing_until = 0.0;
+            }
+            m.client_id.as_deref().is_some_and(|c| st.outbox.ack(c))
         };
+        if acked {
+            self.save_outbox();
+        }
         if let Some(old) = m.client_id.as_deref().and_then(|cid| self.ui.pending(cid)) {
             old.remove();
         }
-        let follow = m.sender == "customer" || self.ui.at_end();
+        if m.sender == "agent" {
+            self.ui.show(&self.ui.typing, false);
+        }
+        // An older page keeps the reader where they are.
+        let follow = !self.st.borrow().loading_older && (mine || self.ui.at_end());
         let name = if m.sender == "agent" {
             m.agent_name.as_deref()
         } else {
@@ -885,36 +1006,122 @@ impl Widget {
             .bubble(m.sender, &m.content, m.client_id.as_deref(), name)
         {
             let _ = el.set_attribute("data-seq", &js::uint(m.seq));
+            if mine {
+                self.ui.set_state(&el, "sent", None, false);
+            }
             self.ui.insert_ordered(&el, m.seq);
         }
         if follow {
             self.ui.scroll_to_end();
         }
-        if let Some(n) = unread {
-            self.ui.set_unread(n);
-        }
-        if dirty {
-            self.save_state();
+        if fresh {
+            let o = Object::new();
+            set(&o, "seq", &JsValue::from_f64(m.seq as f64));
+            set_opt(&o, "sender", Some(m.sender));
+            set_opt(&o, "content", Some(&m.content));
+            self.emit("message", &o);
         }
     }
 
-    /// The server rejected a message: mark its bubble failed, never retry it.
-    fn fail(&self, client_id: &str, reason: Option<String>) {
-        self.st
-            .borrow_mut()
-            .outbox
-            .retain(|o| o.client_id != client_id);
-        self.save_state();
-        let Some(el) = self.ui.pending(client_id) else {
-            return;
+    /// With the panel open on a visible page, everything shown is read:
+    /// tells the server (receipt) and clears the badge; otherwise counts
+    /// agent and bot messages after the visitor's read seq.
+    pub fn mark_read(&self) {
+        let (send, unread, changed) = {
+            let mut st = self.st.borrow_mut();
+            let last_other = st.seqs.iter().rev().find(|s| !s.1).map_or(0, |s| s.0);
+            let mut send = None;
+            if st.open && st.ready && page_visible() && last_other > st.read_seq {
+                st.read_seq = last_other;
+                send = Some(last_other);
+            }
+            let read = st.read_seq;
+            let unread = st.seqs.iter().filter(|s| !s.1 && s.0 > read).count() as u64;
+            let changed = unread != st.unread;
+            st.unread = unread;
+            (send, unread, changed)
         };
-        let classes = el.class_list();
-        let _ = classes.remove_1("pending");
-        let _ = classes.add_1("failed");
-        if let Ok(err) = self.ui.doc.create_element("div") {
-            err.set_class_name("dc-err");
-            err.set_text_content(Some(reason.as_deref().unwrap_or("Not sent")));
-            let _ = el.append_child(&err);
+        if let Some(seq) = send {
+            self.send_read(seq);
+        }
+        if changed {
+            self.ui.set_unread(unread);
+            self.emit("unread", &JsValue::from_f64(unread as f64));
+        }
+    }
+
+    /// An agent typing frame: "Ann is typing…" for up to 6 s.
+    pub fn agent_typing(&self, active: bool, name: Option<String>) {
+        let until = if active { js::now() + 6000.0 } else { 0.0 };
+        self.st.borrow_mut().agent_typing_until = until;
+        if active {
+            let name = name.filter(|n| !n.is_empty()).unwrap_or_default();
+            self.ui
+                .typing
+                .set_text_content(Some(&cat(&[&name, self.ui.t(Key::IsTyping)])));
+        }
+        self.ui.show(&self.ui.typing, active);
+    }
+
+    pub fn agent_read(&self, seq: u64) {
+        let upto = {
+            let mut st = self.st.borrow_mut();
+            st.agent_read = st.agent_read.max(seq);
+            st.agent_read
+        };
+        self.ui.place_seen(upto);
+    }
+
+    pub fn set_available(&self, available: bool) {
+        self.st.borrow_mut().available = available;
+        self.apply_availability();
+    }
+
+    /// The offline form: `POST /chat/api/chat/offline/`; its 201 is a start
+    /// answer, and the conversation continues from there.
+    async fn submit_form(self: Rc<Self>) {
+        let ui = &self.ui;
+        let email = ui.form_email.value();
+        let message = ui.form_msg.value();
+        if email.trim().is_empty() || message.trim().is_empty() {
+            ui.form_err.set_text_content(Some(ui.t(Key::NotSent)));
+            ui.show(&ui.form_err, true);
+            return;
+        }
+        let body = Object::new();
+        let name = ui.form_name.value();
+        set_opt(&body, "name", Some(name.trim()).filter(|n| !n.is_empty()));
+        set_opt(&body, "email", Some(email.trim()));
+        set_opt(&body, "message", Some(&message));
+        {
+            let mut st = self.st.borrow_mut();
+            set_opt(&body, "customer_id", st.who.id.as_deref());
+            if st.who.id.is_some() {
+                set_opt(&body, "customer_hash", st.who.hash.as_deref());
+            }
+            st.wanted = true;
+        }
+        let reply = js::request(
+            "POST",
+            &self.url("/chat/api/chat/offline/"),
+            None,
+            Some(&body),
+            15000,
+        )
+        .await;
+        match reply {
+            Ok(r) if (r.status == 200 || r.status == 201) && self.started(&r.body) => {
+                ui.form_msg.set_value("");
+                ui.show(&ui.form_err, false);
+                let _ = ui.input.focus();
+                self.tick();
+            }
+            other => {
+                let why = other.ok().and_then(|r| r.error_message());
+                ui.form_err
+                    .set_text_content(Some(why.as_deref().unwrap_or(ui.t(Key::NotSent))));
+                ui.show(&ui.form_err, true);
+            }
         }
     }
 }

@@ -48,6 +48,8 @@ pub enum Frame {
     /// The server refused a message; `retryable` ones are sent again.
     Error {
         client_id: Option<String>,
+        /// The error code (`content_too_long`, `rate_limited`, …).
+        code: Option<String>,
         message: Option<String>,
         retryable: bool,
         /// With `rate_limited`: wait at least this long before resending.
@@ -56,15 +58,18 @@ pub enum Frame {
     Session {
         closed: bool,
     },
-    /// An agent is typing (or stopped); `name` is the agent's shown name
-    /// (text, never HTML).
+    /// An agent started or stopped typing; `name` is their shown name.
     Typing {
         active: bool,
-        name: String,
+        name: Option<String>,
     },
-    /// The agents have read the conversation up to `seq`.
+    /// The agents have read up to `seq`.
     Read {
         seq: u64,
+    },
+    /// Whether an agent is available now.
+    Availability {
+        available: bool,
     },
     /// `pong`, or a type this widget does not know (newer servers).
     Other,
@@ -103,6 +108,7 @@ pub fn decode<J: Json>(frame: &J) -> Frame {
             let error = frame.field("error");
             Frame::Error {
                 client_id: frame.field("client_id").string(),
+                code: error.field("code").string(),
                 message: error.field("message").string(),
                 retryable: error.field("retryable").boolean().unwrap_or(false),
                 retry_after_ms: uint(&error.field("retry_after_ms")),
@@ -111,22 +117,18 @@ pub fn decode<J: Json>(frame: &J) -> Frame {
         Some("session") => Frame::Session {
             closed: frame.field("session").field("status").string().as_deref() == Some("closed"),
         },
-        // Only the agents' side reaches a visitor; anything else is ignored.
-        Some("typing") if frame.field("by").string().as_deref() == Some("agent") => {
-            match frame.field("active").boolean() {
-                Some(active) => Frame::Typing {
-                    active,
-                    name: frame.field("name").string().unwrap_or_default(),
-                },
-                None => Frame::Other,
-            }
-        }
-        Some("read") if frame.field("by").string().as_deref() == Some("agent") => {
-            match uint(&frame.field("seq")) {
-                Some(seq) => Frame::Read { seq },
-                None => Frame::Other,
-            }
-        }
+        Some("typing") => Frame::Typing {
+            active: frame.field("active").boolean().unwrap_or(false),
+            name: frame.field("name").string(),
+        },
+        Some("read") => match uint(&frame.field("seq")) {
+            Some(seq) => Frame::Read { seq },
+            None => Frame::Other,
+        },
+        Some("availability") => match frame.field("available").boolean() {
+            Some(available) => Frame::Availability { available },
+            None => Frame::Other,
+        },
         _ => Frame::Other,
     }
 }

@@ -2,10 +2,10 @@
 //! localStorage, random ids and number formatting — each written so that it
 //! pulls in neither serde nor `core::fmt`, which would dominate the binary.
 
-use js_sys::{Object, Reflect, JSON};
+use js_sys::{Function, Object, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestInit, Response, Storage};
+use web_sys::{AbortController, RequestInit, Response, Storage};
 
 /// `v[k]`, or `undefined` when `v` is not an object.
 pub fn get(v: &JsValue, k: &str) -> JsValue {
@@ -121,17 +121,65 @@ impl Reply {
     pub fn error_message(&self) -> Option<String> {
         get_str(&get(&self.body, "error"), "message")
     }
+
+    /// The error's `code`, or "".
+    pub fn code(&self) -> String {
+        get_str(&get(&self.body, "error"), "code").unwrap_or_default()
+    }
+
+    /// Whether the same request may succeed later (5xx, 408, 429, or the
+    /// body says `retryable`).
+    pub fn retryable(&self) -> bool {
+        self.status >= 500
+            || self.status == 408
+            || self.status == 429
+            || get(&get(&self.body, "error"), "retryable").as_bool() == Some(true)
+    }
+
+    /// `retry_after_ms` of a rate limit, or 0.
+    pub fn retry_after_ms(&self) -> f64 {
+        get(&get(&self.body, "error"), "retry_after_ms")
+            .as_f64()
+            .unwrap_or(0.0)
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// `console.warn("DEFMIS Chat: " + why)`: the page supplied something we
+/// cannot use, and its author should know.
+pub fn warn(why: &str) {
+    let mut s = String::from("DEFMIS Chat: ");
+    s.push_str(why);
+    web_sys::console::warn_1(&JsValue::from_str(&s));
 }
 
 /// One JSON request. `Err` means no HTTP answer at all (offline, DNS, CORS).
+///
+/// The request is aborted after `timeout_ms` (a socket-less proxy or a
+/// half-dead connection must not hang a send or a long poll forever).
 pub async fn request(
     method: &str,
     url: &str,
     token: Option<&str>,
     body: Option<&Object>,
+    timeout_ms: i32,
 ) -> Result<Reply, JsValue> {
     let init = RequestInit::new();
     init.set_method(method);
+    let ctrl = AbortController::new()?;
+    init.set_signal(Some(&ctrl.signal()));
+    let window = web_sys::window().ok_or(JsValue::NULL)?;
+    // `ctrl.abort.bind(ctrl)`: no Rust closure to keep alive.
+    let abort = get(&ctrl, "abort")
+        .unchecked_into::<Function>()
+        .bind0(&ctrl);
+    let timer = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(&abort, timeout_ms)
+        .ok();
     let headers = Object::new();
     if let Some(body) = body {
         set(
@@ -147,14 +195,21 @@ pub async fn request(
         set(&headers, "Authorization", &JsValue::from_str(&auth));
     }
     init.set_headers(&headers);
-    let window = web_sys::window().ok_or(JsValue::NULL)?;
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await?
-        .dyn_into()?;
-    let body = match response.json() {
-        Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::NULL),
-        Err(_) => JsValue::NULL,
-    };
+    let result = async {
+        let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+            .await?
+            .dyn_into()?;
+        let body = match response.json() {
+            Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::NULL),
+            Err(_) => JsValue::NULL,
+        };
+        Ok::<_, JsValue>((response, body))
+    }
+    .await;
+    if let Some(t) = timer {
+        window.clear_timeout_with_handle(t);
+    }
+    let (response, body) = result?;
     Ok(Reply {
         status: response.status(),
         body,

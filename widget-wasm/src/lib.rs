@@ -1,75 +1,72 @@
 //! The embeddable DEFMIS Chat widget.
 //!
-//! A website adds one `<script src="…/static/js/chat-widget.js">`; that
-//! loader imports the wasm-bindgen glue from `/static/widget/` and calls
-//! [`start`]. The widget then draws a launcher bubble and a chat panel inside
-//! an open shadow root on `<div id="defmis-chat-root">`, talks to the server's
-//! public widget API (`/chat/api/…`) and visitor socket (`/ws/chat/{id}/`),
-//! and keeps `{customer_id, token}` in localStorage so a reload resumes the
-//! same conversation.
+//! A website adds one `<script src="…/static/js/chat-widget.js">`. That
+//! loader (≤ 3 KB gzipped) draws the launcher at once inside an open shadow
+//! root on `<div id="defmis-chat-root">`, defines `window.DEFMISChat`'s API
+//! (queueing calls), and imports this module's glue from `/static/widget/`
+//! when the browser is idle, on the first interaction with the launcher, or
+//! at once for a returning visitor. The widget then adds the chat panel to
+//! the same shadow root, talks to the server's public widget API
+//! (`/chat/api/…`) and visitor socket (`/ws/chat/{id}/`), and keeps
+//! `{customer_id, token, site}` and its outbox in localStorage (written only
+//! once the visitor opened the chat or the page identified them).
 //!
 //! Every byte here is downloaded by every visitor of every customer site, so
 //! the crate uses raw `web-sys` (WebSocket, fetch) and `js_sys::JSON` /
 //! `Reflect` instead of gloo-net and serde, and avoids `core::fmt`. Built with
-//! `scripts/build-widget.sh`, which prints the sizes.
+//! `scripts/build-widget.sh`, which prints the sizes and enforces the budget
+//! (wasm + glue ≤ 40 KB gzipped, loader ≤ 3 KB gzipped).
 //!
 //! # Layout
 //!
-//! - `lib.rs`: the one export, [`start`].
-//! - `chat.rs`: the conversation — session start/resume, socket with
-//!   backoff and resume-from-seq, the outbox of unacknowledged messages
-//!   (re-sent by `client_id`, which the server treats idempotently), unread
-//!   count.
-//! - `ui.rs`: the shadow-root template and CSS, and the DOM operations
-//!   (bubbles in seq order, pending/failed states, badge, status).
+//! - `api.rs`: the exports the loader calls — [`api::start`], `open`,
+//!   `close`, `toggle`, `identify`, `shutdown` — and reading the snippet's
+//!   options (ids given as numbers or strings, console warnings for what is
+//!   dropped).
+//! - `state.rs`: the connection as one state machine (`Connecting`,
+//!   `Authenticating`, `Live`, `FallbackHttp`, `Offline`, `Closed`) and the
+//!   transport ladder's rules; pure, tested natively.
+//! - `transport.rs`: the socket (auth + ping, acknowledgement timeouts,
+//!   close codes), HTTP POST, long polling, history paging, typing and read
+//!   frames.
+//! - `outbox.rs`: unacknowledged messages keyed by `client_id` (sending /
+//!   failed; sent ones carry their seq on screen); pure, tested natively.
+//! - `chat.rs`: the conversation — start/resume with identity, persistence,
+//!   showing messages in seq order, unread count and receipts, typing,
+//!   availability and the offline form, the 1 s heartbeat.
+//! - `ui.rs`: the panel's template and CSS (dark mode, phone full screen,
+//!   reduced motion) and the DOM operations.
+//! - `i18n.rs`: every visible string and aria label in en, es, fr, de.
+//! - `links.rs`: finding http(s) links in message text (made into `<a>`
+//!   elements by hand, never through HTML parsing).
 //! - `frame.rs`: decoding server frames, over a small JSON trait (tested
 //!   natively against the server's own golden frames in `tests/golden/`).
-//! - `js.rs`: small browser helpers — JSON through `Reflect`, fetch,
-//!   localStorage that tolerates being disabled, UUIDs, integer formatting.
+//! - `js.rs`: small browser helpers — JSON through `Reflect`, fetch with a
+//!   timeout, localStorage that tolerates being disabled, UUIDs, integer
+//!   formatting, console warnings.
 //!
 //! Stable selectors inside the shadow root, for browser tests:
-//! `button.dc-launcher`, `.dc-panel` (`hidden` / class `open`),
-//! `.dc-messages`, `.dc-msg[data-sender][data-seq][data-client-id]` with its
-//! text in `.dc-text` (class `pending` until acknowledged, `failed` if
-//! rejected), `textarea.dc-input`, `button.dc-send`, `.dc-badge`,
-//! `.dc-status`, `.dc-welcome`, `.dc-note` (conversation closed).
+//! `button.dc-launcher` (drawn by the loader), `.dc-badge` (unread count),
+//! `.dc-panel` (`role=dialog`; `hidden` / class `open`), `.dc-status` (text
+//! matches /connected/i when live in English; `data-state` = `connecting`,
+//! `authenticating`, `live`, `http`, `offline`, `closed` or `refused`),
+//! `.dc-messages` (`role=log`), `.dc-msg[data-sender][data-seq]
+//! [data-client-id]` with its text in `.dc-text` (links as `a[href]`) and,
+//! for the visitor's own, `data-state` = `sending` | `sent` | `failed`
+//! (classes `pending` while sending, `failed` when refused, with the reason
+//! in `.dc-err` and a `.dc-retry` button), `.dc-seen` (under the visitor's
+//! last message the agents read), `.dc-typing` ("Ann is typing…"),
+//! `.dc-reply` (expected reply time), `textarea.dc-input`, `button.dc-send`,
+//! `.dc-welcome`, `.dc-note` (conversation closed), `form.dc-offline-form`
+//! with `.dc-f-name`, `.dc-f-email`, `.dc-f-msg`, `.dc-f-send`.
 
+pub mod api;
 mod chat;
 pub mod frame;
+pub mod i18n;
 mod js;
+pub mod links;
+pub mod outbox;
+pub mod state;
+mod transport;
 mod ui;
-
-use wasm_bindgen::prelude::wasm_bindgen;
-
-/// Starts the widget once per page. Every argument is optional (`undefined`
-/// or empty means absent): `api_url` defaults to the page's origin;
-/// `customer_id` is offered as the public id of a new conversation; name and
-/// email are passed to the server when a conversation starts.
-#[wasm_bindgen]
-pub fn start(
-    api_url: Option<String>,
-    customer_id: Option<String>,
-    customer_name: Option<String>,
-    customer_email: Option<String>,
-) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let Some(doc) = window.document() else { return };
-    if doc.get_element_by_id(ui::HOST_ID).is_some() {
-        return;
-    }
-    let given = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let mut api = given(api_url)
-        .or_else(|| window.location().origin().ok())
-        .unwrap_or_default();
-    while api.ends_with('/') {
-        api.pop();
-    }
-    chat::Widget::start(
-        api,
-        given(customer_id),
-        given(customer_name),
-        given(customer_email),
-    );
-}

@@ -1,70 +1,74 @@
-//! The widget's DOM: a host `<div id="defmis-chat-root">` whose open shadow
-//! root holds all markup and CSS, so the host page's styles cannot leak in
-//! and ours cannot leak out.
+//! The widget's DOM. The loader (`chat-widget.js`) draws the host
+//! `<div id="defmis-chat-root">`, its open shadow root and the launcher at
+//! once; this module adds the panel and its CSS to the same root, so the
+//! host page's styles cannot leak in and ours cannot leak out.
 //!
-//! The skeleton is one constant template (no untrusted data in it); message
-//! text only ever reaches the DOM through `set_text_content`.
+//! The skeleton is one constant template without any text (no untrusted
+//! data in it); every string is set from `i18n` with `set_text_content` or
+//! an attribute, and message text only ever reaches the DOM as text nodes
+//! and `<a>` elements built by hand (`links`).
 
 use wasm_bindgen::JsCast;
-use web_sys::{
-    Document, Element, HtmlElement, HtmlTextAreaElement, ShadowRootInit, ShadowRootMode,
-};
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
-use crate::js;
-
-/// The id of the host element; its presence also marks "already started".
-pub const HOST_ID: &str = "defmis-chat-root";
+use crate::i18n::{t, Key, Lang};
+use crate::{js, links};
 
 const TEMPLATE: &str = concat!(
     "<style>",
-    ":host{all:initial;--dc-p:#2563eb;--dc-t:#fff;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111827}",
-    "*{box-sizing:border-box}",
-    "[hidden]{display:none!important}",
-    "button{font:inherit;cursor:pointer}",
-    "button:focus-visible,.dc-input:focus-visible{outline:2px solid #111827;outline-offset:2px}",
-    ".dc-launcher,.dc-panel{position:fixed;right:20px;z-index:2147483000}",
-    ":host([data-position=bottom-left]) .dc-launcher,:host([data-position=bottom-left]) .dc-panel{right:auto;left:20px}",
-    ".dc-launcher{bottom:20px;width:56px;height:56px;padding:0;border:0;border-radius:50%;background:var(--dc-p);color:var(--dc-t);",
-    "box-shadow:0 4px 16px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}",
-    "svg{width:26px;height:26px;fill:currentColor}",
-    ".dc-launcher .x,.dc-launcher.open .c{display:none}.dc-launcher.open .x{display:block}",
-    ".dc-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;",
-    "background:#dc2626;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}",
-    ".dc-panel{bottom:88px;width:370px;height:min(600px,calc(100vh - 108px));display:flex;flex-direction:column;",
-    "background:#fff;border-radius:12px;box-shadow:0 8px 32px rgba(0,0,0,.22);overflow:hidden}",
+    ":host{--dc-bg:#fff;--dc-fg:#111827;--dc-soft:#f9fafb;--dc-line:#d1d5db;--dc-mute:#4b5563}",
+    "@media (prefers-color-scheme:dark){:host{--dc-bg:#111827;--dc-fg:#f9fafb;--dc-soft:#1f2937;--dc-line:#4b5563;--dc-mute:#d1d5db}}",
+    ".dc-panel{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;height:min(600px,calc(100vh - 108px));",
+    "display:flex;flex-direction:column;background:var(--dc-bg);color:var(--dc-fg);border-radius:12px;",
+    "box-shadow:0 8px 32px rgba(0,0,0,.22);overflow:hidden;transition:opacity .15s,transform .15s}",
+    ":host([data-position=bottom-left]) .dc-panel{right:auto;left:20px}",
     ".dc-head{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--dc-p);color:var(--dc-t)}",
     ".dc-head>div{flex:1;min-width:0}",
     ".dc-title{font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
-    ".dc-status{font-size:12px;opacity:.85;min-height:1em}",
+    ".dc-status{font-size:12px;min-height:1em}",
     ".dc-close{padding:4px 8px;border:0;background:none;color:inherit;font-size:24px;line-height:1}",
-    ".dc-messages{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:8px;background:#f9fafb}",
-    ".dc-msg,.dc-welcome{max-width:82%;padding:8px 12px;border:1px solid #e5e7eb;border-radius:12px;background:#fff;",
-    "align-self:flex-start;overflow-wrap:anywhere}",
+    ".dc-messages{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:8px;background:var(--dc-soft)}",
+    ".dc-msg,.dc-welcome{max-width:82%;padding:8px 12px;border:1px solid var(--dc-line);border-radius:12px;",
+    "background:var(--dc-bg);align-self:flex-start;overflow-wrap:anywhere}",
     ".dc-msg[data-sender=customer]{align-self:flex-end;border-color:transparent;background:var(--dc-p);color:var(--dc-t)}",
+    ".dc-msg a{color:inherit;text-decoration:underline}",
     ".dc-text,.dc-welcome{white-space:pre-wrap}",
-    ".dc-name{font-size:11px;font-weight:600;opacity:.7}",
-    ".pending{opacity:.6}",
+    ".dc-name{font-size:11px;font-weight:600}",
+    ".pending{opacity:.7}",
     ".failed{box-shadow:0 0 0 2px #dc2626}",
     ".dc-err{margin-top:4px;padding:2px 6px;border-radius:6px;background:#fef2f2;color:#b91c1c;font-size:12px}",
-    ".dc-note{padding:6px 16px;background:#f3f4f6;color:#4b5563;font-size:12px;text-align:center}",
-    ".dc-compose{display:flex;align-items:flex-end;gap:8px;padding:10px;border-top:1px solid #e5e7eb}",
-    ".dc-input{flex:1;min-height:38px;max-height:120px;padding:8px 10px;border:1px solid #d1d5db;border-radius:8px;",
-    "font:inherit;color:inherit;background:#fff;resize:none}",
-    ".dc-send{width:40px;height:38px;padding:0;border:0;border-radius:8px;background:var(--dc-p);color:var(--dc-t)}",
-    ".dc-send svg{width:20px;height:20px;vertical-align:middle}",
-    "@media (max-width:480px){.dc-panel{inset:0!important;width:auto;height:auto;border-radius:0}.dc-launcher.open{display:none}}",
+    ".dc-retry{margin-left:6px;padding:0 6px;border:1px solid #b91c1c;border-radius:6px;background:#fff;color:#b91c1c;font-size:12px}",
+    ".dc-seen{align-self:flex-end;margin-top:-4px;font-size:11px;color:var(--dc-mute)}",
+    ".dc-typing,.dc-reply,.dc-note{padding:6px 16px;font-size:12px;color:var(--dc-mute);background:var(--dc-soft)}",
+    ".dc-note{text-align:center}",
+    ".dc-compose{display:flex;align-items:flex-end;gap:8px;padding:10px;border-top:1px solid var(--dc-line)}",
+    ".dc-input,.dc-offline-form input,.dc-offline-form textarea{flex:1;min-height:38px;max-height:120px;padding:8px 10px;",
+    "border:1px solid var(--dc-line);border-radius:8px;font:inherit;color:inherit;background:var(--dc-bg);resize:none;width:100%}",
+    ".dc-send,.dc-f-send{min-width:40px;height:38px;padding:0 8px;border:0;border-radius:8px;background:var(--dc-p);color:var(--dc-t)}",
+    ".dc-send svg{width:20px;height:20px;vertical-align:middle;fill:currentColor}",
+    ".dc-offline-form{display:flex;flex-direction:column;gap:8px;padding:16px;overflow-y:auto}",
+    ".dc-offline-form label{display:flex;flex-direction:column;gap:4px;font-size:12px}",
+    ".dc-offline-form textarea{min-height:90px}",
+    "button:focus-visible,input:focus-visible,textarea:focus-visible,a:focus-visible{outline:2px solid var(--dc-fg);outline-offset:2px}",
+    "@media (max-width:639px){.dc-panel{inset:0!important;width:auto;height:auto;border-radius:0;",
+    "padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}",
+    ".dc-input,.dc-offline-form input,.dc-offline-form textarea{font-size:16px}:host(.open) .dc-launcher{display:none}}",
+    "@media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}",
     "</style>",
-    "<button type=button class=dc-launcher aria-label='Open chat' aria-expanded=false>",
-    "<svg class=c viewBox='0 0 24 24' aria-hidden=true><path d='M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z'/></svg>",
-    "<svg class=x viewBox='0 0 24 24' aria-hidden=true><path d='M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z'/></svg>",
-    "<span class=dc-badge aria-hidden=true hidden></span></button>",
-    "<div class=dc-panel role=dialog aria-label=Chat hidden>",
-    "<div class=dc-head><div><div class=dc-title>Chat</div><div class=dc-status></div></div>",
-    "<button type=button class=dc-close aria-label='Close chat'>&times;</button></div>",
-    "<div class=dc-messages role=log aria-live=polite><div class=dc-welcome hidden></div></div>",
-    "<div class=dc-note hidden>This conversation has been closed.</div>",
-    "<div class=dc-compose><textarea class=dc-input rows=1 maxlength=4000 placeholder='Type a message…' aria-label=Message></textarea>",
-    "<button type=button class=dc-send aria-label='Send message'><svg viewBox='0 0 24 24' aria-hidden=true>",
+    "<div class=dc-panel role=dialog hidden>",
+    "<div class=dc-head><div><div class=dc-title></div><div class=dc-status role=status></div></div>",
+    "<button type=button class=dc-close>&times;</button></div>",
+    "<div class=dc-reply hidden></div>",
+    "<div class=dc-messages role=log aria-live=polite tabindex=0><div class=dc-welcome hidden></div></div>",
+    "<div class=dc-typing aria-live=polite hidden></div>",
+    "<div class=dc-note hidden></div>",
+    "<form class=dc-offline-form hidden novalidate><p class=dc-f-intro></p>",
+    "<label><span class=dc-l-name></span><input class=dc-f-name autocomplete=name maxlength=200></label>",
+    "<label><span class=dc-l-email></span><input class=dc-f-email type=email autocomplete=email required maxlength=254></label>",
+    "<label><span class=dc-l-msg></span><textarea class=dc-f-msg required maxlength=4000></textarea></label>",
+    "<div class=dc-err hidden></div><button class=dc-f-send></button></form>",
+    "<div class=dc-compose><textarea class=dc-input rows=1 maxlength=4000></textarea>",
+    "<button type=button class=dc-send><svg viewBox='0 0 24 24' aria-hidden=true>",
     "<path d='M2 21 23 12 2 3v7l15 2-15 2z'/></svg></button></div></div>",
 );
 
@@ -74,80 +78,149 @@ pub struct Ui {
     pub host: HtmlElement,
     pub launcher: HtmlElement,
     pub badge: Element,
-    pub panel: Element,
+    pub panel: HtmlElement,
     pub close: Element,
     pub title: Element,
     pub status: Element,
+    pub reply: Element,
     pub list: Element,
     pub welcome: Element,
+    pub typing: Element,
     pub note: Element,
+    pub form: Element,
+    pub form_name: HtmlInputElement,
+    pub form_email: HtmlInputElement,
+    pub form_msg: HtmlTextAreaElement,
+    pub form_err: Element,
+    pub compose: Element,
     pub input: HtmlTextAreaElement,
     pub send: Element,
+    /// "Seen", moved under the visitor's last message the agents read.
+    pub seen: Element,
+    pub lang: Lang,
 }
 
 impl Ui {
-    /// Builds the widget and appends it to `<body>`; `None` if there is no
-    /// body yet or the browser lacks shadow DOM.
-    pub fn mount(doc: Document) -> Option<Ui> {
-        let body = doc.body()?;
-        let host: HtmlElement = doc.create_element("div").ok()?.dyn_into().ok()?;
-        host.set_id(HOST_ID);
-        let root = host
-            .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-            .ok()?;
-        root.set_inner_html(TEMPLATE);
+    /// Adds the panel to the shadow root the loader made on `host`; `None`
+    /// if it is missing (the loader did not run) or incomplete.
+    pub fn mount(host: HtmlElement, lang: Lang) -> Option<Ui> {
+        let doc = host.owner_document()?;
+        let root = host.shadow_root()?;
+        let wrap = doc.create_element("div").ok()?;
+        wrap.set_inner_html(TEMPLATE);
+        root.append_child(&wrap).ok()?;
         let q = |sel: &str| root.query_selector(sel).ok().flatten();
+        let seen = doc.create_element("div").ok()?;
+        seen.set_class_name("dc-seen");
         let ui = Ui {
             launcher: q(".dc-launcher")?.dyn_into().ok()?,
             badge: q(".dc-badge")?,
-            panel: q(".dc-panel")?,
+            panel: q(".dc-panel")?.dyn_into().ok()?,
             close: q(".dc-close")?,
             title: q(".dc-title")?,
             status: q(".dc-status")?,
+            reply: q(".dc-reply")?,
             list: q(".dc-messages")?,
             welcome: q(".dc-welcome")?,
+            typing: q(".dc-typing")?,
             note: q(".dc-note")?,
+            form: q(".dc-offline-form")?,
+            form_name: q(".dc-f-name")?.dyn_into().ok()?,
+            form_email: q(".dc-f-email")?.dyn_into().ok()?,
+            form_msg: q(".dc-f-msg")?.dyn_into().ok()?,
+            form_err: q(".dc-offline-form .dc-err")?,
+            compose: q(".dc-compose")?,
             input: q(".dc-input")?.dyn_into().ok()?,
             send: q(".dc-send")?,
+            seen,
             host,
             doc,
+            lang,
         };
-        body.append_child(&ui.host).ok()?;
+        let text = |el: &Element, k: Key| el.set_text_content(Some(t(lang, k)));
+        let attr = |el: &Element, a: &str, k: Key| {
+            let _ = el.set_attribute(a, t(lang, k));
+        };
+        text(&ui.title, Key::Chat);
+        attr(&ui.panel, "aria-label", Key::Chat);
+        attr(&ui.close, "aria-label", Key::CloseChat);
+        attr(&ui.list, "aria-label", Key::Messages);
+        attr(&ui.input, "aria-label", Key::Message);
+        attr(&ui.input, "placeholder", Key::Placeholder);
+        attr(&ui.send, "aria-label", Key::Send);
+        text(&ui.note, Key::Closed);
+        text(&ui.seen, Key::Seen);
+        for (sel, k) in [
+            (".dc-f-intro", Key::AwayIntro),
+            (".dc-l-name", Key::Name),
+            (".dc-l-email", Key::Email),
+            (".dc-l-msg", Key::Message),
+            (".dc-f-send", Key::Send),
+        ] {
+            if let Some(el) = q(sel) {
+                text(&el, k);
+            }
+        }
+        ui.set_unread(0);
         Some(ui)
     }
 
-    /// Shows or hides the panel; `hidden` and class `open` move together.
+    pub fn t(&self, k: Key) -> &'static str {
+        t(self.lang, k)
+    }
+
+    /// Shows or hides the panel; `hidden` and class `open` move together,
+    /// focus goes into the panel and back to the launcher.
     pub fn show_panel(&self, open: bool) {
         let _ = self.panel.toggle_attribute_with_force("hidden", !open);
         let _ = self.panel.class_list().toggle_with_force("open", open);
         let _ = self.launcher.class_list().toggle_with_force("open", open);
+        let _ = self.host.class_list().toggle_with_force("open", open);
         let _ = self
             .launcher
             .set_attribute("aria-expanded", if open { "true" } else { "false" });
-        let _ = self
-            .launcher
-            .set_attribute("aria-label", if open { "Close chat" } else { "Open chat" });
+        let _ = self.launcher.set_attribute(
+            "aria-label",
+            self.t(if open { Key::CloseChat } else { Key::OpenChat }),
+        );
         if open {
-            let _ = self.input.focus();
+            let target: Option<HtmlElement> = if self.form.has_attribute("hidden") {
+                self.input.clone().dyn_into().ok()
+            } else {
+                self.form_email.clone().dyn_into().ok()
+            };
+            if let Some(t) = target {
+                let _ = t.focus();
+            }
             self.scroll_to_end();
+        } else {
+            let _ = self.launcher.focus();
         }
     }
 
-    pub fn set_status(&self, text: &str) {
-        self.status.set_text_content(Some(text));
+    /// The status line, with the connection state in `data-state`.
+    pub fn set_status(&self, k: Key, state: &str) {
+        self.status.set_text_content(Some(self.t(k)));
+        let _ = self.status.set_attribute("data-state", state);
     }
 
     pub fn set_unread(&self, n: u64) {
         let _ = self.badge.toggle_attribute_with_force("hidden", n == 0);
         self.badge.set_text_content(Some(&js::uint(n)));
-        let _ = self.launcher.set_attribute(
-            "aria-label",
-            if n == 0 {
-                "Open chat"
-            } else {
-                "Open chat (new messages)"
-            },
-        );
+        if !self.panel.class_list().contains("open") {
+            let _ = self.launcher.set_attribute(
+                "aria-label",
+                self.t(if n == 0 {
+                    Key::OpenChat
+                } else {
+                    Key::OpenChatUnread
+                }),
+            );
+        }
+    }
+
+    pub fn show(&self, el: &Element, shown: bool) {
+        let _ = el.toggle_attribute_with_force("hidden", !shown);
     }
 
     /// Whether the list is scrolled (nearly) to its end, so new messages
@@ -170,7 +243,7 @@ impl Ui {
     }
 
     /// A message bubble: `.dc-msg[data-sender][data-client-id]` with the text
-    /// in `.dc-text` (and the agent's name in `.dc-name` above it).
+    /// in `.dc-text` (links as `<a>`), the agent's name in `.dc-name`.
     pub fn bubble(
         &self,
         sender: &str,
@@ -192,20 +265,60 @@ impl Ui {
         }
         let text = self.doc.create_element("div").ok()?;
         text.set_class_name("dc-text");
-        text.set_text_content(Some(content));
+        for (link, piece) in links::split(content) {
+            if link {
+                let a = self.doc.create_element("a").ok()?;
+                a.set_attribute("href", piece).ok()?;
+                a.set_attribute("target", "_blank").ok()?;
+                a.set_attribute("rel", "noopener noreferrer nofollow")
+                    .ok()?;
+                a.set_text_content(Some(piece));
+                text.append_child(&a).ok()?;
+            } else {
+                text.append_child(&self.doc.create_text_node(piece)).ok()?;
+            }
+        }
         el.append_child(&text).ok()?;
         Some(el)
     }
 
+    /// Marks a visitor's bubble `sending`, `sent` or `failed` (the classes
+    /// `pending` and `failed` go with it); a failed one gets the reason and,
+    /// when resending can help, a `.dc-retry` button.
+    pub fn set_state(&self, el: &Element, state: &str, reason: Option<&str>, retry: bool) {
+        let _ = el.set_attribute("data-state", state);
+        let classes = el.class_list();
+        let _ = classes.toggle_with_force("pending", state == "sending");
+        let _ = classes.toggle_with_force("failed", state == "failed");
+        if let Ok(Some(old)) = el.query_selector(".dc-err") {
+            old.remove();
+        }
+        if state == "failed" {
+            if let Ok(err) = self.doc.create_element("div") {
+                err.set_class_name("dc-err");
+                err.set_text_content(Some(reason.unwrap_or(self.t(Key::NotSent))));
+                if retry {
+                    if let Ok(b) = self.doc.create_element("button") {
+                        let _ = b.set_attribute("type", "button");
+                        b.set_class_name("dc-retry");
+                        b.set_text_content(Some(self.t(Key::Retry)));
+                        let _ = err.append_child(&b);
+                    }
+                }
+                let _ = el.append_child(&err);
+            }
+        }
+    }
+
     /// Inserts a stored message so that the list stays in seq order: walks
-    /// back from the end over pending bubbles and higher seqs, and stops at a
-    /// lower seq, a failed bubble or the welcome text.
+    /// back from the end over unacknowledged bubbles and higher seqs, and
+    /// stops at a lower seq or the welcome text.
     pub fn insert_ordered(&self, el: &Element, seq: u64) {
         let mut cur = self.list.last_element_child();
         while let Some(c) = cur {
             let stop = match c.get_attribute("data-seq") {
                 Some(s) => s.parse::<u64>().map_or(true, |s| s < seq),
-                None => !c.class_list().contains("pending"),
+                None => !c.class_list().contains("dc-msg") && c != self.seen,
             };
             if stop {
                 let _ = self.list.insert_before(el, c.next_sibling().as_ref());
@@ -228,5 +341,38 @@ impl Ui {
             cur = c.previous_element_sibling();
         }
         None
+    }
+
+    /// Moves "Seen" under the visitor's last message with seq ≤ `upto`.
+    pub fn place_seen(&self, upto: u64) {
+        let mut cur = self.list.last_element_child();
+        while let Some(c) = cur {
+            let seq = c
+                .get_attribute("data-seq")
+                .and_then(|s| s.parse::<u64>().ok());
+            if c.get_attribute("data-sender").as_deref() == Some("customer")
+                && seq.is_some_and(|s| s <= upto)
+            {
+                let _ = self
+                    .list
+                    .insert_before(&self.seen, c.next_sibling().as_ref());
+                return;
+            }
+            cur = c.previous_element_sibling();
+        }
+        self.seen.remove();
+    }
+
+    /// Removes every message bubble (a new identity, or forgotten
+    /// credentials); `keep_unsent` keeps those without a seq.
+    pub fn clear(&self, keep_unsent: bool) {
+        let mut cur = self.list.last_element_child();
+        while let Some(c) = cur {
+            cur = c.previous_element_sibling();
+            if c.class_list().contains("dc-msg") && (!keep_unsent || c.has_attribute("data-seq")) {
+                c.remove();
+            }
+        }
+        self.seen.remove();
     }
 }

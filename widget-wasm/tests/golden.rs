@@ -35,6 +35,7 @@ fn describe(frame: Frame) -> Value {
         Frame::Error {
             client_id,
             message,
+            code: _,
             retryable,
             retry_after_ms,
         } => {
@@ -43,6 +44,9 @@ fn describe(frame: Frame) -> Value {
         Frame::Session { closed } => json!({"kind": "session", "closed": closed}),
         Frame::Typing { active, name } => json!({"kind": "typing", "active": active, "name": name}),
         Frame::Read { seq } => json!({"kind": "read", "seq": seq}),
+        Frame::Availability { available } => {
+            json!({"kind": "availability", "available": available})
+        }
         Frame::Other => json!({"kind": "other"}),
     }
 }
@@ -67,13 +71,45 @@ fn the_widget_reads_what_the_server_sends() {
 #[test]
 fn unknown_and_broken_frames_are_ignored() {
     for text in [
-        r#"{"type":"typing"}"#,
-        r#"{"type":"typing","by":"customer","active":true}"#,
-        r#"{"type":"read","by":"agent","seq":-1}"#,
+        r#"{"type":"presence"}"#,
+        r#"{"type":"read","by":"agent"}"#,
+        r#"{"type":"availability"}"#,
         r#"{"type":"message","message":{"seq":0}}"#,
         "null",
     ] {
         let parsed: Value = serde_json::from_str(text).unwrap();
         assert_eq!(decode(&V(parsed)), Frame::Other, "{text}");
+    }
+}
+
+#[test]
+fn typing_read_and_availability_frames() {
+    let cases = [
+        (
+            r#"{"type":"typing","by":"agent","name":"Ann","active":true}"#,
+            Frame::Typing {
+                active: true,
+                name: Some("Ann".into()),
+            },
+        ),
+        (
+            r#"{"type":"typing","by":"agent","active":false}"#,
+            Frame::Typing {
+                active: false,
+                name: None,
+            },
+        ),
+        (
+            r#"{"type":"read","by":"agent","seq":7}"#,
+            Frame::Read { seq: 7 },
+        ),
+        (
+            r#"{"type":"availability","available":false}"#,
+            Frame::Availability { available: false },
+        ),
+    ];
+    for (text, want) in cases {
+        let parsed: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(decode(&V(parsed)), want, "{text}");
     }
 }

@@ -1,52 +1,107 @@
 /*! DEFMIS Chat widget loader. Embed with:
- *   <script>window.DEFMISChat = {apiUrl, customerId, customerName, customerEmail};</script>
+ *   <script>window.DEFMISChat = {apiUrl, customerId, customerName, customerEmail,
+ *     customerHash, locale, primaryColor, position, hideLauncher, transport};</script>
  *   <script src="https://chat.example.com/static/js/chat-widget.js" async></script>
  * Every field is optional; apiUrl defaults to the origin this script came from.
- * Loads the widget (wasm) once, and never lets a failure reach the host page. */
+ * Draws the launcher at once; loads the widget (wasm) when the browser is idle,
+ * on the first interaction, or at once for a returning visitor. API on the same
+ * object: open() close() toggle() identify({customerId, customerName,
+ * customerEmail, customerHash}) on(event, fn) shutdown(); events ready, open,
+ * close, message, unread. Calls made before the widget loaded are queued.
+ * Writes nothing (no cookie, no storage); never lets a failure reach the page. */
 (function () {
   'use strict';
-  var w = window;
+  var w = window, d = document;
   if (w.__defmisChatLoader) return;
   w.__defmisChatLoader = 1;
+  var cfg = w.DEFMISChat = w.DEFMISChat || {};
+  var queue = [], handlers = {}, mod, host, loading, want;
 
   function warn(e) {
     try { console.warn('DEFMIS Chat: widget not loaded:', e); } catch (_) {}
   }
 
-  function str(v) {
-    return v == null ? '' : String(v);
+  function emit(ev, data) {
+    (handlers[ev] || []).forEach(function (f) {
+      try { f(data); } catch (e) { warn(e); }
+    });
   }
 
-  function origin(src) {
-    try { return new URL(src, location.href).origin; } catch (_) { return ''; }
-  }
+  ['open', 'close', 'toggle', 'identify', 'shutdown'].forEach(function (name) {
+    cfg[name] = function (arg) {
+      if (mod) return mod[name](arg);
+      queue.push([name, arg]);
+      load();
+    };
+  });
+  cfg.on = function (ev, fn) {
+    (handlers[ev] = handlers[ev] || []).push(fn);
+  };
 
   try {
-    var me = document.currentScript;
-    var src = me && me.src;
+    var me = d.currentScript, src = me && me.src;
     if (!src) {
-      var s = document.querySelector('script[src*="/static/js/chat-widget.js"]');
+      var s = d.querySelector('script[src*="/static/js/chat-widget.js"]');
       src = s && s.src;
     }
-    var base = (src && origin(src)) || location.origin;
-    var cfg = w.DEFMISChat || {};
-    var api = str(cfg.apiUrl).trim().replace(/\/+$/, '') || base;
+    var base = (src && new URL(src, location.href).origin) || location.origin;
+    var api = String(cfg.apiUrl || '').trim().replace(/\/+$/, '') || base;
+    var labels = { es: 'Abrir chat', fr: 'Ouvrir le chat', de: 'Chat öffnen' };
+    var lang = String(cfg.locale || navigator.language || '').slice(0, 2).toLowerCase();
 
-    var run = function () {
+    var load = function () {
+      if (!host) { want = 1; return; }
+      if (loading) return;
+      loading = 1;
       import(base + '/static/widget/defmis_widget.js')
-        .then(function (mod) {
-          return mod.default({ module_or_path: base + '/static/widget/defmis_widget_bg.wasm' }).then(function () {
-            mod.start(api, str(cfg.customerId), str(cfg.customerName), str(cfg.customerEmail));
+        .then(function (m) {
+          return m.default({ module_or_path: base + '/static/widget/defmis_widget_bg.wasm' }).then(function () {
+            m.start(host, api, cfg, emit);
+            mod = m;
+            queue.splice(0).forEach(function (c) { m[c[0]](c[1]); });
           });
         })
         .catch(warn);
     };
 
-    if (document.readyState === 'loading') {
-      document.addEventListener('DOMContentLoaded', run, { once: true });
-    } else {
-      run();
-    }
+    var mount = function () {
+      if (d.getElementById('defmis-chat-root')) return;
+      var h = d.createElement('div');
+      h.id = 'defmis-chat-root';
+      if (cfg.position) h.setAttribute('data-position', cfg.position);
+      if (cfg.primaryColor) h.style.setProperty('--dc-p', cfg.primaryColor);
+      var root = h.attachShadow({ mode: 'open' });
+      root.innerHTML = '<style>' +
+        ':host{all:initial;--dc-p:#2563eb;--dc-t:#fff;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827}' +
+        '*{box-sizing:border-box}[hidden]{display:none!important}button{font:inherit;cursor:pointer}' +
+        'button:focus-visible{outline:2px solid #111827;outline-offset:2px}' +
+        '.dc-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;padding:0;border:0;' +
+        'border-radius:50%;background:var(--dc-p);color:var(--dc-t);box-shadow:0 4px 16px rgba(0,0,0,.25);display:flex;' +
+        'align-items:center;justify-content:center;margin-bottom:env(safe-area-inset-bottom)}' +
+        ':host([data-position=bottom-left]) .dc-launcher{right:auto;left:20px}' +
+        'svg{width:26px;height:26px;fill:currentColor}.dc-launcher .x,.dc-launcher.open .c{display:none}.dc-launcher.open .x{display:block}' +
+        '.dc-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;' +
+        'background:#b91c1c;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}' +
+        '</style><button type=button class=dc-launcher aria-expanded=false>' +
+        '<svg class=c viewBox="0 0 24 24" aria-hidden=true><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/></svg>' +
+        '<svg class=x viewBox="0 0 24 24" aria-hidden=true><path d="M18.3 5.7 12 12l6.3 6.3-1.4 1.4-6.3-6.3-6.3 6.3-1.4-1.4L9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z"/></svg>' +
+        '<span class=dc-badge aria-hidden=true hidden></span></button>';
+      var b = root.querySelector('button');
+      b.setAttribute('aria-label', labels[lang] || 'Open chat');
+      if (cfg.hideLauncher) b.hidden = true;
+      b.addEventListener('click', function () { if (!mod) cfg.open(); });
+      b.addEventListener('pointerenter', load);
+      b.addEventListener('focus', load);
+      d.body.appendChild(h);
+      host = h;
+      var back = 0;
+      try { back = localStorage.getItem('defmis-chat:' + api) || localStorage.getItem('defmis-chat-outbox:' + api); } catch (_) {}
+      if (want || back) load();
+      else (w.requestIdleCallback || function (f) { setTimeout(f, 1500); })(load, { timeout: 6000 });
+    };
+
+    if (d.body) mount();
+    else d.addEventListener('DOMContentLoaded', mount, { once: true });
   } catch (e) {
     warn(e);
   }
