@@ -368,7 +368,7 @@ mod golden {
         cases.push((
             "availability",
             VisitorServerFrame::Availability { available: true },
-            json!({"kind": "other"}),
+            json!({"kind": "availability", "available": true}),
         ));
         cases
     }
