@@ -1,7 +1,9 @@
 //! The visitor socket, `/ws/chat/{customer_id}/`.
 //!
 //! The first frame authenticates (`{"type":"auth","token":…,"after"?:SEQ}`);
-//! the token never travels in the URL. Then every message of the
+//! the token never travels in the URL. Right after it, and whenever it
+//! changes, `{"type":"availability","available":bool}` says whether an
+//! agent is available ([`crate::presence`]). Then every message of the
 //! conversation is pushed in seq order — the ones after `after` first — and
 //! the visitor sends `{"type":"message","content":…,"client_id":…}`, which is
 //! acknowledged by the stored message coming back. A socket that falls
