@@ -58,6 +58,9 @@ pub struct OfflineRequest {
     pub customer_id: serde_json::Value,
     pub token: Option<String>,
     pub customer_hash: Option<String>,
+    /// Makes a resent form safe once the conversation exists (with its
+    /// token or hash): the message is stored once.
+    pub client_id: Option<String>,
 }
 
 /// The most a long poll (`wait`) may hold a history request.
@@ -272,9 +275,11 @@ impl ChatService {
             self.announce(&marked);
         }
         let written = self
-            .post_as_visitor(&conversation, text.as_str(), None)
+            .post_as_visitor(&conversation, text.as_str(), req.client_id.as_deref())
             .await?;
-        if let Some(mailer) = &self.mailer {
+        if written.replay {
+            // A resent form: stored and announced the first time.
+        } else if let Some(mailer) = &self.mailer {
             mailer.notify(OfflineNotice {
                 name,
                 email,

@@ -25,8 +25,7 @@ use crate::limits::ClientAddr;
 use crate::state::AppState;
 use crate::ws::{
     close, close_with, drive, drive_watching, first_frame, limit, Feed, Handler, Reply,
-    TypingThrottle,
-    AUTH_TIMEOUT,
+    TypingThrottle, AUTH_TIMEOUT,
 };
 
 /// Most messages one catch-up sends (in pages of [`CATCH_UP_PAGE`]); a

@@ -505,6 +505,18 @@ async fn offline_form(app: TestApp) {
     assert_eq!(again["messages"][0]["seq"], 2);
     assert_eq!(again["has_more"], true);
 
+    // A resent form with the same client_id is stored once.
+    for _ in 0..2 {
+        let resent = post(json!({"email": "ann@example.com", "message": "Once only",
+            "customer_id": v.customer_id, "token": v.token, "client_id": "form-1"}))
+        .await
+        .unwrap();
+        assert_eq!(resent.status(), StatusCode::CREATED);
+        let resent: Value = resent.json().await.unwrap();
+        assert_eq!(resent["messages"][0]["seq"], 3);
+    }
+    assert_eq!(app.stored_messages(&v).await.len(), 3);
+
     // An ordinary conversation is not offline.
     let plain = app.start().await;
     let resp = app
