@@ -113,6 +113,11 @@ fn nonzero(n: u32) -> NonZeroU32 {
 
 impl Limits {
     pub fn new(settings: LimitSettings, trusted: Vec<IpNet>, metrics: Arc<Metrics>) -> Self {
+        // Every limit's counter exists from the start, at 0, so a dashboard
+        // tells "never refused" from "not reported".
+        for limit in Limit::ALL {
+            metrics.declare_rate_limit(limit.as_str());
+        }
         let starts = Quota::per_minute(nonzero(settings.starts_per_minute));
         let messages = Quota::per_minute(nonzero(settings.messages_per_minute))
             .allow_burst(nonzero(settings.message_burst));

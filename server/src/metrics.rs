@@ -151,6 +151,11 @@ impl Metrics {
         self.bus_publish_failures.inc();
     }
 
+    /// Creates a limit's counter at 0.
+    pub fn declare_rate_limit(&self, limit: &'static str) {
+        let _ = self.rate_limited.get_or_create(&vec![("limit", limit)]);
+    }
+
     pub fn rate_limited(&self, limit: &'static str) {
         self.rate_limited
             .get_or_create(&vec![("limit", limit)])

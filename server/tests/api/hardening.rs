@@ -527,6 +527,8 @@ async fn metrics_are_served_on_their_own_address_only() {
         "defmis_messages_stored_total 1",
         "defmis_write_batch_size_count 1",
         "defmis_rate_limited_total{limit=\"starts\"} 1",
+        // Declared at 0 before anything was refused.
+        "defmis_rate_limited_total{limit=\"sockets_per_conversation\"} 0",
         "defmis_login_failures_total 1",
         "defmis_bus_queue_depth 0",
     ] {
