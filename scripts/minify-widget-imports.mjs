@@ -1,7 +1,8 @@
 // Renames the wasm-bindgen glue's imports (e.g. `__wbg_name_<16 hex>`, all under the
 // module "./defmis_widget_bg.js") to short names in both the .wasm and the
 // .js, consistently. The hashes do not compress and appear twice; nothing
-// else changes (same functions, same order). Usage: node this.mjs glue.js module.wasm
+// else changes (same functions, same order). Also drops the glue's comments
+// and indentation. Usage: node this.mjs glue.js module.wasm
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const [jsPath, wasmPath] = process.argv.slice(2);
@@ -54,6 +55,19 @@ for (const [long, s] of names) {
 }
 if (js.split(`"${MOD}"`).length !== 2) throw new Error('module name not found once in the glue');
 js = js.replace(`"${MOD}"`, '"w"');
+// Comments and indentation out of the glue, line by line (safe: the glue
+// has no multi-line strings or template literals, which is checked).
+const lines = js.split('\n');
+if (lines.some((l) => (l.split('`').length - 1) % 2)) throw new Error('multi-line template literal in the glue');
+let inDoc = false;
+js = lines
+  .map((l) => l.trim())
+  .filter((l) => {
+    if (inDoc) { inDoc = !l.endsWith('*/'); return false; }
+    if (l.startsWith('/*')) { inDoc = !l.endsWith('*/'); return false; }
+    return l !== '' && !l.startsWith('//');
+  })
+  .join('\n') + '\n';
 writeFileSync(wasmPath, Buffer.concat(out));
 writeFileSync(jsPath, js);
 console.log(`renamed ${names.size} imports`);
