@@ -2,7 +2,7 @@
 // module "./defmis_widget_bg.js") to short names in both the .wasm and the
 // .js, consistently. The hashes do not compress and appear twice; nothing
 // else changes (same functions, same order). Also drops the glue's comments
-// and indentation. Usage: node this.mjs glue.js module.wasm
+// and indentation, and shortens the exports only the glue reads. Usage: node this.mjs glue.js module.wasm
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const [jsPath, wasmPath] = process.argv.slice(2);
@@ -18,10 +18,41 @@ const short = (k) => { const a = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST
 
 const out = [wasm.subarray(0, 8)];
 const names = new Map();
+let exports = 0;
+if (/\$(?!\{)/.test(js)) throw new Error('the glue already uses $ (short export names start with it)');
 while (i < wasm.length) {
   const id = wasm[i++];
   const len = leb();
   const start = i, end = i + len;
+  if (id === 7) {
+    // Exports the glue reads as `wasm.NAME` (and nowhere else) get short
+    // names too; the module's own exports (`start`, `open`, …) are the
+    // glue's functions, whose names do not change.
+    const count = leb();
+    const parts = [enc(count)];
+    for (let n = 0; n < count; n++) {
+      const nl = leb(); let name = wasm.toString('utf8', i, i + nl); i += nl;
+      const descStart = i; i++; leb();
+      const uses = js.split(name).length - 1;
+      const re = new RegExp('\\bwasm\\.' + name + '\\b', 'g');
+      const reads = (js.match(re) || []).length;
+      if (name.length > 2 && uses > 0 && uses === reads) {
+        const s = '$' + short(exports++);
+        js = js.replace(re, 'wasm.' + s);
+        name = s;
+      } else if (/__h[0-9a-f]{16}$/.test(name) && uses > 0) {
+        // A closure shim: the glue names its JS wrapper after it too.
+        const s = '$' + short(exports++);
+        js = js.replace(new RegExp('\\b' + name + '\\b', 'g'), s);
+        name = s;
+      }
+      parts.push(str(name), wasm.subarray(descStart, i));
+    }
+    if (i !== end) throw new Error('export section not fully read');
+    const body = Buffer.concat(parts);
+    out.push(Buffer.from([7]), enc(body.length), body);
+    continue;
+  }
   if (id !== 2) { out.push(wasm.subarray(start - 1 - enc(len).length, end)); i = end; continue; }
   const count = leb();
   const parts = [enc(count)];
