@@ -71,7 +71,7 @@ impl Widget {
         let c = st.creds.as_ref()?;
         let id = String::from(js_sys::encode_uri_component(&c.id));
         let mut url = cat(&[&self.api, "/chat/api/chat/", &id, "/history/?"]);
-        url.push_str(&query.concat());
+        url.push_str(&cat(query));
         Some((url, c.token.clone()))
     }
 

@@ -314,7 +314,7 @@ impl Ui {
         let mut cur = self.list.last_element_child();
         while let Some(c) = cur {
             let stop = match c.get_attribute("data-seq") {
-                Some(s) => s.parse::<u64>().map_or(true, |s| s < seq),
+                Some(s) => js::parse_uint(&s).is_none_or(|s| s < seq),
                 None => !c.class_list().contains("dc-msg") && c != self.seen,
             };
             if stop {
@@ -344,9 +344,7 @@ impl Ui {
     pub fn place_seen(&self, upto: u64) {
         let mut cur = self.list.last_element_child();
         while let Some(c) = cur {
-            let seq = c
-                .get_attribute("data-seq")
-                .and_then(|s| s.parse::<u64>().ok());
+            let seq = c.get_attribute("data-seq").and_then(|s| js::parse_uint(&s));
             if c.get_attribute("data-sender").as_deref() == Some("customer")
                 && seq.is_some_and(|s| s <= upto)
             {
