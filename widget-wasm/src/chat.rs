@@ -16,7 +16,6 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventTarget, HtmlElement, KeyboardEvent, WebSocket};
 
 use crate::frame::{self, Message};
@@ -148,6 +147,16 @@ fn listen(target: &EventTarget, kind: &str, f: &Function) {
 
 type Handler = Box<dyn Fn(&Rc<Widget>, Event)>;
 
+/// `spawn_local` through one boxed future type: one copy of the executor's
+/// task code instead of one per async fn.
+pub fn spawn(f: impl core::future::Future<Output = ()> + 'static) {
+    spawn_boxed(Box::pin(f));
+}
+
+fn spawn_boxed(f: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(f);
+}
+
 /// `parts.concat()`, without the generic join (one loop, one allocation).
 pub fn cat(parts: &[&str]) -> String {
     let mut s = String::with_capacity(parts.iter().map(|p| p.len()).fold(0, usize::wrapping_add));
@@ -208,7 +217,7 @@ impl Widget {
         });
         w.wire();
         w.restore();
-        spawn_local(w.clone().load_config());
+        spawn(w.clone().load_config());
         if let Some(window) = web_sys::window() {
             let t = w.clone();
             let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
@@ -251,7 +260,7 @@ impl Widget {
             "submit",
             Box::new(|w, e| {
                 e.prevent_default();
-                spawn_local(w.clone().submit_form());
+                spawn(w.clone().submit_form());
             }),
         );
         on(
@@ -594,7 +603,7 @@ impl Widget {
             return;
         }
         if start {
-            spawn_local(self.clone().start_session());
+            spawn(self.clone().start_session());
         }
         if kill {
             self.socket_died(None);
@@ -606,7 +615,7 @@ impl Widget {
             self.connect();
         }
         if poll {
-            spawn_local(self.clone().poll_loop());
+            spawn(self.clone().poll_loop());
         }
         self.flush();
         if stop_typing {
