@@ -145,7 +145,14 @@ fn listen(target: &EventTarget, kind: &str, f: &Function) {
     let _ = target.add_event_listener_with_callback(kind, f);
 }
 
-type Handler = Box<dyn Fn(&Rc<Widget>, Event)>;
+/// An event handler: a plain function pointer (the handlers capture
+/// nothing), so all listeners share one closure type and no vtables.
+type Handler = fn(&Rc<Widget>, Event);
+
+/// Makes a closure a [`Handler`] (a non-capturing closure coerces).
+fn handler(f: Handler) -> Handler {
+    f
+}
 
 /// `spawn_local` through one boxed future type: one copy of the executor's
 /// task code instead of one per async fn.
@@ -247,18 +254,18 @@ impl Widget {
             let w = self.clone();
             listen(target, kind, &callback(move |e| f(&w, e)));
         };
-        on(ui.launcher.as_ref(), "click", Box::new(|w, _| w.toggle()));
+        on(ui.launcher.as_ref(), "click", handler(|w, _| w.toggle()));
         on(
             ui.close.as_ref(),
             "click",
-            Box::new(|w, _| w.set_open(false)),
+            handler(|w, _| w.set_open(false)),
         );
-        on(ui.send.as_ref(), "click", Box::new(|w, _| w.send_input()));
-        on(ui.input.as_ref(), "input", Box::new(|w, _| w.typed()));
+        on(ui.send.as_ref(), "click", handler(|w, _| w.send_input()));
+        on(ui.input.as_ref(), "input", handler(|w, _| w.typed()));
         on(
             ui.form.as_ref(),
             "submit",
-            Box::new(|w, e| {
+            handler(|w, e| {
                 e.prevent_default();
                 spawn(w.clone().submit_form());
             }),
@@ -266,7 +273,7 @@ impl Widget {
         on(
             ui.list.as_ref(),
             "click",
-            Box::new(|w, e| {
+            handler(|w, e| {
                 let Some(t) = e
                     .target()
                     .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -288,7 +295,7 @@ impl Widget {
         on(
             ui.list.as_ref(),
             "scroll",
-            Box::new(|w, _| {
+            handler(|w, _| {
                 if w.ui.list.scroll_top() < 40 {
                     w.load_older();
                 }
@@ -297,7 +304,7 @@ impl Widget {
         on(
             ui.host.as_ref(),
             "keydown",
-            Box::new(|w, e| {
+            handler(|w, e| {
                 let k: &KeyboardEvent = e.unchecked_ref();
                 let key = k.key();
                 if key == "Escape" && w.st.borrow().open {
@@ -314,17 +321,13 @@ impl Widget {
             }),
         );
         if let Some(window) = web_sys::window() {
-            on(window.as_ref(), "online", Box::new(|w, _| w.went_online()));
-            on(
-                window.as_ref(),
-                "offline",
-                Box::new(|w, _| w.went_offline()),
-            );
+            on(window.as_ref(), "online", handler(|w, _| w.went_online()));
+            on(window.as_ref(), "offline", handler(|w, _| w.went_offline()));
             if let Some(doc) = window.document() {
                 on(
                     doc.as_ref(),
                     "visibilitychange",
-                    Box::new(|w, _| {
+                    handler(|w, _| {
                         if page_visible() {
                             w.check();
                             w.mark_read();
