@@ -16,7 +16,8 @@ wasm=${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/widget-release/defmis_wi
 
 cargo build -p widget-wasm --target wasm32-unknown-unknown --profile widget-release
 
-wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name defmis_widget "$wasm"
+# --omit-default-module-path: the loader always passes the .wasm URL.
+wasm-bindgen --target web --no-typescript --omit-default-module-path --out-dir "$out" --out-name defmis_widget "$wasm"
 
 # rustc's default wasm32 features (LLVM 20+): the output uses bulk memory,
 # saturating float-to-int, sign extension, mutable globals, multivalue and

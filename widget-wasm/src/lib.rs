@@ -37,6 +37,9 @@
 //!   glue's comments and indentation dropped: −5.3 KB.
 //! - wasm-opt `--flatten --rereloop -Oz --gufa -Oz --converge` and the
 //!   strip flags: −0.5 KB. `opt-level = "s"` was measured larger than "z".
+//!   wasm-bindgen `--omit-default-module-path` (the loader passes the wasm
+//!   URL): −36 B. lol_alloc's `AssumeSingleThreaded` saved only 61 B more
+//!   than the locked wrapper, not worth an `unsafe`, so not used.
 //!
 //! What remains of `core::fmt` (≈ 3.5 KB raw: `fmt::write`, `pad`,
 //! `u32` Display) is std's default panic hook, reachable from any panic;
