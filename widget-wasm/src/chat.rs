@@ -226,9 +226,8 @@ impl Widget {
         w.restore();
         spawn(w.clone().load_config());
         if let Some(window) = web_sys::window() {
-            let t = w.clone();
             let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
-                &callback(move |_| t.tick()),
+                &w.bind(handler(|w, _| w.tick())),
                 1000,
             );
         }
@@ -248,11 +247,17 @@ impl Widget {
             .call2(&JsValue::NULL, &JsValue::from_str(event), data);
     }
 
+    /// A JS function calling `f` with this widget: every callback the
+    /// widget hands to the browser is this one closure type.
+    fn bind(self: &Rc<Self>, f: Handler) -> Function {
+        let w = self.clone();
+        callback(move |e| f(&w, e))
+    }
+
     fn wire(self: &Rc<Self>) {
         let ui = &self.ui;
         let on = |target: &EventTarget, kind: &str, f: Handler| {
-            let w = self.clone();
-            listen(target, kind, &callback(move |e| f(&w, e)));
+            listen(target, kind, &self.bind(f));
         };
         on(ui.launcher.as_ref(), "click", handler(|w, _| w.toggle()));
         on(
@@ -336,12 +341,9 @@ impl Widget {
                 );
             }
         }
-        let w = self.clone();
-        let open = callback(move |e| w.on_open(&e));
-        let w = self.clone();
-        let message = callback(move |e| w.on_message(&e));
-        let w = self.clone();
-        let close = callback(move |e| w.on_close(&e));
+        let open = self.bind(handler(|w, e| w.on_open(&e)));
+        let message = self.bind(handler(|w, e| w.on_message(&e)));
+        let close = self.bind(handler(|w, e| w.on_close(&e)));
         *self.cb.borrow_mut() = Some(Callbacks {
             open,
             message,
