@@ -16,7 +16,6 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventTarget, HtmlElement, KeyboardEvent, WebSocket};
 
 use crate::frame::{self, Message};
@@ -146,10 +145,32 @@ fn listen(target: &EventTarget, kind: &str, f: &Function) {
     let _ = target.add_event_listener_with_callback(kind, f);
 }
 
-type Handler = Box<dyn Fn(&Rc<Widget>, Event)>;
+/// An event handler: a plain function pointer (the handlers capture
+/// nothing), so all listeners share one closure type and no vtables.
+type Handler = fn(&Rc<Widget>, Event);
 
+/// Makes a closure a [`Handler`] (a non-capturing closure coerces).
+fn handler(f: Handler) -> Handler {
+    f
+}
+
+/// `spawn_local` through one boxed future type: one copy of the executor's
+/// task code instead of one per async fn.
+pub fn spawn(f: impl core::future::Future<Output = ()> + 'static) {
+    spawn_boxed(Box::pin(f));
+}
+
+fn spawn_boxed(f: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(f);
+}
+
+/// `parts.concat()`, without the generic join (one loop, one allocation).
 pub fn cat(parts: &[&str]) -> String {
-    parts.concat()
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).fold(0, usize::wrapping_add));
+    for p in parts {
+        s.push_str(p);
+    }
+    s
 }
 
 /// Reconnect delay for the `attempts`-th retry: 1 s, 2 s, 4 s … 30 s, each
@@ -203,11 +224,10 @@ impl Widget {
         });
         w.wire();
         w.restore();
-        spawn_local(w.clone().load_config());
+        spawn(w.clone().load_config());
         if let Some(window) = web_sys::window() {
-            let t = w.clone();
             let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
-                &callback(move |_| t.tick()),
+                &w.bind(handler(|w, _| w.tick())),
                 1000,
             );
         }
@@ -227,32 +247,38 @@ impl Widget {
             .call2(&JsValue::NULL, &JsValue::from_str(event), data);
     }
 
+    /// A JS function calling `f` with this widget: every callback the
+    /// widget hands to the browser is this one closure type.
+    fn bind(self: &Rc<Self>, f: Handler) -> Function {
+        let w = self.clone();
+        callback(move |e| f(&w, e))
+    }
+
     fn wire(self: &Rc<Self>) {
         let ui = &self.ui;
         let on = |target: &EventTarget, kind: &str, f: Handler| {
-            let w = self.clone();
-            listen(target, kind, &callback(move |e| f(&w, e)));
+            listen(target, kind, &self.bind(f));
         };
-        on(ui.launcher.as_ref(), "click", Box::new(|w, _| w.toggle()));
+        on(ui.launcher.as_ref(), "click", handler(|w, _| w.toggle()));
         on(
             ui.close.as_ref(),
             "click",
-            Box::new(|w, _| w.set_open(false)),
+            handler(|w, _| w.set_open(false)),
         );
-        on(ui.send.as_ref(), "click", Box::new(|w, _| w.send_input()));
-        on(ui.input.as_ref(), "input", Box::new(|w, _| w.typed()));
+        on(ui.send.as_ref(), "click", handler(|w, _| w.send_input()));
+        on(ui.input.as_ref(), "input", handler(|w, _| w.typed()));
         on(
             ui.form.as_ref(),
             "submit",
-            Box::new(|w, e| {
+            handler(|w, e| {
                 e.prevent_default();
-                spawn_local(w.clone().submit_form());
+                spawn(w.clone().submit_form());
             }),
         );
         on(
             ui.list.as_ref(),
             "click",
-            Box::new(|w, e| {
+            handler(|w, e| {
                 let Some(t) = e
                     .target()
                     .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -274,7 +300,7 @@ impl Widget {
         on(
             ui.list.as_ref(),
             "scroll",
-            Box::new(|w, _| {
+            handler(|w, _| {
                 if w.ui.list.scroll_top() < 40 {
                     w.load_older();
                 }
@@ -283,7 +309,7 @@ impl Widget {
         on(
             ui.host.as_ref(),
             "keydown",
-            Box::new(|w, e| {
+            handler(|w, e| {
                 let k: &KeyboardEvent = e.unchecked_ref();
                 let key = k.key();
                 if key == "Escape" && w.st.borrow().open {
@@ -300,17 +326,13 @@ impl Widget {
             }),
         );
         if let Some(window) = web_sys::window() {
-            on(window.as_ref(), "online", Box::new(|w, _| w.went_online()));
-            on(
-                window.as_ref(),
-                "offline",
-                Box::new(|w, _| w.went_offline()),
-            );
+            on(window.as_ref(), "online", handler(|w, _| w.went_online()));
+            on(window.as_ref(), "offline", handler(|w, _| w.went_offline()));
             if let Some(doc) = window.document() {
                 on(
                     doc.as_ref(),
                     "visibilitychange",
-                    Box::new(|w, _| {
+                    handler(|w, _| {
                         if page_visible() {
                             w.check();
                             w.mark_read();
@@ -319,12 +341,9 @@ impl Widget {
                 );
             }
         }
-        let w = self.clone();
-        let open = callback(move |e| w.on_open(&e));
-        let w = self.clone();
-        let message = callback(move |e| w.on_message(&e));
-        let w = self.clone();
-        let close = callback(move |e| w.on_close(&e));
+        let open = self.bind(handler(|w, e| w.on_open(&e)));
+        let message = self.bind(handler(|w, e| w.on_message(&e)));
+        let close = self.bind(handler(|w, e| w.on_close(&e)));
         *self.cb.borrow_mut() = Some(Callbacks {
             open,
             message,
@@ -589,7 +608,7 @@ impl Widget {
             return;
         }
         if start {
-            spawn_local(self.clone().start_session());
+            spawn(self.clone().start_session());
         }
         if kill {
             self.socket_died(None);
@@ -601,7 +620,7 @@ impl Widget {
             self.connect();
         }
         if poll {
-            spawn_local(self.clone().poll_loop());
+            spawn(self.clone().poll_loop());
         }
         self.flush();
         if stop_typing {

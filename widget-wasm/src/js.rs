@@ -45,18 +45,42 @@ pub fn stringify(v: &JsValue) -> String {
     JSON::stringify(v).map(String::from).unwrap_or_default()
 }
 
-/// Decimal digits of `n` without `core::fmt`.
+/// Decimal digits of `n` without `core::fmt` (and without a UTF-8 check:
+/// the digits are pushed as chars).
 pub fn uint(mut n: u64) -> String {
-    let mut digits = Vec::new();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
     loop {
-        digits.push(b'0' + (n % 10) as u8);
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
         n /= 10;
-        if n == 0 {
+        if n == 0 || at == 0 {
             break;
         }
     }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
+    digits
+        .get(at..)
+        .unwrap_or_default()
+        .iter()
+        .map(|&d| char::from(d))
+        .collect()
+}
+
+/// `s.parse::<u64>().ok()` (an optional `+`, then decimal digits, no
+/// overflow) without `core::num`'s parser and error type.
+pub fn parse_uint(s: &str) -> Option<u64> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u64, |n, b| {
+        let d = b.wrapping_sub(b'0');
+        (d < 10)
+            .then_some(())
+            .and_then(|()| n.checked_mul(10)?.checked_add(u64::from(d)))
+    })
 }
 
 /// A random UUID v4 from `crypto.getRandomValues` (Math.random if the page
@@ -218,7 +242,7 @@ pub async fn request(
 
 #[cfg(test)]
 mod tests {
-    use super::uint;
+    use super::{parse_uint, uint};
 
     #[test]
     fn formats_integers() {
@@ -226,5 +250,20 @@ mod tests {
         assert_eq!(uint(7), "7");
         assert_eq!(uint(4000), "4000");
         assert_eq!(uint(18_446_744_073_709_551_615), "18446744073709551615");
+        for t in [
+            "0",
+            "7",
+            "+12",
+            "",
+            "+",
+            "-1",
+            "1a",
+            " 1",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_uint(t), t.parse::<u64>().ok(), "{t}");
+        }
     }
 }

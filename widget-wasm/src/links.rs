@@ -10,10 +10,12 @@ pub fn split(text: &str) -> Vec<(bool, &str)> {
     let mut out = Vec::new();
     let mut rest = text;
     let mut plain = 0;
-    while let Some(at) = find_scheme(&rest[plain..]) {
+    // `get` instead of indexing: every offset is an ASCII boundary, and no
+    // slicing panic path (which drags in `core::fmt`) is compiled in.
+    while let Some(at) = find_scheme(sub(rest, plain, rest.len())) {
         let start = plain + at;
-        let url_len = url_end(&rest[start..]);
-        let scheme_len = if rest.as_bytes()[start + 4] == b's' {
+        let url_len = url_end(sub(rest, start, rest.len()));
+        let scheme_len = if rest.as_bytes().get(start + 4) == Some(&b's') {
             8
         } else {
             7
@@ -23,10 +25,10 @@ pub fn split(text: &str) -> Vec<(bool, &str)> {
             continue;
         }
         if start > 0 {
-            out.push((false, &rest[..start]));
+            out.push((false, sub(rest, 0, start)));
         }
-        out.push((true, &rest[start..start + url_len]));
-        rest = &rest[start + url_len..];
+        out.push((true, sub(rest, start, start + url_len)));
+        rest = sub(rest, start + url_len, rest.len());
         plain = 0;
     }
     if !rest.is_empty() {
@@ -35,22 +37,35 @@ pub fn split(text: &str) -> Vec<(bool, &str)> {
     out
 }
 
+/// `&s[a..b]` without a panic path (empty if out of range, which the
+/// callers never ask for).
+fn sub(s: &str, a: usize, b: usize) -> &str {
+    s.get(a..b).unwrap_or_default()
+}
+
 /// Byte offset of the next `http://` or `https://` (any case) that starts a
 /// word.
 fn find_scheme(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i + 7 <= b.len() {
-        let boundary = i == 0 || !b[i - 1].is_ascii_alphanumeric();
-        if boundary && b[i..i + 4].eq_ignore_ascii_case(b"http") {
-            let tail = &b[i + 4..];
-            if tail.starts_with(b"://")
-                || (tail.len() >= 4 && tail[..4].eq_ignore_ascii_case(b"s://"))
-            {
-                return Some(i);
-            }
+    let mut prev = 0u8;
+    for (i, &c) in b.iter().enumerate() {
+        let boundary = !prev.is_ascii_alphanumeric();
+        prev = c;
+        let tail = b.get(i..).unwrap_or_default();
+        if tail.len() < 7 {
+            break;
         }
-        i += 1;
+        if boundary
+            && tail
+                .get(..4)
+                .is_some_and(|h| h.eq_ignore_ascii_case(b"http"))
+            && (tail.get(4..7) == Some(b"://")
+                || tail
+                    .get(4..8)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(b"s://")))
+        {
+            return Some(i);
+        }
     }
     None
 }
@@ -58,19 +73,19 @@ fn find_scheme(s: &str) -> Option<usize> {
 /// Length of the URL at the start of `s`: up to whitespace or a character
 /// that cannot be part of one, minus trailing punctuation.
 fn url_end(s: &str) -> usize {
-    let mut end = s
+    let end = s
         .char_indices()
         .find(|(_, c)| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '`'))
         .map_or(s.len(), |(i, _)| i);
-    while end > 0
-        && matches!(
-            s.as_bytes()[end - 1],
-            b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']' | b'}' | b'\''
-        )
-    {
-        end -= 1;
-    }
-    end
+    let url = s.as_bytes().get(..end).unwrap_or_default();
+    url.iter()
+        .rposition(|b| {
+            !matches!(
+                b,
+                b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']' | b'}' | b'\''
+            )
+        })
+        .map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]

@@ -13,10 +13,10 @@ use std::rc::Rc;
 
 use js_sys::{Object, Promise};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
-use crate::chat::{backoff, cat, online, Widget, CREDS_REFUSED};
+use crate::chat::{backoff, cat, online, spawn, Widget, CREDS_REFUSED};
 use crate::frame::{self, Frame};
 use crate::js::{self, get, set, set_opt};
 use crate::state::Conn;
@@ -71,7 +71,7 @@ impl Widget {
         let c = st.creds.as_ref()?;
         let id = String::from(js_sys::encode_uri_component(&c.id));
         let mut url = cat(&[&self.api, "/chat/api/chat/", &id, "/history/?"]);
-        url.push_str(&query.concat());
+        url.push_str(&cat(query));
         Some((url, c.token.clone()))
     }
 
@@ -274,7 +274,7 @@ impl Widget {
                     return;
                 }
             } else {
-                spawn_local(self.clone().post(cid.clone(), content));
+                spawn(self.clone().post(cid.clone(), content));
             }
             self.st.borrow_mut().outbox.sent(&cid, generation, now);
         }
@@ -392,7 +392,7 @@ impl Widget {
             js::uint(st.seqs.first().map_or(0, |s| s.0))
         };
         let w = self.clone();
-        spawn_local(async move {
+        spawn(async move {
             if let Some((url, token)) = w.history(&["before=", &first, "&limit=50"]) {
                 if let Ok(r) = js::request("GET", &url, Some(&token), None, 15000).await {
                     if r.status == 200 {
@@ -447,7 +447,7 @@ impl Widget {
         set_opt(&body, "customer_id", Some(&id));
         set(&body, "seq", &JsValue::from_f64(seq as f64));
         let url = self.url("/chat/api/chat/read/");
-        spawn_local(async move {
+        spawn(async move {
             let _ = js::request("POST", &url, Some(&token), Some(&body), 15000).await;
         });
     }

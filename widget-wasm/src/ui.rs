@@ -113,9 +113,9 @@ impl Ui {
         let seen = doc.create_element("div").ok()?;
         seen.set_class_name("dc-seen");
         let ui = Ui {
-            launcher: q(".dc-launcher")?.dyn_into().ok()?,
+            launcher: q(".dc-launcher")?.unchecked_into(),
             badge: q(".dc-badge")?,
-            panel: q(".dc-panel")?.dyn_into().ok()?,
+            panel: q(".dc-panel")?.unchecked_into(),
             close: q(".dc-close")?,
             title: q(".dc-title")?,
             status: q(".dc-status")?,
@@ -125,12 +125,12 @@ impl Ui {
             typing: q(".dc-typing")?,
             note: q(".dc-note")?,
             form: q(".dc-offline-form")?,
-            form_name: q(".dc-f-name")?.dyn_into().ok()?,
-            form_email: q(".dc-f-email")?.dyn_into().ok()?,
-            form_msg: q(".dc-f-msg")?.dyn_into().ok()?,
+            form_name: q(".dc-f-name")?.unchecked_into(),
+            form_email: q(".dc-f-email")?.unchecked_into(),
+            form_msg: q(".dc-f-msg")?.unchecked_into(),
             form_err: q(".dc-offline-form .dc-err")?,
             compose: q(".dc-compose")?,
-            input: q(".dc-input")?.dyn_into().ok()?,
+            input: q(".dc-input")?.unchecked_into(),
             send: q(".dc-send")?,
             seen,
             host,
@@ -184,14 +184,11 @@ impl Ui {
             self.t(if open { Key::CloseChat } else { Key::OpenChat }),
         );
         if open {
-            let target: Option<HtmlElement> = if self.form.has_attribute("hidden") {
-                self.input.clone().dyn_into().ok()
+            let _ = if self.form.has_attribute("hidden") {
+                self.input.focus()
             } else {
-                self.form_email.clone().dyn_into().ok()
+                self.form_email.focus()
             };
-            if let Some(t) = target {
-                let _ = t.focus();
-            }
             self.scroll_to_end();
         } else {
             let _ = self.launcher.focus();
@@ -317,7 +314,7 @@ impl Ui {
         let mut cur = self.list.last_element_child();
         while let Some(c) = cur {
             let stop = match c.get_attribute("data-seq") {
-                Some(s) => s.parse::<u64>().map_or(true, |s| s < seq),
+                Some(s) => js::parse_uint(&s).is_none_or(|s| s < seq),
                 None => !c.class_list().contains("dc-msg") && c != self.seen,
             };
             if stop {
@@ -347,9 +344,7 @@ impl Ui {
     pub fn place_seen(&self, upto: u64) {
         let mut cur = self.list.last_element_child();
         while let Some(c) = cur {
-            let seq = c
-                .get_attribute("data-seq")
-                .and_then(|s| s.parse::<u64>().ok());
+            let seq = c.get_attribute("data-seq").and_then(|s| js::parse_uint(&s));
             if c.get_attribute("data-sender").as_deref() == Some("customer")
                 && seq.is_some_and(|s| s <= upto)
             {
