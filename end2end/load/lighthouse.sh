@@ -150,6 +150,12 @@ for preset in ("mobile", "desktop"):
               f"{med(lambda r: num(r,'total-byte-weight')):7.0f} "
               f"{med(lambda r: len(items(r))):4.0f}  "
               + ",".join(str(round((r['categories']['performance']['score'] or 0)*100)) for r in reps))
+# TBT per run shows the spread that the median hides
+for preset in ("mobile", "desktop"):
+    for pg in ("plain", "widget"):
+        fs = sorted(glob.glob(f"{out}/{preset}-{pg}-*.json"))
+        tbt = [round(json.load(open(f))["audits"]["total-blocking-time"]["numericValue"]) for f in fs]
+        print(f"TBT per run {preset}/{pg}: {tbt}")
 # what the widget page fetched, from the last mobile and desktop runs
 for preset in ("mobile", "desktop"):
     fs = sorted(glob.glob(f"{out}/{preset}-widget-*.json"))
@@ -157,7 +163,9 @@ for preset in ("mobile", "desktop"):
     r = json.load(open(fs[-1]))
     print(f"\nrequests on widget.html ({preset}, {os.path.basename(fs[-1])}):")
     for it in r["audits"]["network-requests"]["details"]["items"]:
-        print(f"  {it.get('startTime',0):8.0f}ms {it.get('transferSize',0):7} B  {it.get('resourceType','?'):10} {it['url']}")
+        print(f"  {it.get('networkRequestTime',0):6.0f}-{it.get('networkEndTime',0):6.0f} ms {it.get('transferSize',0):7} B  {it.get('resourceType','?'):6} {it['url']}")
+    for t in r["audits"].get("long-tasks", {}).get("details", {}).get("items", []):
+        print(f"  long task at {t.get('startTime',0):6.0f} ms, {t.get('duration',0):5.0f} ms: {t.get('url')}")
     warns = r.get("runWarnings") or []
     for w in warns: print("  warning:", w)
 EOF

@@ -397,6 +397,18 @@ test.describe("with an agent online", () => {
     expect(box).toEqual({ x: 0, y: 0, width: 375, height: 667 });
     const size = await page.locator("textarea.dc-input").evaluate((el) => getComputedStyle(el).fontSize);
     expect(size).toBe("16px");
+    // The host page can style the widget's parts.
+    await page.addStyleTag({
+      content:
+        "#defmis-chat-root::part(header){background:rgb(1, 2, 3)}#defmis-chat-root::part(input){border-color:rgb(4, 5, 6)}",
+    });
+    const header = await page.locator(".dc-head").evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(header).toBe("rgb(1, 2, 3)");
+    const border = await page.locator("textarea.dc-input").evaluate((el) => getComputedStyle(el).borderTopColor);
+    expect(border).toBe("rgb(4, 5, 6)");
+    for (const part of ["launcher", "panel", "messages", "composer", "send"]) {
+      await expect(page.locator(`[part=${part}]`)).toHaveCount(1);
+    }
     await context.close();
   });
 

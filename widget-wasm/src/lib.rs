@@ -74,6 +74,9 @@
 //!   timeout, localStorage that tolerates being disabled, UUIDs, integer
 //!   formatting, console warnings.
 //!
+//! `part` names the host page may style with `#defmis-chat-root::part(…)`:
+//! `launcher`, `panel`, `header`, `messages`, `composer`, `input`, `send`.
+//!
 //! Stable selectors inside the shadow root, for browser tests:
 //! `button.dc-launcher` (drawn by the loader), `.dc-badge` (unread count),
 //! `.dc-panel` (`role=dialog`; `hidden` / class `open`), `.dc-status` (text

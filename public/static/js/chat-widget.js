@@ -82,7 +82,7 @@
         'svg{width:26px;height:26px;fill:currentColor}.dc-launcher .x,.dc-launcher.open .c{display:none}.dc-launcher.open .x{display:block}' +
         '.dc-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;border-radius:10px;' +
         'background:#b91c1c;color:#fff;font-size:12px;font-weight:600;line-height:20px;text-align:center}' +
-        '</style><button type=button class=dc-launcher aria-expanded=false>' +
+        '</style><button type=button class=dc-launcher part=launcher aria-expanded=false>' +
         '<svg class=c viewBox="0 0 24 24" aria-hidden=true><path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/></svg>' +
         '<svg class=x viewBox="0 0 24 24" aria-hidden=true><path d="M18.3 5.7 12 12l6.3 6.3-1.4 1.4-6.3-6.3-6.3 6.3-1.4-1.4L9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z"/></svg>' +
         '<span class=dc-badge aria-hidden=true hidden></span></button>';
