@@ -173,6 +173,17 @@ test("nothing is written to storage or cookies before the visitor opens the chat
   await context.close();
 });
 
+test("without any interaction the widget loads after the page, when idle, and still stores nothing", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const shop = new Shop(page);
+  await shop.goto();
+  // The panel is drawn by the wasm, which the loader fetches on its own.
+  await expect(page.locator(".dc-panel")).toBeAttached({ timeout: 15_000 });
+  expect(await page.evaluate(() => [localStorage.length, document.cookie])).toEqual([0, ""]);
+  await context.close();
+});
+
 test.describe("with an agent online", () => {
   let agent: Awaited<ReturnType<typeof agentOnline>>;
 

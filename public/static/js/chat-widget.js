@@ -96,8 +96,13 @@
       host = h;
       var back = 0;
       try { back = localStorage.getItem('defmis-chat:' + api) || localStorage.getItem('defmis-chat-outbox:' + api); } catch (_) {}
+      // Otherwise out of the page's way: 2 s after its load event, when idle.
+      var idle = function () {
+        setTimeout(function () { (w.requestIdleCallback || function (f) { f(); })(load, { timeout: 6000 }); }, 2000);
+      };
       if (want || back) load();
-      else (w.requestIdleCallback || function (f) { setTimeout(f, 1500); })(load, { timeout: 6000 });
+      else if (d.readyState == 'complete') idle();
+      else w.addEventListener('load', idle, { once: true });
     };
 
     if (d.body) mount();
