@@ -14,6 +14,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
@@ -51,6 +52,8 @@ pub struct Metrics {
     sockets_open: Family<Labels, Gauge>,
     messages_stored: Counter,
     batch_size: Histogram,
+    commit: Histogram,
+    writer_wait: Histogram,
     delivery: Histogram,
     bus_publish_failures: Counter,
     bus_queue_depth: Gauge,
@@ -76,6 +79,18 @@ impl Default for Metrics {
             batch_size.clone(),
         );
         // 0.25 ms … 8 s.
+        let commit = Histogram::new(exponential_buckets(0.000_25, 2.0, 16));
+        registry.register(
+            "write_batch_seconds",
+            "One group-commit transaction, begin to durable commit",
+            commit.clone(),
+        );
+        let writer_wait = Histogram::new(exponential_buckets(0.000_25, 2.0, 16));
+        registry.register(
+            "writer_wait_seconds",
+            "How long a batch's oldest message waited for the writer",
+            writer_wait.clone(),
+        );
         let delivery = Histogram::new(exponential_buckets(0.000_25, 2.0, 16));
         registry.register(
             "delivery_seconds",
@@ -107,6 +122,8 @@ impl Default for Metrics {
             sockets_open,
             messages_stored,
             batch_size,
+            commit,
+            writer_wait,
             delivery,
             bus_publish_failures,
             bus_queue_depth,
@@ -137,9 +154,13 @@ impl Metrics {
         OpenSocket { gauge }
     }
 
-    /// A committed batch of `size` messages, `new` of them not replays.
-    pub fn batch_written(&self, size: usize, new: usize) {
+    /// A committed batch of `size` messages, `new` of them not replays,
+    /// whose oldest message waited `waited` for the writer and whose
+    /// transaction took `took`.
+    pub fn batch_written(&self, size: usize, new: usize, waited: Duration, took: Duration) {
         self.batch_size.observe(size as f64);
+        self.writer_wait.observe(waited.as_secs_f64());
+        self.commit.observe(took.as_secs_f64());
         self.messages_stored.inc_by(new as u64);
     }
 
@@ -224,7 +245,7 @@ mod tests {
     fn renders_every_metric() {
         let m = Metrics::default();
         let open = m.socket_opened(SocketKind::Visitor);
-        m.batch_written(3, 2);
+        m.batch_written(3, 2, Duration::from_millis(1), Duration::from_millis(2));
         m.delivered_after(0.002);
         m.rate_limited("starts");
         m.login_failed();

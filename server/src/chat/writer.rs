@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::timeout;
+use tokio::time::{timeout, Instant};
 
 use super::store::{ChatStore, NewMessage, Written};
 use crate::bus::{Audience, Bus, Change};
@@ -38,7 +38,7 @@ type Answer = oneshot::Sender<Result<Written, AppError>>;
 
 #[derive(Clone)]
 pub struct Writer {
-    queues: Vec<mpsc::Sender<(NewMessage, Answer)>>,
+    queues: Vec<mpsc::Sender<(NewMessage, Answer, Instant)>>,
 }
 
 impl Writer {
@@ -75,7 +75,7 @@ impl Writer {
         let queue = &self.queues[(hasher.finish() % self.queues.len() as u64) as usize];
         let (answer, answered) = oneshot::channel();
         queue
-            .send_timeout((message, answer), ENQUEUE_TIMEOUT)
+            .send_timeout((message, answer, Instant::now()), ENQUEUE_TIMEOUT)
             .await
             .map_err(|_| busy())?;
         match timeout(COMMIT_TIMEOUT, answered).await {
@@ -94,27 +94,30 @@ async fn run(
     store: Arc<ChatStore>,
     bus: Arc<Bus>,
     metrics: Arc<Metrics>,
-    mut rx: mpsc::Receiver<(NewMessage, Answer)>,
+    mut rx: mpsc::Receiver<(NewMessage, Answer, Instant)>,
     max_batch: usize,
 ) {
     let mut batch: Vec<NewMessage> = Vec::with_capacity(max_batch);
     let mut answers: Vec<Answer> = Vec::with_capacity(max_batch);
     loop {
-        let Some((first, answer)) = rx.recv().await else {
+        let Some((first, answer, queued_at)) = rx.recv().await else {
             return;
         };
         batch.push(first);
         answers.push(answer);
         while batch.len() < max_batch {
             match rx.try_recv() {
-                Ok((message, answer)) => {
+                Ok((message, answer, _)) => {
                     batch.push(message);
                     answers.push(answer);
                 }
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
+        let waited = started.duration_since(queued_at);
         let results = write_with_retries(&store, &batch).await;
+        let took = started.elapsed();
         let stored = results.iter().any(Result::is_ok);
         let mut announce = Vec::with_capacity(results.len());
         for (result, answer) in results.into_iter().zip(answers.drain(..)) {
@@ -126,7 +129,7 @@ async fn run(
             let _ = answer.send(result);
         }
         if stored {
-            metrics.batch_written(batch.len(), announce.len());
+            metrics.batch_written(batch.len(), announce.len(), waited, took);
         }
         batch.clear();
         for written in announce {
