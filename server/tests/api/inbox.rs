@@ -1007,8 +1007,47 @@ async fn the_dashboard_list_takes_the_same_filters(app: TestApp) {
     assert!(ids(&body).is_empty());
 }
 
+/// A backlog longer than the unread window counts as the window (each
+/// count reads a bounded range of the index); below it, exactly.
+async fn unread_counts_are_bounded(app: TestApp) {
+    let (token, _) = admin(&app, "alice").await;
+    let v = app.start().await;
+    let at = chrono::DateTime::from_timestamp_micros(1_765_000_000_000_000).unwrap();
+    let total: i64 = 1002;
+    let mut sql = String::from(
+        "INSERT INTO messages (id, session_id, seq, sender, content, client_id, created_at) VALUES ",
+    );
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    for seq in 1..=total {
+        if seq > 1 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?, 'customer', 'backlog', ?, ?)");
+        values.push(uuid::Uuid::new_v4().to_string().into());
+        values.push(v.session_id.clone().into());
+        values.push(seq.into());
+        values.push(format!("b{seq}").into());
+        values.push(at.into());
+    }
+    assert_eq!(app.sql(&sql, values).await, total as u64);
+    app.sql(
+        "UPDATE chat_sessions SET last_seq = ?, last_customer_seq = ? WHERE id = ?",
+        vec![total.into(), total.into(), v.session_id.clone().into()],
+    )
+    .await;
+    let unread = |page: Value| view_of(&page, &v)["unread"].as_i64().unwrap();
+    assert_eq!(unread(list(&app, &token, &[]).await), 1000);
+    agent_read(&app, &v, 2).await;
+    assert_eq!(unread(list(&app, &token, &[]).await), 1000);
+    agent_read(&app, &v, 5).await;
+    assert_eq!(unread(list(&app, &token, &[]).await), 997);
+    agent_read(&app, &v, total).await;
+    assert_eq!(unread(list(&app, &token, &[]).await), 0);
+}
+
 on_every_store!(
     every_filter_and_the_new_fields,
+    unread_counts_are_bounded,
     full_text_search,
     keyset_paging_at_its_edges,
     assignment,

@@ -16,6 +16,10 @@ use crate::chat::inbox::{Assigned, InboxQuery, ListCursor, SearchTerms};
 use crate::error::AppError;
 use crate::storage::{agents, chat_sessions, messages};
 
+/// How many messages after the agents' read seq an unread count looks
+/// at: a longer backlog counts as at most this many.
+pub const UNREAD_WINDOW: i64 = 1000;
+
 /// An agent's name as other agents see it: the display name, or the
 /// username when none is set (visitors never see usernames; agents know
 /// each other's).
@@ -172,7 +176,9 @@ impl ChatStore {
     }
 
     /// Visitor messages above the agents' read seq, per conversation (only
-    /// those that have any are counted; one grouped query).
+    /// those that have any are counted; one grouped query). Each count
+    /// reads at most the [`UNREAD_WINDOW`] messages after the read seq, so
+    /// a page costs at most that many index entries per conversation.
     async fn unread_counts(&self, rows: &[Conversation]) -> Result<HashMap<String, i64>, AppError> {
         let mut any = Condition::any();
         let mut counted = 0;
@@ -180,7 +186,8 @@ impl ChatStore {
             any = any.add(
                 Condition::all()
                     .add(messages::Column::SessionId.eq(c.id.as_str()))
-                    .add(messages::Column::Seq.gt(c.agent_read_seq)),
+                    .add(messages::Column::Seq.gt(c.agent_read_seq))
+                    .add(messages::Column::Seq.lte(c.agent_read_seq.saturating_add(UNREAD_WINDOW))),
             );
             counted += 1;
         }
