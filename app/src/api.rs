@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use crate::types::{
-    AgentView, ApiError, ConversationView, MessageView, SessionId, SessionPage, SessionStatus,
-    SessionView,
+    AgentId, AgentView, ApiError, ConversationView, InboxParams, MessageView, NotePage, NoteView,
+    SessionId, SessionPage, SessionStatus, SessionView,
 };
 
 /// Name of the dashboard's session cookie over plain HTTP.
@@ -53,10 +53,31 @@ mod backend {
             username: &str,
             password: &str,
         ) -> Result<String, ApiError>;
-        /// One page of conversations, newest activity first.
-        async fn list_sessions(&self, cursor: Option<String>) -> Result<SessionPage, ApiError>;
-        /// A conversation with its latest messages.
+        /// One page of the inbox, newest activity first, as `agent` asks
+        /// for it (`assigned=me`).
+        async fn list_sessions(
+            &self,
+            agent: &AgentView,
+            filter: &InboxParams,
+        ) -> Result<SessionPage, ApiError>;
+        /// A conversation with its latest messages and notes.
         async fn conversation(&self, session_id: &SessionId) -> Result<ConversationView, ApiError>;
+        /// Assigns a conversation to an agent, or to nobody.
+        async fn assign(
+            &self,
+            agent: &AgentView,
+            session_id: &SessionId,
+            assignee: Option<&AgentId>,
+        ) -> Result<SessionView, ApiError>;
+        /// Leaves a private note on a conversation.
+        async fn add_note(
+            &self,
+            agent: &AgentView,
+            session_id: &SessionId,
+            content: &str,
+        ) -> Result<NoteView, ApiError>;
+        /// Older notes of a conversation, from a `next_cursor`.
+        async fn notes(&self, session_id: &SessionId, cursor: &str) -> Result<NotePage, ApiError>;
         /// Messages before `before` (the latest `limit` of them), in seq order.
         async fn earlier_messages(
             &self,
@@ -232,12 +253,54 @@ pub async fn complete_setup(
     )
 }
 
+/// A page of the inbox: the admin API's filters (`filter[status]=open`,
+/// `filter[q]=…`, `filter[cursor]=…`; all optional).
 #[server(endpoint = "list_sessions")]
-pub async fn list_sessions(cursor: Option<String>) -> Result<SessionPage, ApiError> {
+pub async fn list_sessions(
+    #[server(default)] filter: InboxParams,
+) -> Result<SessionPage, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.list_sessions(&agent, &filter).await
+        }
+        .await,
+    )
+}
+
+/// Assigns a conversation to `agent_id`; without it, to nobody.
+#[server(endpoint = "assign_session")]
+pub async fn assign_session(
+    session_id: SessionId,
+    agent_id: Option<AgentId>,
+) -> Result<SessionView, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.assign(&agent, &session_id, agent_id.as_ref()).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "add_note")]
+pub async fn add_note(session_id: SessionId, content: String) -> Result<NoteView, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.add_note(&agent, &session_id, &content).await
+        }
+        .await,
+    )
+}
+
+/// Older notes of a conversation, from the `notes_next_cursor` of its view.
+#[server(endpoint = "earlier_notes")]
+pub async fn earlier_notes(session_id: SessionId, cursor: String) -> Result<NotePage, ApiError> {
     answer(
         async move {
             let (backend, _) = require_agent().await?;
-            backend.list_sessions(cursor).await
+            backend.notes(&session_id, &cursor).await
         }
         .await,
     )

@@ -74,6 +74,9 @@ error_codes! {
     UsernameTaken = "username_taken",
     /// The change would leave no active admin.
     LastAdmin = "last_admin",
+    /// Others kept changing a conversation's assignee while this change
+    /// was tried; reload and try again.
+    AssignmentConflict = "assignment_conflict",
     /// The body is larger than the endpoint accepts.
     TooLarge = "too_large",
     /// The body was not sent as JSON.
@@ -146,7 +149,10 @@ impl ErrorCode {
             | ErrorCode::UnknownAgent
             | ErrorCode::NotFound => 404,
             ErrorCode::RequestTimeout => 408,
-            ErrorCode::CustomerIdTaken | ErrorCode::UsernameTaken | ErrorCode::LastAdmin => 409,
+            ErrorCode::CustomerIdTaken
+            | ErrorCode::UsernameTaken
+            | ErrorCode::LastAdmin
+            | ErrorCode::AssignmentConflict => 409,
             ErrorCode::TooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,

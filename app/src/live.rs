@@ -253,6 +253,7 @@ mod socket {
                         Ok(
                             frame @ (AgentServerFrame::Message { .. }
                             | AgentServerFrame::Session { .. }
+                            | AgentServerFrame::Note { .. }
                             | AgentServerFrame::Typing { .. }
                             | AgentServerFrame::Read { .. }),
                         ) => (inner.on_event)(frame),

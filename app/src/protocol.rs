@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{ApiError, CustomerId, MessageView, SessionId, SessionStatus, SessionView};
+use crate::types::{
+    ApiError, CustomerId, MessageView, NoteView, SessionId, SessionStatus, SessionView,
+};
 
 /// A frame a client sends; `TYPES` lists the `type` values it accepts, so an
 /// unknown one is told apart from a malformed one.
@@ -150,9 +152,15 @@ pub enum AgentServerFrame {
         customer_id: CustomerId,
         message: MessageView,
     },
-    /// A conversation was created or changed (status, name, last message).
+    /// A conversation was created or changed (status, name, last message,
+    /// assignee).
     Session {
         session: SessionView,
+    },
+    /// An agent left a private note on a conversation. Agents only: no
+    /// visitor frame carries notes.
+    Note {
+        note: NoteView,
     },
     /// This socket may have missed events (it fell behind, or this server
     /// lost its link to the others for a moment): refetch what is shown.
@@ -244,6 +252,25 @@ mod tests {
         assert_eq!(
             to_visitor,
             serde_json::json!({"type": "read", "by": "agent", "seq": 9})
+        );
+
+        let note = serde_json::to_value(AgentServerFrame::Note {
+            note: crate::types::NoteView {
+                id: "n1".into(),
+                session_id: "s".into(),
+                author_id: Some("a1".into()),
+                author_name: Some("Ann".into()),
+                content: "private".into(),
+                created_at: "2026-12-10T09:00:00.000000Z".into(),
+            },
+        })
+        .unwrap();
+        assert_eq!(
+            note,
+            serde_json::json!({"type": "note", "note": {
+                "id": "n1", "session_id": "s", "author_id": "a1", "author_name": "Ann",
+                "content": "private", "created_at": "2026-12-10T09:00:00.000000Z"
+            }})
         );
     }
 }

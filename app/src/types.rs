@@ -71,6 +71,10 @@ id_type!(
     /// A stored message's id (UUID v4).
     MessageId
 );
+id_type!(
+    /// An agent's private note's id (UUID v7).
+    NoteId
+);
 
 /// One stored message, as visitors and agents see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,9 +168,23 @@ pub struct SessionView {
     /// sent while no agent was available).
     #[serde(default)]
     pub offline: bool,
+    /// The agent working on it (`None`: nobody).
+    #[serde(default)]
+    pub assignee_id: Option<AgentId>,
+    /// That agent's name as agents see it: the display name, or the
+    /// username when none is set.
+    #[serde(default)]
+    pub assignee_name: Option<String>,
+    /// How many visitor messages have a seq above `agent_read_seq`.
+    #[serde(default)]
+    pub unread: i64,
+    /// The visitor wrote last: a visitor message with no agent message
+    /// after it.
+    #[serde(default)]
+    pub waiting: bool,
 }
 
-/// One conversation with its whole history.
+/// One conversation with its latest messages and notes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationView {
     pub session: SessionView,
@@ -174,6 +192,67 @@ pub struct ConversationView {
     pub messages: Vec<MessageView>,
     /// Whether older messages exist than the first one here.
     pub has_more: bool,
+    /// Agents' private notes, newest first (the newest page of them).
+    #[serde(default)]
+    pub notes: Vec<NoteView>,
+    /// Fetches the older notes, when there are any.
+    #[serde(default)]
+    pub notes_next_cursor: Option<String>,
+}
+
+/// A private note an agent left on a conversation. Agents only: never in
+/// a visitor's history or on a visitor's socket, and never given a seq.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteView {
+    pub id: NoteId,
+    pub session_id: SessionId,
+    /// `None` if the author's account is gone.
+    pub author_id: Option<AgentId>,
+    /// The author's name as agents see it (display name, else username).
+    pub author_name: Option<String>,
+    pub content: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// One page of a conversation's notes, newest first; `next_cursor` fetches
+/// the older ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotePage {
+    pub notes: Vec<NoteView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The inbox's filters and page, as the admin API's query string and the
+/// dashboard's `list_sessions` take them; every field is optional (see
+/// docs/api.md). Parsed and checked by the server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxParams {
+    /// `open`, `closed` or `all` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Words to find in messages, the visitor's name or e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// `me`, `none`, `all` (the default) or an agent's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<String>,
+    /// `true`: only those with unread visitor messages; `false`: only those
+    /// without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<bool>,
+    /// `true`: only those waiting for a reply; `false`: only those not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<bool>,
+    /// `true`: only those begun offline; `false`: only those not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<bool>,
+    /// Where the page starts: a `next_cursor` this server gave out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// 1–100 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }
 
 /// One page of the conversation list; `next_cursor` fetches the next.

@@ -318,7 +318,7 @@ test.describe("with an agent online", () => {
     const c = await shop.creds();
     await expect
       .poll(async () => {
-        const r = await agentPage.request.get(`${BASE}/chat/api/admin/sessions/?status=all&limit=200`);
+        const r = await agentPage.request.get(`${BASE}/chat/api/admin/sessions/?status=all&limit=100`);
         const s = (await r.json()).sessions.find((x: any) => x.customer_id === c!.customer_id);
         return s?.customer_read_seq ?? 0;
       })

@@ -8,6 +8,10 @@
 //! - `m20261202_000001_offline_presence`: offline conversations, and which
 //!   agents have a socket open on which instance.
 //! - `m20261202_000002_read_receipts`: each side's last read seq.
+//! - `m20261210_000001_inbox`: assignment, each side's last message seq
+//!   (waiting / unread), the inbox's keyset index, agents' private notes.
+//! - `m20261210_000002_search`: full-text search (SQLite FTS5 with
+//!   triggers; PostgreSQL generated `tsvector` columns with GIN indexes).
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -18,6 +22,8 @@ mod m20261123_000001_initial;
 mod m20261201_000001_agent_display_name;
 mod m20261202_000001_offline_presence;
 mod m20261202_000002_read_receipts;
+mod m20261210_000001_inbox;
+mod m20261210_000002_search;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -30,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_agent_display_name::Migration),
             Box::new(m20261202_000001_offline_presence::Migration),
             Box::new(m20261202_000002_read_receipts::Migration),
+            Box::new(m20261210_000001_inbox::Migration),
+            Box::new(m20261210_000002_search::Migration),
         ]
     }
 }

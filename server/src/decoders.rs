@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, Uri};
 use proptest::prelude::*;
 
 use crate::chat::domain::{parse_customer_id, parse_email, parse_name, ClientId, MessageText};
+use crate::chat::inbox::{InboxQuery, ListCursor, SearchTerms};
 use crate::chat::routes::{HistoryParams, PostMessage};
-use crate::chat::store::ListCursor;
 use crate::chat::StartRequest;
 use crate::error::{parse_json, AppError};
 use crate::ws::parse_frame;
@@ -113,6 +113,9 @@ proptest! {
             prop_assert_eq!(code(e), ErrorCode::InvalidUsername);
         }
         let _ = ListCursor::decode(&raw);
+        if let Err(e) = SearchTerms::parse(&raw) {
+            prop_assert_eq!(code(e), ErrorCode::InvalidQuery);
+        }
     }
 
     #[test]
@@ -138,6 +141,16 @@ proptest! {
         let Ok(uri) = format!("/h/?{query}").parse::<Uri>() else { return Ok(()) };
         if let Err(rejection) = axum::extract::Query::<HistoryParams>::try_from_uri(&uri) {
             prop_assert_eq!(code(AppError::from(rejection)), ErrorCode::InvalidQuery);
+        }
+        match axum::extract::Query::<app::types::InboxParams>::try_from_uri(&uri) {
+            Err(rejection) => {
+                prop_assert_eq!(code(AppError::from(rejection)), ErrorCode::InvalidQuery);
+            }
+            Ok(params) => {
+                if let Err(e) = InboxQuery::parse(&params.0, &"me".into()) {
+                    prop_assert!(matches!(code(e), ErrorCode::InvalidQuery | ErrorCode::InvalidCursor));
+                }
+            }
         }
     }
 

@@ -8,11 +8,11 @@ use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::list_sessions;
 use crate::live::use_live;
 use crate::protocol::{AgentServerFrame, Party};
-use crate::types::{preview, short_time, SessionPage, SessionStatus, SessionView};
+use crate::types::{preview, short_time, InboxParams, SessionPage, SessionStatus, SessionView};
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let sessions = Resource::new(|| (), |_| list_sessions(None));
+    let sessions = Resource::new(|| (), |_| list_sessions(InboxParams::default()));
     view! {
         <Frame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -64,6 +64,7 @@ fn apply(list: &mut Vec<SessionView>, event: AgentServerFrame) {
             }
         }
         AgentServerFrame::Typing { .. }
+        | AgentServerFrame::Note { .. }
         | AgentServerFrame::Resync
         | AgentServerFrame::Error { .. }
         | AgentServerFrame::Pong => {}
@@ -79,7 +80,7 @@ fn SessionList(initial: SessionPage) -> impl IntoView {
         move |event| sessions.update(|list| apply(list, event)),
         move || {
             spawn_local(async move {
-                if let Ok(page) = list_sessions(None).await {
+                if let Ok(page) = list_sessions(InboxParams::default()).await {
                     sessions.set(page.sessions);
                     next_cursor.set(page.next_cursor);
                 }
@@ -91,7 +92,11 @@ fn SessionList(initial: SessionPage) -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            if let Ok(page) = list_sessions(Some(cursor)).await {
+            let filter = InboxParams {
+                cursor: Some(cursor),
+                ..InboxParams::default()
+            };
+            if let Ok(page) = list_sessions(filter).await {
                 sessions.update(|list| {
                     for s in page.sessions {
                         if !list.iter().any(|have| have.id == s.id) {

@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use app::types::{AgentAccount, AgentId, AgentView, ApiTokenView, ErrorCode, Role};
-use axum::routing::{delete, get, patch};
+use axum::routing::{delete, get, patch, put};
 use axum::Router;
 use chrono::Duration;
 
@@ -38,6 +38,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/chat/api/admin/session/{id}/messages/",
             get(routes::messages).post(routes::reply),
+        )
+        .route(
+            "/chat/api/admin/session/{id}/assignee/",
+            put(routes::assign),
+        )
+        .route(
+            "/chat/api/admin/session/{id}/notes/",
+            get(routes::notes).post(routes::add_note),
         )
         .route(
             "/chat/api/admin/agents/",

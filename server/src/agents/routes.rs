@@ -1,11 +1,11 @@
 //! The admin HTTP API, for programs (API token) and the dashboard (cookie).
 //! Thin handlers: parse, call the service, answer.
 
-use app::types::{AgentId, ErrorCode, SessionId, SessionStatus};
+use app::types::{AgentId, ErrorCode, InboxParams, SessionId, SessionStatus};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use super::extract::CurrentAgent;
 use super::{AccountChange, NewAccount};
@@ -13,32 +13,14 @@ use crate::chat::routes::HistoryParams;
 use crate::error::{AppError, Json, Query};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    pub status: Option<String>,
-    pub cursor: Option<String>,
-    pub limit: Option<u64>,
-}
-
+/// `GET /chat/api/admin/sessions/?status=&q=&assigned=&unread=&waiting=&offline=&cursor=&limit=`:
+/// the inbox.
 pub async fn list_sessions(
     State(state): State<AppState>,
-    CurrentAgent(_): CurrentAgent,
-    Query(query): Query<ListQuery>,
+    CurrentAgent(agent): CurrentAgent,
+    Query(params): Query<InboxParams>,
 ) -> Result<impl IntoResponse, AppError> {
-    let status = match query.status.as_deref() {
-        None | Some("" | "all") => None,
-        Some(raw) => Some(SessionStatus::parse(raw).ok_or_else(|| {
-            AppError::BadRequest(
-                ErrorCode::InvalidQuery,
-                "status must be open, closed or all.".into(),
-            )
-        })?),
-    };
-    let page = state
-        .chat
-        .list(status, query.cursor.as_deref(), query.limit)
-        .await?;
-    Ok(Json(page))
+    Ok(Json(state.chat.inbox(&agent, &params).await?))
 }
 
 pub async fn session_detail(
@@ -74,6 +56,73 @@ pub async fn update_status(
     Json(body): Json<StatusBody>,
 ) -> Result<impl IntoResponse, AppError> {
     Ok(Json(state.chat.set_status(&id, body.status).await?))
+}
+
+/// `PUT …/session/{id}/assignee/` body: `{"agent_id": "…"}`, or
+/// `{"agent_id": null}` to unassign. The key is required, so an empty body
+/// never unassigns by accident.
+#[derive(Debug, Deserialize)]
+pub struct AssigneeBody {
+    #[serde(default, deserialize_with = "present")]
+    pub agent_id: Option<Option<AgentId>>,
+}
+
+/// A field that is there: `Some(value)`, `Some(None)` for `null`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<AgentId>>, D::Error> {
+    Option::<AgentId>::deserialize(d).map(Some)
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    CurrentAgent(agent): CurrentAgent,
+    Path(id): Path<SessionId>,
+    Json(body): Json<AssigneeBody>,
+) -> Result<impl IntoResponse, AppError> {
+    let target = body.agent_id.ok_or_else(|| {
+        AppError::Invalid(
+            ErrorCode::InvalidBody,
+            "agent_id is required (null to unassign).".into(),
+        )
+    })?;
+    Ok(Json(state.chat.assign(&agent, &id, target.as_ref()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteBody {
+    pub content: String,
+}
+
+/// `POST …/session/{id}/notes/`: a private note, `201`.
+pub async fn add_note(
+    State(state): State<AppState>,
+    CurrentAgent(agent): CurrentAgent,
+    Path(id): Path<SessionId>,
+    Json(body): Json<NoteBody>,
+) -> Result<impl IntoResponse, AppError> {
+    let note = state.chat.add_note(&agent, &id, &body.content).await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NotesQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// `GET …/session/{id}/notes/?cursor=&limit=`: a page of notes, newest
+/// first.
+pub async fn notes(
+    State(state): State<AppState>,
+    CurrentAgent(_): CurrentAgent,
+    Path(id): Path<SessionId>,
+    Query(query): Query<NotesQuery>,
+) -> Result<impl IntoResponse, AppError> {
+    Ok(Json(
+        state
+            .chat
+            .notes(&id, query.cursor.as_deref(), query.limit)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,7 @@
 //! [`Event`]: what changed, and who should hear of it.
 
 use app::protocol::{AgentServerFrame, Party, VisitorServerFrame, VisitorSession};
-use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionView};
+use app::types::{AgentId, CustomerId, MessageView, NoteView, Sender, SessionId, SessionView};
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,10 @@ pub enum Change {
     },
     /// A conversation was created or changed.
     ConversationChanged { session: SessionView },
+    /// An agent left a private note. Published to [`Audience::Agents`]
+    /// only, and it has no visitor frame: a visitor never hears of a note
+    /// whatever its audience.
+    NoteAdded { note: NoteView },
     /// One side of a conversation is typing (or stopped). Not stored.
     /// `name` is the agent's shown name (`None` for the visitor).
     Typing {
@@ -114,6 +118,7 @@ impl Event {
             Change::ConversationChanged { session } => AgentServerFrame::Session {
                 session: session.clone(),
             },
+            Change::NoteAdded { note } => AgentServerFrame::Note { note: note.clone() },
             Change::Typing {
                 session_id,
                 by,
@@ -169,6 +174,8 @@ impl Event {
                 by: Party::Agent,
                 seq: *seq,
             }),
+            // Notes are for agents only.
+            Change::NoteAdded { .. } => None,
             Change::Typing { .. } | Change::Read { .. } | Change::Resync => None,
         }
     }
@@ -225,5 +232,44 @@ pub fn encode<T: Serialize>(frame: &T) -> Utf8Bytes {
             tracing::error!(error.cause = %e, "frame did not serialise");
             r#"{"type":"error","error":{"code":"internal","message":"internal error","retryable":true},"client_id":null}"#.into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A note has no visitor frame, whatever audience it is published to:
+    /// a mistaken audience still cannot leak it to a visitor.
+    #[test]
+    fn notes_never_make_a_visitor_frame() {
+        let note = NoteView {
+            id: "n1".into(),
+            session_id: "s1".into(),
+            author_id: Some("a1".into()),
+            author_name: Some("Ann".into()),
+            content: "private".into(),
+            created_at: "2026-12-10T09:00:00.000000Z".into(),
+        };
+        for audience in [
+            Audience::Agents,
+            Audience::AgentsAndVisitors("s1".into()),
+            Audience::Visitors("s1".into()),
+            Audience::Everyone,
+        ] {
+            let published = Published::new(Event {
+                origin: InstanceId(1),
+                audience: audience.clone(),
+                change: Change::NoteAdded { note: note.clone() },
+            });
+            assert!(published.visitor_frame.is_none(), "{audience:?}");
+        }
+        let published = Published::new(Event {
+            origin: InstanceId(1),
+            audience: Audience::Agents,
+            change: Change::NoteAdded { note },
+        });
+        let frame = published.agent_frame.expect("agents get notes");
+        assert!(frame.as_str().starts_with(r#"{"type":"note","note":{"#));
     }
 }

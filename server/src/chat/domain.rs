@@ -1,7 +1,7 @@
 //! The conversation's domain values: input parsed once at the edge (if you
 //! hold one, it is valid), and [`Conversation`], a stored conversation.
 
-use app::types::{CustomerId, ErrorCode, SessionId, SessionStatus, SessionView};
+use app::types::{AgentId, CustomerId, ErrorCode, SessionId, SessionStatus, SessionView};
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
@@ -29,10 +29,19 @@ pub struct Conversation {
     pub agent_read_seq: i64,
     /// Began as an offline message.
     pub offline: bool,
+    /// The agent working on it.
+    pub assignee_id: Option<AgentId>,
+    /// The seq of the newest visitor message (0: none).
+    pub last_customer_seq: i64,
+    /// The seq of the newest agent message (0: none).
+    pub last_agent_seq: i64,
 }
 
 impl Conversation {
-    pub fn view(&self) -> SessionView {
+    /// What agents see of it, with what the row alone does not hold: the
+    /// assignee's name and the unread count (the store looks them up:
+    /// [`super::store::ChatStore::session_views`]).
+    pub fn view(&self, assignee_name: Option<String>, unread: i64) -> SessionView {
         SessionView {
             id: self.id.clone(),
             customer_id: self.customer_id.clone(),
@@ -47,7 +56,23 @@ impl Conversation {
             customer_read_seq: self.customer_read_seq,
             agent_read_seq: self.agent_read_seq,
             offline: self.offline,
+            assignee_id: self.assignee_id.clone(),
+            assignee_name,
+            unread,
+            waiting: self.waiting(),
         }
+    }
+
+    /// Waiting for a reply: the newest visitor message has no agent
+    /// message after it.
+    pub fn waiting(&self) -> bool {
+        self.last_customer_seq > self.last_agent_seq
+    }
+
+    /// Whether some visitor message is above the agents' read seq (the
+    /// unread count is then above 0).
+    pub fn has_unread(&self) -> bool {
+        self.last_customer_seq > self.agent_read_seq
     }
 }
 

@@ -4,9 +4,13 @@
 //!
 //! # Layout
 //! - `service`: [`ChatService`], the rules.
-//! - `store`: the queries (the only SeaORM in this domain), batch writes.
+//! - `store`: the queries (the only SeaORM in this domain), batch writes;
+//!   `store/inbox.rs` the inbox, session views and assignment,
+//!   `store/notes.rs` agents' private notes.
 //! - `writer`: the group-commit task in front of the store.
 //! - `domain`: parsed input values and [`domain::Conversation`].
+//! - `inbox`: the agents' list query (filters, search words, cursors),
+//!   parsed once.
 //! - `identity`: `customer_hash` checks and derived tokens.
 //! - `routes`: the public widget HTTP API (thin handlers).
 //! - `socket`: the visitor WebSocket (a [`crate::ws::Handler`]).
@@ -19,6 +23,7 @@ use crate::state::AppState;
 
 pub mod domain;
 pub mod identity;
+pub mod inbox;
 pub mod routes;
 pub mod service;
 pub mod socket;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use app::protocol::Party;
 use app::types::{
-    AgentView, ConversationView, CustomerId, ErrorCode, MessagePage, MessageView, SessionId,
-    SessionPage, SessionStatus, SessionView,
+    AgentId, AgentView, ConversationView, CustomerId, ErrorCode, InboxParams, MessagePage,
+    MessageView, NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus, SessionView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,8 @@ use super::domain::{
     Conversation, MessageText,
 };
 use super::identity::{Identity, Verdict};
-use super::store::{Author, ChatStore, ListCursor, NewMessage, Range, Written};
+use super::inbox::{InboxQuery, NoteCursor};
+use super::store::{Author, ChatStore, NewMessage, Range, Written};
 use super::writer::Writer;
 use crate::auth::{random_token, TokenHasher};
 use crate::bus::{Audience, Bus, Change};
@@ -30,9 +31,14 @@ pub const LATEST: u64 = 50;
 /// History pages: the default size and the most one may ask for.
 pub const PAGE_DEFAULT: u64 = 100;
 pub const PAGE_MAX: u64 = 500;
-/// Conversation list pages.
-pub const LIST_DEFAULT: u64 = 50;
-pub const LIST_MAX: u64 = 200;
+/// How many notes a conversation view carries (the newest).
+pub const NOTES_LATEST: u64 = 200;
+/// Note pages: the default size and the most one may ask for.
+pub const NOTES_PAGE_DEFAULT: u32 = 50;
+pub const NOTES_PAGE_MAX: u32 = 200;
+/// How many times an assignment is tried again when another changed the
+/// assignee in between.
+const ASSIGN_ATTEMPTS: usize = 3;
 
 /// `POST /chat/api/chat/start/` body.
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +183,13 @@ fn unknown_session() -> AppError {
     AppError::NotFound(ErrorCode::UnknownSession, "No such conversation.".into())
 }
 
+/// Who may assign what: admins anything; an agent may take a conversation
+/// nobody has (or keep their own), and let go of their own.
+fn may_assign(actor: &AgentView, current: Option<&AgentId>, new: Option<&AgentId>) -> bool {
+    let own_or_nobody = |a: Option<&AgentId>| a.is_none_or(|a| a == &actor.id);
+    actor.role == Role::Admin || (own_or_nobody(current) && own_or_nobody(new))
+}
+
 impl ChatService {
     pub fn new(
         store: Arc<ChatStore>,
@@ -272,7 +285,7 @@ impl ChatService {
                 .mark_offline(&conversation.id)
                 .await?
                 .ok_or_else(unknown_session)?;
-            self.announce(&marked);
+            self.announce(&marked).await?;
         }
         let written = self
             .post_as_visitor(&conversation, text.as_str(), req.client_id.as_deref())
@@ -425,11 +438,14 @@ impl ChatService {
             customer_read_seq: 0,
             agent_read_seq: 0,
             offline: new.offline,
+            assignee_id: None,
+            last_customer_seq: 0,
+            last_agent_seq: 0,
         };
         if self.store.create(&conversation).await?.is_err() {
             return Ok(None);
         }
-        self.announce(&conversation);
+        self.announce(&conversation).await?;
         Ok(Some((conversation, token)))
     }
 
@@ -449,7 +465,7 @@ impl ChatService {
             .update_contact(&conversation.id, name, email)
             .await?
             .ok_or_else(unknown_session)?;
-        self.announce(&updated);
+        self.announce(&updated).await?;
         Ok(updated)
     }
 
@@ -717,44 +733,36 @@ impl ChatService {
             .await
     }
 
-    /// Conversations, newest activity first, a page at a time.
-    pub async fn list(
+    /// The inbox: conversations matching the filters and search, newest
+    /// activity first, a page at a time. The one path for the admin API
+    /// and the dashboard; `assigned=me` means `actor`.
+    pub async fn inbox(
         &self,
-        status: Option<SessionStatus>,
-        cursor: Option<&str>,
-        limit: Option<u64>,
+        actor: &AgentView,
+        params: &InboxParams,
     ) -> Result<SessionPage, AppError> {
-        let limit = limit.unwrap_or(LIST_DEFAULT);
-        if limit == 0 || limit > LIST_MAX {
-            return Err(AppError::BadRequest(
-                ErrorCode::InvalidQuery,
-                format!("limit must be between 1 and {LIST_MAX}."),
-            ));
-        }
-        let cursor = match cursor.filter(|c| !c.is_empty()) {
-            Some(raw) => Some(ListCursor::decode(raw).ok_or_else(|| {
-                AppError::BadRequest(
-                    ErrorCode::InvalidCursor,
-                    "cursor is not one this server gave out.".into(),
-                )
-            })?),
-            None => None,
-        };
-        let (sessions, next) = self.store.list(status, cursor.as_ref(), limit).await?;
+        let query = InboxQuery::parse(params, &actor.id)?;
+        let (rows, next) = self.store.inbox(&query).await?;
         Ok(SessionPage {
-            sessions,
+            sessions: self.store.session_views(&rows).await?,
             next_cursor: next.map(|c| c.encode()),
         })
     }
 
-    /// A conversation with its latest messages.
+    /// A conversation with its latest messages and its newest notes.
     pub async fn conversation(&self, session_id: &SessionId) -> Result<ConversationView, AppError> {
         let conversation = self.conversation_row(session_id).await?;
         let (messages, has_more) = self.latest(&conversation.id, LATEST).await?;
+        let (notes, next) = self
+            .store
+            .notes(&conversation.id, None, NOTES_LATEST)
+            .await?;
         Ok(ConversationView {
-            session: conversation.view(),
+            session: self.store.session_view(&conversation).await?,
             messages,
             has_more,
+            notes,
+            notes_next_cursor: next.map(|c| c.encode()),
         })
     }
 
@@ -765,25 +773,127 @@ impl ChatService {
     ) -> Result<SessionView, AppError> {
         let current = self.conversation_row(session_id).await?;
         if current.status == status {
-            return Ok(current.view());
+            return self.store.session_view(&current).await;
         }
         let updated = self
             .store
             .set_status(session_id, status)
             .await?
             .ok_or_else(unknown_session)?;
-        self.announce(&updated);
-        Ok(updated.view())
+        self.announce(&updated).await
     }
 
-    /// Tells agents and the conversation's visitors that it changed.
-    fn announce(&self, conversation: &Conversation) {
+    /// Assigns a conversation to an active agent, or to nobody (`None`).
+    /// Admins may assign anyone; an agent may take one nobody has and let
+    /// go of their own (`403 forbidden` otherwise). Agents hear of it as a
+    /// `session` event; the conversation keeps its place in the list.
+    /// The one path for the admin API and the dashboard.
+    pub async fn assign(
+        &self,
+        actor: &AgentView,
+        session_id: &SessionId,
+        agent_id: Option<&AgentId>,
+    ) -> Result<SessionView, AppError> {
+        if let Some(id) = agent_id {
+            self.store.active_agent(id).await?.ok_or_else(|| {
+                AppError::NotFound(
+                    ErrorCode::UnknownAgent,
+                    "No active agent has that id.".into(),
+                )
+            })?;
+        }
+        for _ in 0..ASSIGN_ATTEMPTS {
+            let current = self.conversation_row(session_id).await?;
+            if !may_assign(actor, current.assignee_id.as_ref(), agent_id) {
+                return Err(AppError::Forbidden(
+                    ErrorCode::Forbidden,
+                    "Agents may take a conversation nobody has, or let go of their own; \
+                     anything else is for admins."
+                        .into(),
+                ));
+            }
+            if current.assignee_id.as_ref() == agent_id {
+                return self.store.session_view(&current).await;
+            }
+            let updated = self
+                .store
+                .set_assignee(session_id, current.assignee_id.as_ref(), agent_id)
+                .await?;
+            if let Some(updated) = updated {
+                let view = self.store.session_view(&updated).await?;
+                self.bus.publish(
+                    Audience::Agents,
+                    Change::ConversationChanged {
+                        session: view.clone(),
+                    },
+                );
+                return Ok(view);
+            }
+            // Someone else changed the assignee meanwhile: judge again.
+        }
+        Err(AppError::Conflict(
+            ErrorCode::AssignmentConflict,
+            "The assignee kept changing; reload and try again.".into(),
+        ))
+    }
+
+    /// Leaves a private note on a conversation: stored in its own table
+    /// (never a message: no seq, never in a visitor's history), announced
+    /// to agents only. Same length and character rules as a message.
+    pub async fn add_note(
+        &self,
+        actor: &AgentView,
+        session_id: &SessionId,
+        content: &str,
+    ) -> Result<NoteView, AppError> {
+        let text = MessageText::parse(content, self.max_chars)?;
+        let note = self
+            .store
+            .insert_note(session_id, actor, text.as_str(), now())
+            .await?
+            .map_err(|_| unknown_session())?;
+        self.bus
+            .publish(Audience::Agents, Change::NoteAdded { note: note.clone() });
+        Ok(note)
+    }
+
+    /// A page of a conversation's notes, newest first.
+    pub async fn notes(
+        &self,
+        session_id: &SessionId,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<NotePage, AppError> {
+        let limit = limit.unwrap_or(NOTES_PAGE_DEFAULT);
+        if limit == 0 || limit > NOTES_PAGE_MAX {
+            return Err(AppError::BadRequest(
+                ErrorCode::InvalidQuery,
+                format!("limit must be between 1 and {NOTES_PAGE_MAX}."),
+            ));
+        }
+        let cursor = NoteCursor::parse(cursor)?;
+        let conversation = self.conversation_row(session_id).await?;
+        let (notes, next) = self
+            .store
+            .notes(&conversation.id, cursor.as_ref(), u64::from(limit))
+            .await?;
+        Ok(NotePage {
+            notes,
+            next_cursor: next.map(|c| c.encode()),
+        })
+    }
+
+    /// Tells agents and the conversation's visitors that it changed;
+    /// answers the view agents were sent.
+    async fn announce(&self, conversation: &Conversation) -> Result<SessionView, AppError> {
+        let view = self.store.session_view(conversation).await?;
         self.bus.publish(
             Audience::AgentsAndVisitors(conversation.id.clone()),
             Change::ConversationChanged {
-                session: conversation.view(),
+                session: view.clone(),
             },
         );
+        Ok(view)
     }
 
     pub async fn ping(&self) -> Result<(), AppError> {

@@ -133,7 +133,7 @@ async fn run(
         }
         batch.clear();
         for written in announce {
-            announce_written(&bus, written);
+            announce_written(&store, &bus, written).await;
         }
     }
 }
@@ -169,16 +169,22 @@ async fn write_with_retries(
     }
 }
 
-/// Announces a stored message (and a reopened conversation).
-fn announce_written(bus: &Bus, written: Written) {
+/// Announces a stored message (and a reopened conversation: its view is
+/// read first — rare, a visitor writing to a closed conversation).
+async fn announce_written(store: &ChatStore, bus: &Bus, written: Written) {
     let session_id = written.conversation.id.clone();
     if written.reopened {
-        bus.publish(
-            Audience::AgentsAndVisitors(session_id.clone()),
-            Change::ConversationChanged {
-                session: written.conversation.view(),
-            },
-        );
+        match store.session_view(&written.conversation).await {
+            Ok(session) => bus.publish(
+                Audience::AgentsAndVisitors(session_id.clone()),
+                Change::ConversationChanged { session },
+            ),
+            // Agents still get the message; their list shows it closed
+            // until they reload.
+            Err(e) => {
+                tracing::warn!(error.cause = %e, session.id = %session_id, "reopened conversation not announced")
+            }
+        }
     }
     bus.publish(
         Audience::AgentsAndVisitors(session_id.clone()),

@@ -3,8 +3,8 @@
 
 use app::api::Backend;
 use app::types::{
-    AgentView, ApiError, ConversationView, MessagePage, MessageView, SessionId, SessionPage,
-    SessionStatus, SessionView,
+    AgentId, AgentView, ApiError, ConversationView, InboxParams, MessagePage, MessageView,
+    NotePage, NoteView, SessionId, SessionPage, SessionStatus, SessionView,
 };
 
 use crate::agents::TokenKind;
@@ -62,12 +62,38 @@ impl Backend for DashboardBackend {
             .await?)
     }
 
-    async fn list_sessions(&self, cursor: Option<String>) -> Result<SessionPage, ApiError> {
-        Ok(self.0.chat.list(None, cursor.as_deref(), None).await?)
+    async fn list_sessions(
+        &self,
+        agent: &AgentView,
+        filter: &InboxParams,
+    ) -> Result<SessionPage, ApiError> {
+        Ok(self.0.chat.inbox(agent, filter).await?)
     }
 
     async fn conversation(&self, session_id: &SessionId) -> Result<ConversationView, ApiError> {
         Ok(self.0.chat.conversation(session_id).await?)
+    }
+
+    async fn assign(
+        &self,
+        agent: &AgentView,
+        session_id: &SessionId,
+        assignee: Option<&AgentId>,
+    ) -> Result<SessionView, ApiError> {
+        Ok(self.0.chat.assign(agent, session_id, assignee).await?)
+    }
+
+    async fn add_note(
+        &self,
+        agent: &AgentView,
+        session_id: &SessionId,
+        content: &str,
+    ) -> Result<NoteView, ApiError> {
+        Ok(self.0.chat.add_note(agent, session_id, content).await?)
+    }
+
+    async fn notes(&self, session_id: &SessionId, cursor: &str) -> Result<NotePage, ApiError> {
+        Ok(self.0.chat.notes(session_id, Some(cursor), None).await?)
     }
 
     async fn earlier_messages(

@@ -28,6 +28,12 @@ pub struct Model {
     pub agent_read_seq: i64,
     /// Began as an offline message (no agent was available).
     pub offline: bool,
+    /// The agent working on it; `None`: nobody.
+    pub assignee_id: Option<String>,
+    /// The seq of the newest visitor message (0: none).
+    pub last_customer_seq: i64,
+    /// The seq of the newest agent message (0: none).
+    pub last_agent_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ pub mod agents;
 pub mod auth_tokens;
 pub mod chat_sessions;
 pub mod messages;
+pub mod session_notes;
 
 /// The database: where reads go and where writes go (the same pool on
 /// PostgreSQL; SQLite's one writer connection and its readers).

@@ -252,6 +252,10 @@ fn fake_session(id: &str) -> SessionView {
         customer_read_seq: 0,
         agent_read_seq: 0,
         offline: false,
+        assignee_id: None,
+        assignee_name: None,
+        unread: 0,
+        waiting: false,
     }
 }
 

@@ -608,6 +608,28 @@ async fn route_inventory_by_role() {
             201,
         ),
         (
+            // Nobody has it: letting go of it is allowed to agents too.
+            Method::PUT,
+            format!("/chat/api/admin/session/{s}/assignee/"),
+            Some(json!({"agent_id": null})),
+            200,
+            200,
+        ),
+        (
+            Method::POST,
+            format!("/chat/api/admin/session/{s}/notes/"),
+            Some(json!({"content": "a private note"})),
+            201,
+            201,
+        ),
+        (
+            Method::GET,
+            format!("/chat/api/admin/session/{s}/notes/"),
+            None,
+            200,
+            200,
+        ),
+        (
             Method::GET,
             "/chat/api/admin/agents/".into(),
             None,
@@ -715,8 +737,16 @@ async fn route_inventory_by_role() {
         ("session_id", s.as_str()),
         ("content", "x"),
         ("client_id", "c-1"),
+        ("cursor", ""),
     ];
-    for name in ["list_sessions", "get_conversation", "send_reply"] {
+    for name in [
+        "list_sessions",
+        "get_conversation",
+        "send_reply",
+        "assign_session",
+        "add_note",
+        "earlier_notes",
+    ] {
         let resp = app
             .server_fn(&format!("/api/{name}"))
             .form(&args)
@@ -730,7 +760,7 @@ async fn route_inventory_by_role() {
     let agent_cookie = app.sign_in("bob").await;
     let admin_cookie = app.sign_in("ada").await;
     let visitor_cookie = format!("defmis_session={}", v.token);
-    let calls: [(&str, Vec<(&str, &str)>); 7] = [
+    let calls: [(&str, Vec<(&str, &str)>); 10] = [
         ("current_agent", vec![]),
         ("list_sessions", vec![]),
         ("get_conversation", vec![("session_id", s.as_str())]),
@@ -749,6 +779,15 @@ async fn route_inventory_by_role() {
         (
             "set_session_status",
             vec![("session_id", s.as_str()), ("status", "open")],
+        ),
+        ("assign_session", vec![("session_id", s.as_str())]),
+        (
+            "add_note",
+            vec![("session_id", s.as_str()), ("content", "a note")],
+        ),
+        (
+            "earlier_notes",
+            vec![("session_id", s.as_str()), ("cursor", "")],
         ),
         ("setup_needed", vec![]),
     ];

@@ -43,6 +43,9 @@ pub struct TestApp {
     pub state: AppState,
     /// Where `/metrics` is served, when the test set `METRICS_ADDR`.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The server's database, for tests that arrange rows no endpoint
+    /// makes (equal timestamps, deleted conversations).
+    pub db: server::storage::Db,
     sqlite_file: Option<PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -164,7 +167,7 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
         vars.insert(k.to_string(), v.to_string());
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
-    let app = Application::build_with_db(config, db)
+    let app = Application::build_with_db(config, db.clone())
         .await
         .expect("build app");
     let port = app.port();
@@ -183,6 +186,7 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
             .unwrap(),
         state,
         metrics_addr,
+        db,
         sqlite_file,
         stop: Some(stop),
     }
@@ -202,6 +206,34 @@ impl TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Runs one statement on the server's database (`?` placeholders are
+    /// turned into `$n` on PostgreSQL); answers the rows it changed.
+    pub async fn sql(&self, sql: &str, values: Vec<sea_orm::Value>) -> u64 {
+        use sea_orm::ConnectionTrait;
+        let backend = self.db.backend();
+        let sql = if backend == sea_orm::DatabaseBackend::Postgres {
+            let mut n = 0;
+            sql.chars()
+                .map(|c| match c {
+                    '?' => {
+                        n += 1;
+                        format!("${n}")
+                    }
+                    c => c.to_string(),
+                })
+                .collect()
+        } else {
+            sql.to_string()
+        };
+        let statement = sea_orm::Statement::from_sql_and_values(backend, sql, values);
+        self.db
+            .write
+            .execute_raw(statement)
+            .await
+            .expect("test SQL")
+            .rows_affected()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -81,3 +81,54 @@ async fn two_instances_writing_into_one_conversation_stay_gapless() {
         "30 client_ids, each once, gapless"
     );
 }
+
+/// A note and an assignment made on one instance reach the agents on the
+/// other through Redis, and the visitor on either hears of neither.
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL; scripts/test.sh runs it when set"]
+async fn notes_and_assignments_cross_instances_to_agents_only() {
+    let store = postgres_and_redis_store().await;
+    let a = spawn_on(store.clone(), &[]).await;
+    let b = spawn_on(store, &[]).await;
+    let admin = a.create_agent("alice").await;
+    let token = a
+        .state
+        .agents
+        .create_api_token("alice", None)
+        .await
+        .unwrap();
+    let mut agent_on_b = b.agent_ws(&token).await;
+    let v = b.start().await;
+    let mut visitor_on_b = b.visitor_ws_authed(&v, Some(0)).await;
+    // Both sockets' loops run (their feeds are subscribed).
+    for ws in [&mut agent_on_b, &mut visitor_on_b] {
+        send_json(ws, json!({"type": "ping"})).await;
+        next_of_type(ws, "pong").await;
+    }
+
+    let resp = a
+        .admin(
+            Method::POST,
+            &format!("/chat/api/admin/session/{}/notes/", v.session_id),
+            &token,
+            Some(json!({"content": "made on A"})),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let note = next_of_type(&mut agent_on_b, "note").await;
+    assert_eq!(note["note"]["content"], "made on A");
+    assert_eq!(note["note"]["author_name"], "Alice Liddell");
+
+    let resp = a
+        .admin(
+            Method::PUT,
+            &format!("/chat/api/admin/session/{}/assignee/", v.session_id),
+            &token,
+            Some(json!({"agent_id": admin.id})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let session = next_of_type(&mut agent_on_b, "session").await;
+    assert_eq!(session["session"]["assignee_id"], admin.id.as_str());
+    crate::helpers::assert_quiet(&mut visitor_on_b).await;
+}

@@ -1,18 +1,28 @@
 //! Conversation queries: the only place the chat domain meets SeaORM.
 //! Rows come out as domain values ([`Conversation`], [`MessageView`]).
+//!
+//! # Layout
+//! - this file: conversations, messages (the group-commit batch), read
+//!   seqs.
+//! - `inbox`: the agents' list (filters, search, keyset pages), session
+//!   views, assignment.
+//! - `notes`: agents' private notes.
 
 use std::collections::{HashMap, HashSet};
 
 use app::protocol::Party;
-use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionStatus, SessionView};
+use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr, Statement, TransactionTrait, Value,
 };
 
 use super::domain::Conversation;
+
+mod inbox;
+mod notes;
 use crate::error::AppError;
 use crate::storage::{agents, chat_sessions, messages, rfc3339, Db};
 
@@ -56,28 +66,6 @@ pub struct Range {
     pub newest: bool,
 }
 
-/// Where a page of the conversation list starts: after this row.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ListCursor {
-    pub updated_at: DateTime<Utc>,
-    pub id: SessionId,
-}
-
-impl ListCursor {
-    pub fn encode(&self) -> String {
-        format!("{}_{}", self.updated_at.timestamp_micros(), self.id)
-    }
-
-    pub fn decode(raw: &str) -> Option<Self> {
-        let (micros, id) = raw.split_once('_')?;
-        let updated_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-        (!id.is_empty() && id.len() <= 64).then(|| Self {
-            updated_at,
-            id: SessionId::from(id),
-        })
-    }
-}
-
 /// Creating a conversation failed because its customer_id is taken.
 pub struct CustomerIdTaken;
 
@@ -101,6 +89,9 @@ fn conversation(row: chat_sessions::Model) -> Conversation {
         customer_read_seq: row.customer_read_seq,
         agent_read_seq: row.agent_read_seq,
         offline: row.offline,
+        assignee_id: row.assignee_id.map(AgentId::from),
+        last_customer_seq: row.last_customer_seq,
+        last_agent_seq: row.last_agent_seq,
     }
 }
 
@@ -155,6 +146,9 @@ impl ChatStore {
             customer_read_seq: Set(0),
             agent_read_seq: Set(0),
             offline: Set(c.offline),
+            assignee_id: Set(c.assignee_id.as_ref().map(ToString::to_string)),
+            last_customer_seq: Set(0),
+            last_agent_seq: Set(0),
         }
         .insert(&self.db.write)
         .await;
@@ -297,47 +291,6 @@ impl ChatStore {
             .collect())
     }
 
-    /// A page of conversations, newest activity first (keyset paging on
-    /// `(updated_at, id)`).
-    pub async fn list(
-        &self,
-        status: Option<SessionStatus>,
-        after: Option<&ListCursor>,
-        limit: u64,
-    ) -> Result<(Vec<SessionView>, Option<ListCursor>), AppError> {
-        let mut query = chat_sessions::Entity::find();
-        if let Some(status) = status {
-            query = query.filter(chat_sessions::Column::Status.eq(status.as_str()));
-        }
-        if let Some(c) = after {
-            query = query.filter(
-                Condition::any()
-                    .add(chat_sessions::Column::UpdatedAt.lt(c.updated_at))
-                    .add(
-                        Condition::all()
-                            .add(chat_sessions::Column::UpdatedAt.eq(c.updated_at))
-                            .add(chat_sessions::Column::Id.lt(c.id.as_str())),
-                    ),
-            );
-        }
-        let mut rows: Vec<Conversation> = query
-            .order_by_desc(chat_sessions::Column::UpdatedAt)
-            .order_by_desc(chat_sessions::Column::Id)
-            .limit(limit + 1)
-            .all(&self.db.read)
-            .await?
-            .into_iter()
-            .map(conversation)
-            .collect();
-        let more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        let next = more.then(|| rows.last()).flatten().map(|last| ListCursor {
-            updated_at: last.updated_at,
-            id: last.id.clone(),
-        });
-        Ok((rows.iter().map(Conversation::view).collect(), next))
-    }
-
     /// Stores a batch of messages in one transaction (group commit): one
     /// read of the conversations (locked, in id order, on PostgreSQL), one
     /// read of client_ids already stored, one multi-row update of the
@@ -413,8 +366,12 @@ impl ChatStore {
                 touched.push(session.id.clone());
             }
             let (sender, agent_id) = match &item.author {
-                Author::Customer => (Sender::Customer, None),
+                Author::Customer => {
+                    session.last_customer_seq = session.last_seq;
+                    (Sender::Customer, None)
+                }
                 Author::Agent { id, name } => {
+                    session.last_agent_seq = session.last_seq;
                     agent_names.insert(id.to_string(), name.clone());
                     (Sender::Agent, Some(id.to_string()))
                 }
@@ -584,7 +541,8 @@ fn pairs_statement(backend: DatabaseBackend, batch: &[NewMessage]) -> Statement 
 }
 
 /// One `UPDATE … FROM (VALUES …)` for every conversation a batch touched:
-/// its new last_seq, preview, times and status, as computed under the lock.
+/// its new last_seq (and each side's), preview, times and status, as
+/// computed under the lock.
 fn bump_statement(
     backend: DatabaseBackend,
     touched: &[SessionId],
@@ -592,8 +550,11 @@ fn bump_statement(
     reopened: &HashSet<SessionId>,
     at: DateTime<Utc>,
 ) -> Statement {
-    let mut sql = String::from("WITH v(id, last_seq, last_message, at, reopen) AS (VALUES ");
-    let mut values: Vec<Value> = Vec::with_capacity(touched.len() * 5);
+    const COLUMNS: usize = 7;
+    let mut sql = String::from(
+        "WITH v(id, last_seq, last_message, at, reopen, customer_seq, agent_seq) AS (VALUES ",
+    );
+    let mut values: Vec<Value> = Vec::with_capacity(touched.len() * COLUMNS);
     let mut n = 0;
     let mut param = |sql: &mut String| {
         n += 1;
@@ -608,7 +569,7 @@ fn bump_statement(
             sql.push_str(", ");
         }
         sql.push('(');
-        for j in 0..5 {
+        for j in 0..COLUMNS {
             if j > 0 {
                 sql.push_str(", ");
             }
@@ -620,29 +581,15 @@ fn bump_statement(
         values.push(s.last_message.clone().into());
         values.push(at.into());
         values.push(i32::from(reopened.contains(id)).into());
+        values.push(s.last_customer_seq.into());
+        values.push(s.last_agent_seq.into());
     }
     sql.push_str(
         ") UPDATE chat_sessions SET last_seq = v.last_seq, last_message = v.last_message, \
          last_message_at = v.at, updated_at = v.at, \
+         last_customer_seq = v.customer_seq, last_agent_seq = v.agent_seq, \
          status = CASE WHEN v.reopen = 1 THEN 'open' ELSE chat_sessions.status END \
          FROM v WHERE chat_sessions.id = v.id",
     );
     Statement::from_sql_and_values(backend, sql, values)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip() {
-        let c = ListCursor {
-            updated_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
-            id: "9d7c-1".into(),
-        };
-        assert_eq!(ListCursor::decode(&c.encode()), Some(c));
-        assert_eq!(ListCursor::decode("garbage"), None);
-        assert_eq!(ListCursor::decode("12_"), None);
-        assert_eq!(ListCursor::decode("x_abc"), None);
-    }
 }

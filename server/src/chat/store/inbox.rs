@@ -1,0 +1,251 @@
+//! The agents' side of conversations: the inbox (filters, full-text search,
+//! keyset pages), session views with what the row alone does not hold
+//! (assignee's name, unread count), and assignment.
+
+use std::collections::HashMap;
+
+use app::types::{AgentId, Sender, SessionId, SessionView};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{conversation, ChatStore};
+use crate::chat::domain::Conversation;
+use crate::chat::inbox::{Assigned, InboxQuery, ListCursor, SearchTerms};
+use crate::error::AppError;
+use crate::storage::{agents, chat_sessions, messages};
+
+/// How many messages after the agents' read seq an unread count looks
+/// at: a longer backlog counts as at most this many.
+pub const UNREAD_WINDOW: i64 = 1000;
+
+/// An agent's name as other agents see it: the display name, or the
+/// username when none is set (visitors never see usernames; agents know
+/// each other's).
+pub fn staff_name(display_name: &str, username: &str) -> String {
+    match display_name.trim() {
+        "" => username.to_string(),
+        name => name.to_string(),
+    }
+}
+
+/// A conversation matches a search when its visitor's name or e-mail does,
+/// or any one of its messages does (every word in that one field or
+/// message, each as a prefix).
+fn search_condition(backend: DatabaseBackend, terms: &SearchTerms) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => {
+            let q = terms.tsquery();
+            Expr::cust_with_values(
+                "(chat_sessions.search @@ to_tsquery('simple', $1) \
+                 OR chat_sessions.id IN (SELECT m.session_id FROM messages m \
+                 WHERE m.search @@ to_tsquery('simple', $1)))",
+                [q],
+            )
+        }
+        _ => {
+            let q = terms.fts5();
+            Expr::cust_with_values(
+                "(chat_sessions.rowid IN (SELECT rowid FROM chat_sessions_fts \
+                 WHERE chat_sessions_fts MATCH ?) \
+                 OR chat_sessions.id IN (SELECT session_id FROM messages WHERE rowid IN \
+                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)))",
+                [q.clone(), q],
+            )
+        }
+    }
+}
+
+/// `Some(true)`: `left > right`; `Some(false)`: `left <= right`.
+fn compared(
+    flag: Option<bool>,
+    left: chat_sessions::Column,
+    right: chat_sessions::Column,
+) -> Option<Expr> {
+    let (left, right) = (Expr::col(left), Expr::col(right));
+    flag.map(|yes| if yes { left.gt(right) } else { left.lte(right) })
+}
+
+impl ChatStore {
+    /// A page of the inbox, newest activity first: keyset paging on
+    /// `(updated_at, id)` descending, filters and search applied before
+    /// the limit. Answers the rows and, when more follow, where the next
+    /// page starts.
+    pub async fn inbox(
+        &self,
+        query: &InboxQuery,
+    ) -> Result<(Vec<Conversation>, Option<ListCursor>), AppError> {
+        use chat_sessions::Column as C;
+        let mut select = chat_sessions::Entity::find();
+        if let Some(status) = query.status {
+            select = select.filter(C::Status.eq(status.as_str()));
+        }
+        select = match &query.assigned {
+            Assigned::All => select,
+            Assigned::Nobody => select.filter(C::AssigneeId.is_null()),
+            Assigned::Agent(id) => select.filter(C::AssigneeId.eq(id.as_str())),
+        };
+        if let Some(unread) = compared(query.unread, C::LastCustomerSeq, C::AgentReadSeq) {
+            select = select.filter(unread);
+        }
+        if let Some(waiting) = compared(query.waiting, C::LastCustomerSeq, C::LastAgentSeq) {
+            select = select.filter(waiting);
+        }
+        if let Some(offline) = query.offline {
+            select = select.filter(C::Offline.eq(offline));
+        }
+        if let Some(terms) = &query.search {
+            select = select.filter(search_condition(self.db.backend(), terms));
+        }
+        if let Some(c) = &query.after {
+            select = select.filter(
+                Condition::any().add(C::UpdatedAt.lt(c.updated_at)).add(
+                    Condition::all()
+                        .add(C::UpdatedAt.eq(c.updated_at))
+                        .add(C::Id.lt(c.id.as_str())),
+                ),
+            );
+        }
+        let mut rows: Vec<Conversation> = select
+            .order_by_desc(C::UpdatedAt)
+            .order_by_desc(C::Id)
+            .limit(query.limit + 1)
+            .all(&self.db.read)
+            .await?
+            .into_iter()
+            .map(conversation)
+            .collect();
+        let more = rows.len() as u64 > query.limit;
+        rows.truncate(query.limit as usize);
+        let next = more.then(|| rows.last()).flatten().map(|last| ListCursor {
+            updated_at: last.updated_at,
+            id: last.id.clone(),
+        });
+        Ok((rows, next))
+    }
+
+    /// Views of conversations as agents see them, in the same order: two
+    /// queries at most, whatever the number (the assignees' names; the
+    /// unread counts of those with any).
+    pub async fn session_views(&self, rows: &[Conversation]) -> Result<Vec<SessionView>, AppError> {
+        let assignees: Vec<&str> = rows
+            .iter()
+            .filter_map(|c| c.assignee_id.as_ref().map(AgentId::as_str))
+            .collect();
+        let names = self.staff_names(&assignees).await?;
+        let unread = self.unread_counts(rows).await?;
+        Ok(rows
+            .iter()
+            .map(|c| {
+                let name = c
+                    .assignee_id
+                    .as_ref()
+                    .and_then(|id| names.get(id.as_str()).cloned());
+                c.view(name, unread.get(c.id.as_str()).copied().unwrap_or(0))
+            })
+            .collect())
+    }
+
+    /// [`Self::session_views`] of one conversation.
+    pub async fn session_view(&self, row: &Conversation) -> Result<SessionView, AppError> {
+        let mut views = self.session_views(std::slice::from_ref(row)).await?;
+        views
+            .pop()
+            .ok_or_else(|| AppError::internal("session view", "no view for a row"))
+    }
+
+    /// Agents' names (as agents see them) by id.
+    pub(super) async fn staff_names(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>, AppError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(agents::Entity::find()
+            .filter(agents::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.db.read)
+            .await?
+            .into_iter()
+            .map(|a| {
+                let name = staff_name(&a.display_name, &a.username);
+                (a.id, name)
+            })
+            .collect())
+    }
+
+    /// Visitor messages above the agents' read seq, per conversation (only
+    /// those that have any are counted; one grouped query). Each count
+    /// reads at most the [`UNREAD_WINDOW`] messages after the read seq, so
+    /// a page costs at most that many index entries per conversation.
+    async fn unread_counts(&self, rows: &[Conversation]) -> Result<HashMap<String, i64>, AppError> {
+        let mut any = Condition::any();
+        let mut counted = 0;
+        for c in rows.iter().filter(|c| c.has_unread()) {
+            any = any.add(
+                Condition::all()
+                    .add(messages::Column::SessionId.eq(c.id.as_str()))
+                    .add(messages::Column::Seq.gt(c.agent_read_seq))
+                    .add(messages::Column::Seq.lte(c.agent_read_seq.saturating_add(UNREAD_WINDOW))),
+            );
+            counted += 1;
+        }
+        if counted == 0 {
+            return Ok(HashMap::new());
+        }
+        let counts: Vec<(String, i64)> = messages::Entity::find()
+            .select_only()
+            .column(messages::Column::SessionId)
+            .column_as(messages::Column::Id.count(), "unread")
+            .filter(messages::Column::Sender.eq(Sender::Customer.as_str()))
+            .filter(any)
+            .group_by(messages::Column::SessionId)
+            .into_tuple()
+            .all(&self.db.read)
+            .await?;
+        Ok(counts.into_iter().collect())
+    }
+
+    /// The active agent with this id, with their name as agents see it.
+    pub async fn active_agent(&self, id: &AgentId) -> Result<Option<(AgentId, String)>, AppError> {
+        Ok(agents::Entity::find_by_id(id.as_str())
+            .filter(agents::Column::Active.eq(true))
+            .one(&self.db.read)
+            .await?
+            .map(|a| {
+                let name = staff_name(&a.display_name, &a.username);
+                (AgentId::from(a.id), name)
+            }))
+    }
+
+    /// Sets the assignee only if it is still `expected` (compare and set,
+    /// so two agents taking one conversation at once cannot both win).
+    /// Answers the stored row, or `None` when the assignee had changed (or
+    /// the conversation is gone).
+    pub async fn set_assignee(
+        &self,
+        id: &SessionId,
+        expected: Option<&AgentId>,
+        assignee: Option<&AgentId>,
+    ) -> Result<Option<Conversation>, AppError> {
+        use chat_sessions::Column as C;
+        let current = match expected {
+            Some(agent) => C::AssigneeId.eq(agent.as_str()),
+            None => C::AssigneeId.is_null(),
+        };
+        let done = chat_sessions::Entity::update_many()
+            .filter(C::Id.eq(id.as_str()))
+            .filter(current)
+            .col_expr(
+                C::AssigneeId,
+                Expr::value(assignee.map(ToString::to_string)),
+            )
+            .exec(&self.db.write)
+            .await?;
+        if done.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.by_id_on_writer(id).await
+    }
+}
