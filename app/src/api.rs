@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use crate::types::{
-    AgentId, AgentView, ApiError, ConversationView, InboxParams, MessageView, NotePage, NoteView,
-    SessionId, SessionPage, SessionStatus, SessionView,
+    AgentAccount, AgentId, AgentView, ApiError, ConversationView, InboxParams, MessageView,
+    NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus, SessionView, Stats,
 };
 
 /// Name of the dashboard's session cookie over plain HTTP.
@@ -53,6 +53,29 @@ mod backend {
             username: &str,
             password: &str,
         ) -> Result<String, ApiError>;
+        /// The home's figures.
+        async fn stats(&self) -> Result<Stats, ApiError>;
+        /// The active accounts, for assigning conversations (every agent).
+        async fn team(&self) -> Result<Vec<AgentAccount>, ApiError>;
+        /// Every account; admins only.
+        async fn accounts(&self, agent: &AgentView) -> Result<Vec<AgentAccount>, ApiError>;
+        /// A new account; admins only.
+        async fn add_account(
+            &self,
+            agent: &AgentView,
+            username: &str,
+            display_name: &str,
+            password: &str,
+            role: Role,
+        ) -> Result<AgentAccount, ApiError>;
+        /// (De)activates an account; admins only. A deactivated agent's
+        /// sessions and sockets end.
+        async fn set_account_active(
+            &self,
+            agent: &AgentView,
+            id: &AgentId,
+            active: bool,
+        ) -> Result<AgentAccount, ApiError>;
         /// One page of the inbox, newest activity first, as `agent` asks
         /// for it (`assigned=me`).
         async fn list_sessions(
@@ -253,6 +276,18 @@ pub async fn complete_setup(
     )
 }
 
+/// The home's figures (the admin API's `GET /chat/api/admin/stats/`).
+#[server(endpoint = "stats")]
+pub async fn get_stats() -> Result<Stats, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.stats().await
+        }
+        .await,
+    )
+}
+
 /// A page of the inbox: the admin API's filters (`filter[status]=open`,
 /// `filter[q]=…`, `filter[cursor]=…`; all optional).
 #[server(endpoint = "list_sessions")]
@@ -357,6 +392,61 @@ pub async fn set_session_status(
         async move {
             let (backend, agent) = require_agent().await?;
             backend.set_status(&agent, &session_id, status).await
+        }
+        .await,
+    )
+}
+
+/// The active accounts, for assigning a conversation.
+#[server(endpoint = "team")]
+pub async fn team() -> Result<Vec<AgentAccount>, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.team().await
+        }
+        .await,
+    )
+}
+
+/// Every account (admins only: 403 `forbidden` for agents).
+#[server(endpoint = "list_accounts")]
+pub async fn list_accounts() -> Result<Vec<AgentAccount>, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.accounts(&agent).await
+        }
+        .await,
+    )
+}
+
+/// A new account (admins only).
+#[server(endpoint = "create_account")]
+pub async fn create_account(
+    username: String,
+    display_name: String,
+    password: String,
+    role: Role,
+) -> Result<AgentAccount, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend
+                .add_account(&agent, username.trim(), &display_name, &password, role)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Deactivates (or reactivates) an account (admins only).
+#[server(endpoint = "set_account_active")]
+pub async fn set_account_active(agent_id: AgentId, active: bool) -> Result<AgentAccount, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.set_account_active(&agent, &agent_id, active).await
         }
         .await,
     )

@@ -8,7 +8,8 @@
 //! - [`api`]: server functions, and (with `ssr`) the [`api::Backend`] trait
 //!   the server implements, so this crate never touches the database.
 //! - [`live`]: the live socket, browser only.
-//! - `pages`: login, first-run setup, the conversation list, one conversation.
+//! - `pages`: login, first-run setup, the home, the inbox, one
+//!   conversation, the team (admins).
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -74,7 +75,13 @@ pub fn App() -> impl IntoView {
         <Title text="DEFMIS Chat" />
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/dashboard") view=pages::SessionsPage ssr=SsrMode::Async />
+                <Route path=path!("/dashboard") view=pages::HomePage ssr=SsrMode::Async />
+                <Route
+                    path=path!("/dashboard/conversations")
+                    view=pages::SessionsPage
+                    ssr=SsrMode::Async
+                />
+                <Route path=path!("/dashboard/admin") view=pages::AdminPage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard/login") view=pages::LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard/setup") view=pages::SetupPage ssr=SsrMode::Async />
                 <Route

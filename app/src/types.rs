@@ -270,6 +270,40 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
+/// The dashboard home's figures (`GET /chat/api/admin/stats/`). Days are
+/// UTC days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Every conversation ever started.
+    pub conversations: i64,
+    /// Conversations open now.
+    pub open: i64,
+    /// Conversations with a visitor message no agent has read.
+    pub unread: i64,
+    /// Open conversations where the visitor wrote and no agent has
+    /// answered yet.
+    pub waiting_first_reply: i64,
+    /// The median time from a conversation's first visitor message to its
+    /// first agent reply, over the first replies given today (`None`: no
+    /// first reply today).
+    pub median_first_response_secs: Option<f64>,
+    /// How many first replies that median is over.
+    pub first_responses_today: i64,
+    /// Conversations started on each of the last 14 days, oldest first;
+    /// the last one is today.
+    pub per_day: Vec<DayCount>,
+    /// When these figures were read (RFC 3339, UTC).
+    pub generated_at: String,
+}
+
+/// Conversations started on one UTC day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub conversations: i64,
+}
+
 /// The signed-in support agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentView {
@@ -310,6 +344,16 @@ pub fn shown_agent_name(display_name: &str) -> String {
         DEFAULT_AGENT_NAME.to_string()
     } else {
         name.to_string()
+    }
+}
+
+/// An agent's name as other agents see it: the display name, or the
+/// username when none is set (visitors never see usernames; agents know
+/// each other's).
+pub fn staff_name(display_name: &str, username: &str) -> String {
+    match display_name.trim() {
+        "" => username.to_string(),
+        name => name.to_string(),
     }
 }
 

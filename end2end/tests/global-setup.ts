@@ -2,8 +2,9 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 
 export const AGENT = { username: "e2e-agent", password: "e2e password 12345" };
+export const ADMIN = { username: "e2e-admin", password: "e2e admin password 12345" };
 
-/** Creates the agent the tests sign in as, with the real CLI, against the
+/** Creates the agent and the admin the tests sign in as, with the real CLI, against the
  *  same database as the running server (DATABASE_URL and SECRET_KEY are
  *  exported by scripts/test.sh). Waits for the server first. */
 export default async function globalSetup() {
@@ -21,14 +22,19 @@ export default async function globalSetup() {
   }
   const root = path.resolve(__dirname, "..", "..");
   const bin = process.env.DEFMIS_BIN ?? path.join(root, "target", "release", "defmis-chat");
-  try {
-    execFileSync(bin, ["create-admin", "--username", AGENT.username, "--role", "agent"], {
-      cwd: root,
-      input: AGENT.password + "\n",
-      stdio: ["pipe", "inherit", "pipe"],
-    });
-  } catch (e: any) {
-    const stderr = String(e.stderr ?? "");
-    if (!stderr.includes("taken")) throw new Error(`create-admin failed: ${stderr}`);
+  for (const [who, role] of [
+    [AGENT, "agent"],
+    [ADMIN, "admin"],
+  ] as const) {
+    try {
+      execFileSync(bin, ["create-admin", "--username", who.username, "--role", role], {
+        cwd: root,
+        input: who.password + "\n",
+        stdio: ["pipe", "inherit", "pipe"],
+      });
+    } catch (e: any) {
+      const stderr = String(e.stderr ?? "");
+      if (!stderr.includes("taken")) throw new Error(`create-admin failed: ${stderr}`);
+    }
   }
 }

@@ -271,7 +271,7 @@ test.describe("with an agent online", () => {
     await expect(shop.message("customer", text)).toBeVisible();
 
     const { page: agentPage, dashboard } = agent;
-    await agentPage.goto("/dashboard");
+    await agentPage.goto("/dashboard/conversations");
     await dashboard.waitLive();
     await dashboard.sessionRow(text).locator("a").click();
     await dashboard.waitLive();
@@ -292,7 +292,7 @@ test.describe("with an agent online", () => {
     await expect(shop.message("customer", hello)).toBeVisible();
 
     const { page: agentPage, dashboard } = agent;
-    await agentPage.goto("/dashboard");
+    await agentPage.goto("/dashboard/conversations");
     await dashboard.waitLive();
     await dashboard.sessionRow(hello).locator("a").click();
     await dashboard.waitLive();
@@ -339,7 +339,7 @@ test.describe("with an agent online", () => {
     await expect(shop.panel()).toBeHidden();
 
     const { page: agentPage, dashboard } = agent;
-    await agentPage.goto("/dashboard");
+    await agentPage.goto("/dashboard/conversations");
     await dashboard.waitLive();
     await dashboard.sessionRow(hello).locator("a").click();
     await dashboard.waitLive();

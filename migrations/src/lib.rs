@@ -12,6 +12,8 @@
 //!   (waiting / unread), the inbox's keyset index, agents' private notes.
 //! - `m20261210_000002_search`: full-text search (SQLite FTS5 with
 //!   triggers; PostgreSQL generated `tsvector` columns with GIN indexes).
+//! - `m20261215_000001_first_reply`: when each side first wrote (the
+//!   home's first-response times), and per-day counts' index.
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -24,6 +26,7 @@ mod m20261202_000001_offline_presence;
 mod m20261202_000002_read_receipts;
 mod m20261210_000001_inbox;
 mod m20261210_000002_search;
+mod m20261215_000001_first_reply;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -38,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_read_receipts::Migration),
             Box::new(m20261210_000001_inbox::Migration),
             Box::new(m20261210_000002_search::Migration),
+            Box::new(m20261215_000001_first_reply::Migration),
         ]
     }
 }

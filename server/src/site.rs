@@ -4,9 +4,9 @@
 use app::shell;
 use app::types::ErrorCode;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
@@ -63,14 +63,41 @@ async fn ready(State(state): State<AppState>) -> Response {
     response
 }
 
+/// Where an address the dashboard does not serve as written belongs: a
+/// dashboard page with a trailing slash goes to the page without it (the
+/// canonical form, permanently), and the seed's Django admin (`/admin/…`)
+/// to the dashboard's administration (for now: it may move).
+pub fn dashboard_redirect(path: &str, query: Option<&str>) -> Option<Redirect> {
+    let with_query = |to: &str| match query {
+        Some(q) => format!("{to}?{q}"),
+        None => to.to_string(),
+    };
+    let is_dashboard = path == "/dashboard/" || path.starts_with("/dashboard/");
+    if is_dashboard && path.len() > 1 && path.ends_with('/') {
+        let to = path.trim_end_matches('/');
+        return Some(Redirect::permanent(&with_query(to)));
+    }
+    if path == "/admin" || path.starts_with("/admin/") {
+        return Some(Redirect::to(&with_query("/dashboard/admin")));
+    }
+    None
+}
+
 /// Static files from the site root, CORS-open so the widget loads on any
-/// site; otherwise a JSON 404 for API paths or the dashboard's not-found
-/// page.
+/// site; the dashboard's redirects ([`dashboard_redirect`]); otherwise a
+/// JSON 404 for API paths or the dashboard's not-found page.
 pub async fn static_or_404(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_string();
     if path.starts_with("/chat/api/") || path.starts_with("/ws/") {
         return AppError::NotFound(ErrorCode::NotFound, format!("No endpoint at {path}."))
             .into_response();
+    }
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if let Some(redirect) = reads
+        .then(|| dashboard_redirect(&path, request.uri().query()))
+        .flatten()
+    {
+        return redirect.into_response();
     }
     let options = state.leptos_options.clone();
     let handler = leptos_axum::file_and_error_handler(shell);
@@ -100,5 +127,50 @@ pub async fn check_host(State(state): State<AppState>, request: Request, next: N
             "This host name is not in ALLOWED_HOSTS.".into(),
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::dashboard_redirect;
+
+    fn target(path: &str, query: Option<&str>) -> Option<(u16, String)> {
+        let response = dashboard_redirect(path, query)?.into_response();
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        Some((response.status().as_u16(), location))
+    }
+
+    #[test]
+    fn trailing_slashes_and_the_seeds_admin() {
+        assert_eq!(
+            target("/dashboard/", None),
+            Some((308, "/dashboard".into()))
+        );
+        assert_eq!(
+            target("/dashboard/conversations/", Some("q=a%20b")),
+            Some((308, "/dashboard/conversations?q=a%20b".into()))
+        );
+        assert_eq!(
+            target("/dashboard/login//", None),
+            Some((308, "/dashboard/login".into()))
+        );
+        assert_eq!(
+            target("/admin/", None),
+            Some((303, "/dashboard/admin".into()))
+        );
+        assert_eq!(
+            target("/admin", None),
+            Some((303, "/dashboard/admin".into()))
+        );
+        assert_eq!(
+            target("/admin/chat/chatsession/", None),
+            Some((303, "/dashboard/admin".into()))
+        );
+        assert_eq!(target("/dashboard", None), None);
+        assert_eq!(target("/dashboards/", None), None);
+        assert_eq!(target("/administrator", None), None);
+        assert_eq!(target("/", None), None);
     }
 }

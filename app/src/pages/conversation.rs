@@ -12,18 +12,61 @@
 //! goes out at most every 2 s, and `active: false` after 5 s idle or on
 //! send. While the page is visible, the newest shown message is reported
 //! read (`{"type":"read","session_id","seq"}`).
+//!
+//! Private notes sit in the thread among the messages, by time
+//! (`.note[data-note-id]`), and are written in `form.note-form`; they
+//! reach agents only. `.assignment` shows who works on the conversation
+//! (`.assignee-name`) with "Assign to me", "Unassign" and a choice of
+//! agent (`select[name=assignee]`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use super::{ErrorBox, Frame, LiveBadge};
-use crate::api::{earlier_messages, get_conversation, send_reply, set_session_status};
+use crate::api::{
+    add_note, assign_session, current_agent, earlier_messages, get_conversation, send_reply,
+    set_session_status, team,
+};
 use crate::live::{new_client_id, now_ms, page_visible, use_live_socket, LiveState};
 use crate::protocol::{AgentClientFrame, AgentServerFrame, Party};
 use crate::types::{
-    short_time, ConversationView, MessageView, Sender, SessionId, SessionStatus, SessionView,
+    short_time, AgentAccount, AgentId, AgentView, ConversationView, MessageView, NoteView, Sender,
+    SessionId, SessionStatus, SessionView,
 };
+
+/// One entry of the thread: a message, or a private note.
+#[derive(Clone, Debug, PartialEq)]
+enum Entry {
+    Message(MessageView),
+    Note(NoteView),
+}
+
+impl Entry {
+    fn key(&self) -> String {
+        match self {
+            Entry::Message(m) => format!("m{}", m.seq),
+            Entry::Note(n) => format!("n{}", n.id),
+        }
+    }
+}
+
+/// Messages (in seq order) and notes, interleaved by time; a note goes
+/// after the messages of its instant.
+fn thread(messages: &[MessageView], notes: &[NoteView]) -> Vec<Entry> {
+    let mut notes: Vec<&NoteView> = notes.iter().collect();
+    notes.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+    let mut out = Vec::with_capacity(messages.len() + notes.len());
+    let mut pending = notes.into_iter().peekable();
+    for m in messages {
+        while let Some(n) = pending.next_if(|n| n.created_at < m.created_at) {
+            out.push(Entry::Note(n.clone()));
+        }
+        out.push(Entry::Message(m.clone()));
+    }
+    out.extend(pending.map(|n| Entry::Note(n.clone())));
+    out
+}
 
 /// How long "Visitor is typing…" shows after the last typing frame.
 const VISITOR_TYPING_FOR: std::time::Duration = std::time::Duration::from_secs(6);
@@ -56,16 +99,26 @@ pub fn ConversationPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || SessionId::from(params.read().get("id").unwrap_or_default());
     let conversation = Resource::new(id, get_conversation);
+    let me = Resource::new(|| (), |_| current_agent());
+    let team = Resource::new(|| (), |_| team());
     view! {
         <Frame>
             <p>
-                <a href="/dashboard">"← All conversations"</a>
+                <a href=super::sessions::INBOX>"← All conversations"</a>
             </p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match conversation.await {
-                        Ok(initial) => view! { <Conversation initial /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                    let me = me.await.ok().flatten();
+                    let team = team.await.unwrap_or_default();
+                    match (conversation.await, me) {
+                        (Ok(initial), Some(me)) => {
+                            view! { <Conversation initial me team /> }.into_any()
+                        }
+                        (Err(error), _) => view! { <ErrorBox error /> }.into_any(),
+                        (Ok(_), None) => {
+                            view! { <ErrorBox error=crate::types::ApiError::unauthorized() /> }
+                                .into_any()
+                        }
                     }
                 })}
             </Suspense>
@@ -83,10 +136,24 @@ fn merge(list: &mut Vec<MessageView>, incoming: impl IntoIterator<Item = Message
 }
 
 #[component]
-fn Conversation(initial: ConversationView) -> impl IntoView {
+fn Conversation(
+    initial: ConversationView,
+    me: AgentView,
+    team: Vec<AgentAccount>,
+) -> impl IntoView {
     let session_id = initial.session.id.clone();
     let session = RwSignal::new(initial.session);
     let messages = RwSignal::new(initial.messages);
+    let notes = RwSignal::new(initial.notes);
+    let add_notes = move |incoming: Vec<NoteView>| {
+        notes.update(|list| {
+            for n in incoming {
+                if !list.iter().any(|have| have.id == n.id) {
+                    list.push(n);
+                }
+            }
+        })
+    };
     let has_earlier = RwSignal::new(initial.has_more);
     // The client_id of the draft being sent: a resend after a failure
     // reuses it, so the reply is stored once.
@@ -130,6 +197,9 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
                     messages.update(|l| merge(l, [message]))
                 }
                 AgentServerFrame::Session { session: s } if s.id == session_id => session.set(s),
+                AgentServerFrame::Note { note } if note.session_id == session_id => {
+                    add_notes(vec![note])
+                }
                 AgentServerFrame::Typing {
                     session_id: sid,
                     by: Party::Customer,
@@ -151,6 +221,7 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
                     if let Ok(fresh) = get_conversation(session_id).await {
                         session.set(fresh.session);
                         messages.update(|l| merge(l, fresh.messages));
+                        add_notes(fresh.notes);
                     }
                 })
             }
@@ -309,6 +380,74 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
             });
         }
     };
+    // Private notes.
+    let note_draft = RwSignal::new(String::new());
+    let note_sending = RwSignal::new(false);
+    let on_note = {
+        let session_id = session_id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let content = note_draft.get_untracked();
+            if content.trim().is_empty() || note_sending.get_untracked() {
+                return;
+            }
+            note_sending.set(true);
+            let session_id = session_id.clone();
+            spawn_local(async move {
+                match add_note(session_id, content).await {
+                    Ok(note) => {
+                        add_notes(vec![note]);
+                        note_draft.set(String::new());
+                        error.set(None);
+                    }
+                    Err(e) => error.set(Some(e.message)),
+                }
+                note_sending.set(false);
+            });
+        }
+    };
+
+    // Assignment.
+    let me_id = me.id.clone();
+    let assign = {
+        let session_id = session_id.clone();
+        move |to: Option<AgentId>| {
+            let session_id = session_id.clone();
+            spawn_local(async move {
+                match assign_session(session_id, to).await {
+                    Ok(s) => {
+                        session.set(s);
+                        error.set(None);
+                    }
+                    Err(e) => error.set(Some(e.message)),
+                }
+            });
+        }
+    };
+    let assignee = move || session.with(|s| s.assignee_id.clone());
+    let mine = {
+        let me_id = me_id.clone();
+        move || assignee().as_ref() == Some(&me_id)
+    };
+    let take = {
+        let assign = assign.clone();
+        let me_id = me_id.clone();
+        move |_| assign(Some(me_id.clone()))
+    };
+    let release = {
+        let assign = assign.clone();
+        move |_| assign(None)
+    };
+    let choose = {
+        let assign = assign.clone();
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            assign((!value.is_empty()).then(|| AgentId::from(value)))
+        }
+    };
+    let team = StoredValue::new(team);
+    let entries = Memo::new(move |_| messages.with(|m| notes.with(|n| thread(m, n))));
+
     let title = move || {
         session.with(|s| {
             s.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| {
@@ -336,13 +475,63 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
         <p class="muted">
             {move || session.with(|s| s.email.clone().unwrap_or_default())}
         </p>
+        <div class="assignment">
+            <span>
+                "Assigned to: "
+                <strong class="assignee-name">
+                    {move || {
+                        session.with(|s| s.assignee_name.clone().unwrap_or_else(|| "nobody".into()))
+                    }}
+                </strong>
+            </span>
+            <Show when={
+                let mine = mine.clone();
+                move || !mine()
+            }>
+                <button type="button" class="secondary assign-me" on:click=take.clone()>
+                    "Assign to me"
+                </button>
+            </Show>
+            <Show when=move || assignee().is_some()>
+                <button type="button" class="secondary unassign" on:click=release.clone()>
+                    "Unassign"
+                </button>
+            </Show>
+            <label>
+                "Assign to "
+                <select name="assignee" on:change=choose>
+                    <option value="" selected=move || assignee().is_none()>
+                        "Nobody"
+                    </option>
+                    {team
+                        .get_value()
+                        .into_iter()
+                        .map(|a| {
+                            let id = a.id.clone();
+                            let name = crate::types::staff_name(&a.display_name, &a.username);
+                            view! {
+                                <option
+                                    value=a.id.to_string()
+                                    selected=move || assignee().as_ref() == Some(&id)
+                                >
+                                    {name}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+        </div>
         <Show when=move || has_earlier.get()>
             <button type="button" class="secondary load-earlier" on:click=load_earlier.clone()>
                 "Load earlier messages"
             </button>
         </Show>
         <ol class="messages" role="log" aria-live="polite">
-            <For each=move || messages.get() key=|m| m.seq let:message>
+            <For each=move || entries.get() key=Entry::key let:entry>
+                {match entry {
+                    Entry::Note(note) => view! { <NoteItem note /> }.into_any(),
+                    Entry::Message(message) => view! {
                 <li
                     class="msg"
                     data-sender=message.sender.as_str()
@@ -364,6 +553,8 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
                             .then(|| view! { <span class="seen-marker">"Seen"</span> })
                     }}
                 </li>
+                    }.into_any(),
+                }}
             </For>
         </ol>
         <div class="typing-status" role="status" aria-live="polite">
@@ -383,7 +574,34 @@ fn Conversation(initial: ConversationView) -> impl IntoView {
                 "Send"
             </button>
         </form>
+        <form class="note-form" on:submit=on_note>
+            <textarea
+                name="note"
+                placeholder="A private note for the team (the visitor never sees it)"
+                prop:value=move || note_draft.get()
+                on:input=move |ev| note_draft.set(event_target_value(&ev))
+            ></textarea>
+            <button type="submit" class="secondary" disabled=move || note_sending.get()>
+                "Add note"
+            </button>
+        </form>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+    }
+}
+
+/// A private note in the thread.
+#[component]
+fn NoteItem(note: NoteView) -> impl IntoView {
+    let author = note
+        .author_name
+        .clone()
+        .unwrap_or_else(|| "A former agent".into());
+    view! {
+        <li class="note" data-note-id=note.id.to_string()>
+            <span class="who">{format!("Note by {author}")}</span>
+            <time>{short_time(&note.created_at)}</time>
+            <div class="text">{note.content.clone()}</div>
+        </li>
     }
 }
 

@@ -7,12 +7,16 @@ use crate::api::Logout;
 use crate::live::LiveState;
 use crate::types::ApiError;
 
+mod admin;
 mod auth;
 mod conversation;
+mod home;
 mod sessions;
 
+pub use admin::AdminPage;
 pub use auth::{LoginPage, SetupPage};
 pub use conversation::ConversationPage;
+pub use home::HomePage;
 pub use sessions::SessionsPage;
 
 /// The frame of every signed-in page: brand, navigation, sign-out.
@@ -25,7 +29,11 @@ fn Frame(children: Children) -> impl IntoView {
                 "DEFMIS Chat"
             </A>
             <nav>
-                <A href="/dashboard">"Conversations"</A>
+                <A href="/dashboard" exact=true>
+                    "Home"
+                </A>
+                <A href=sessions::INBOX>"Conversations"</A>
+                <A href="/dashboard/admin">"Team"</A>
             </nav>
             <ActionForm action=logout attr:class="logout">
                 <button type="submit" class="link">

@@ -1,66 +1,161 @@
-//! `/dashboard`: every conversation, newest activity first, kept current by
-//! the live socket.
+//! `/dashboard/conversations`: the inbox. Filters and search live in the
+//! address (`?status=open&assigned=me&unread=true&q=refund`), so a view
+//! can be bookmarked, reloaded and rendered on the server; pages follow
+//! the server's keyset cursor; the live socket keeps the list current
+//! without refetching it.
+//!
+//! Stable selectors (the browser tests use them): `.inbox-filters`
+//! (`select[name=status]`, `select[name=assigned]`, `input[name=unread]`,
+//! `input[name=waiting]`, `input[name=offline]`, `input[name=q]`),
+//! `.session-row[data-session-id][data-status]`, `.unread-badge`,
+//! `.assignee`, `.waiting-marker`.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
 
 use super::{ErrorBox, Frame, LiveBadge};
-use crate::api::list_sessions;
+use crate::api::{current_agent, list_sessions};
 use crate::live::use_live;
 use crate::protocol::{AgentServerFrame, Party};
-use crate::types::{preview, short_time, InboxParams, SessionPage, SessionStatus, SessionView};
+use crate::types::{
+    preview, short_time, AgentId, InboxParams, Sender, SessionPage, SessionStatus, SessionView,
+};
 
-#[component]
-pub fn SessionsPage() -> impl IntoView {
-    let sessions = Resource::new(|| (), |_| list_sessions(InboxParams::default()));
-    view! {
-        <Frame>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match sessions.await {
-                        Ok(list) => view! { <SessionList initial=list /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </Frame>
+/// Where the inbox lives.
+pub const INBOX: &str = "/dashboard/conversations";
+
+/// The filters in an address's query (`cursor` and `limit` are the
+/// page's own business, never in the address).
+pub fn params_from_query(query: &ParamsMap) -> InboxParams {
+    let text = |key: &str| query.get(key).filter(|v| !v.trim().is_empty());
+    let flag = |key: &str| match text(key).as_deref() {
+        Some("true" | "on" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        _ => None,
+    };
+    InboxParams {
+        status: text("status").filter(|s| s != "all"),
+        q: text("q"),
+        assigned: text("assigned").filter(|s| s != "all"),
+        unread: flag("unread"),
+        waiting: flag("waiting"),
+        offline: flag("offline"),
+        cursor: None,
+        limit: None,
     }
 }
 
-/// Applies one live event to the list, newest activity first.
-fn apply(list: &mut Vec<SessionView>, event: AgentServerFrame) {
+/// Whether a conversation belongs in a list filtered by `params`, as far
+/// as the page can tell: a search needs the server, so while one is on a
+/// conversation not already listed is never added.
+pub fn belongs(params: &InboxParams, s: &SessionView, me: &AgentId, listed: bool) -> bool {
+    if params.q.is_some() && !listed {
+        return false;
+    }
+    let status = match params.status.as_deref() {
+        Some("open") => s.status == SessionStatus::Open,
+        Some("closed") => s.status == SessionStatus::Closed,
+        _ => true,
+    };
+    let assigned = match params.assigned.as_deref() {
+        None | Some("all") => true,
+        Some("me") => s.assignee_id.as_ref() == Some(me),
+        Some("none") => s.assignee_id.is_none(),
+        Some(id) => s.assignee_id.as_ref().is_some_and(|a| a == id),
+    };
+    let flag = |want: Option<bool>, have: bool| want.is_none_or(|w| w == have);
+    status
+        && assigned
+        && flag(params.unread, s.unread > 0)
+        && flag(params.waiting, s.waiting)
+        && flag(params.offline, s.offline)
+}
+
+/// What the page must do after a live event besides showing it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Followup {
+    Nothing,
+    /// A message came for a conversation the list does not hold: the
+    /// first page is fetched again (it may belong there now).
+    Refetch,
+}
+
+/// Applies one live event to a list, newest activity first; `keep`
+/// says whether a conversation belongs (listed already or not).
+pub fn apply(
+    list: &mut Vec<SessionView>,
+    event: AgentServerFrame,
+    keep: impl Fn(&SessionView, bool) -> bool,
+) -> Followup {
+    let mut followup = Followup::Nothing;
     match event {
-        AgentServerFrame::Session { session } => match list.iter_mut().find(|s| s.id == session.id)
-        {
-            Some(existing) if existing.last_seq <= session.last_seq => *existing = session,
-            Some(_) => {}
-            None => list.push(session),
-        },
+        AgentServerFrame::Session { session } => {
+            let pos = list.iter().position(|s| s.id == session.id);
+            match pos {
+                Some(i) if list[i].last_seq <= session.last_seq => {
+                    if keep(&session, true) {
+                        list[i] = session;
+                    } else {
+                        list.remove(i);
+                    }
+                }
+                Some(_) => {}
+                None if keep(&session, false) => list.push(session),
+                None => {}
+            }
+        }
         AgentServerFrame::Message {
             session_id,
             message,
             ..
-        } => {
-            if let Some(s) = list.iter_mut().find(|s| s.id == session_id) {
+        } => match list.iter().position(|s| s.id == session_id) {
+            Some(i) => {
+                let s = &mut list[i];
                 if message.seq > s.last_seq {
                     s.last_seq = message.seq;
+                    match message.sender {
+                        Sender::Customer => {
+                            s.waiting = true;
+                            if message.seq > s.agent_read_seq {
+                                s.unread += 1;
+                            }
+                            // A visitor's message reopens the conversation.
+                            s.status = SessionStatus::Open;
+                        }
+                        Sender::Agent => s.waiting = false,
+                        Sender::Bot => {}
+                    }
                     s.last_message = Some(message.content);
                     s.last_message_at = Some(message.created_at.clone());
                     s.updated_at = message.created_at;
                 }
+                if !keep(&list[i], true) {
+                    list.remove(i);
+                }
             }
-        }
+            None => followup = Followup::Refetch,
+        },
         AgentServerFrame::Read {
             session_id,
             by,
             seq,
         } => {
-            if let Some(s) = list.iter_mut().find(|s| s.id == session_id) {
-                let read = match by {
-                    Party::Customer => &mut s.customer_read_seq,
-                    Party::Agent => &mut s.agent_read_seq,
-                };
-                *read = (*read).max(seq);
+            if let Some(i) = list.iter().position(|s| s.id == session_id) {
+                let s = &mut list[i];
+                match by {
+                    Party::Customer => s.customer_read_seq = s.customer_read_seq.max(seq),
+                    Party::Agent => {
+                        s.agent_read_seq = s.agent_read_seq.max(seq);
+                        if s.agent_read_seq >= s.last_seq {
+                            s.unread = 0;
+                        }
+                    }
+                }
+                if !keep(&list[i], true) {
+                    list.remove(i);
+                }
             }
         }
         AgentServerFrame::Typing { .. }
@@ -69,23 +164,224 @@ fn apply(list: &mut Vec<SessionView>, event: AgentServerFrame) {
         | AgentServerFrame::Error { .. }
         | AgentServerFrame::Pong => {}
     }
-    list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    list.sort_by(|a, b| (&b.updated_at, &b.id).cmp(&(&a.updated_at, &a.id)));
+    followup
+}
+
+/// Runs `work` once, `delay` after the first of a burst of calls.
+#[derive(Clone, Copy)]
+pub struct Debounce {
+    pending: StoredValue<bool>,
+}
+
+impl Debounce {
+    pub fn new() -> Self {
+        Self {
+            pending: StoredValue::new(false),
+        }
+    }
+
+    pub fn call(&self, delay: std::time::Duration, work: impl FnOnce() + 'static) {
+        if self.pending.get_value() {
+            return;
+        }
+        self.pending.set_value(true);
+        let pending = self.pending;
+        set_timeout(
+            move || {
+                if pending.try_set_value(false).is_none() {
+                    work();
+                }
+            },
+            delay,
+        );
+    }
 }
 
 #[component]
-fn SessionList(initial: SessionPage) -> impl IntoView {
+pub fn SessionsPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = Memo::new(move |_| query.with(params_from_query));
+    let me = Resource::new(|| (), |_| current_agent());
+    let sessions = Resource::new(move || params.get(), list_sessions);
+    view! {
+        <Frame>
+            <div class="page-head">
+                <h1>"Conversations"</h1>
+            </div>
+            <Filters params />
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let me = me.await.ok().flatten().map(|a| a.id).unwrap_or_default();
+                    match sessions.await {
+                        Ok(initial) => {
+                            view! { <SessionList initial params=params.get_untracked() me /> }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Frame>
+    }
+}
+
+/// The filter bar. Every change goes into the address (replacing the
+/// cursor), which reloads the list; the search box on Enter.
+#[component]
+fn Filters(params: Memo<InboxParams>) -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let go = move |key: &'static str, value: Option<String>| {
+        let mut map = query.get_untracked();
+        map.remove(key);
+        map.remove("cursor");
+        if let Some(value) = value.filter(|v| !v.is_empty() && v != "all") {
+            map.insert(key, value);
+        }
+        navigate(
+            &format!("{INBOX}{}", map.to_query_string()),
+            Default::default(),
+        );
+    };
+    let select = {
+        let go = go.clone();
+        move |key: &'static str| {
+            let go = go.clone();
+            move |ev: leptos::ev::Event| go(key, Some(event_target_value(&ev)))
+        }
+    };
+    let check = {
+        let go = go.clone();
+        move |key: &'static str| {
+            let go = go.clone();
+            move |ev: leptos::ev::Event| {
+                go(key, event_target_checked(&ev).then(|| "true".to_string()))
+            }
+        }
+    };
+    let search = RwSignal::new(params.get_untracked().q.unwrap_or_default());
+    Effect::new(move |_| search.set(params.with(|p| p.q.clone().unwrap_or_default())));
+    let on_search = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            go("q", Some(search.get_untracked().trim().to_string()));
+        }
+    };
+    let status = move || params.with(|p| p.status.clone().unwrap_or_else(|| "all".into()));
+    let assigned = move || params.with(|p| p.assigned.clone().unwrap_or_else(|| "all".into()));
+    let option = move |current: Signal<String>, value: &'static str, label: &'static str| {
+        view! {
+            <option value=value selected=move || current.get() == value>
+                {label}
+            </option>
+        }
+    };
+    let status = Signal::derive(status);
+    let assigned = Signal::derive(assigned);
+    view! {
+        <div class="inbox-filters">
+            <form class="search" role="search" action=INBOX method="get" on:submit=on_search>
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="Search messages, names, e-mails"
+                    aria-label="Search conversations"
+                    prop:value=move || search.get()
+                    on:input=move |ev| search.set(event_target_value(&ev))
+                />
+                <button type="submit">"Search"</button>
+            </form>
+            <label>
+                "Status "
+                <select name="status" on:change=select("status")>
+                    {option(status, "all", "All")}
+                    {option(status, "open", "Open")}
+                    {option(status, "closed", "Closed")}
+                </select>
+            </label>
+            <label>
+                "Assigned "
+                <select name="assigned" on:change=select("assigned")>
+                    {option(assigned, "all", "Anyone")}
+                    {option(assigned, "me", "Me")}
+                    {option(assigned, "none", "Nobody")}
+                </select>
+            </label>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    name="unread"
+                    prop:checked=move || params.with(|p| p.unread == Some(true))
+                    on:change=check("unread")
+                />
+                " Unread"
+            </label>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    name="waiting"
+                    prop:checked=move || params.with(|p| p.waiting == Some(true))
+                    on:change=check("waiting")
+                />
+                " Waiting for a reply"
+            </label>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    name="offline"
+                    prop:checked=move || params.with(|p| p.offline == Some(true))
+                    on:change=check("offline")
+                />
+                " Offline messages"
+            </label>
+        </div>
+    }
+}
+
+#[component]
+fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl IntoView {
     let sessions = RwSignal::new(initial.sessions);
     let next_cursor = RwSignal::new(initial.next_cursor);
-    let live = use_live(
-        move |event| sessions.update(|list| apply(list, event)),
-        move || {
-            spawn_local(async move {
-                if let Ok(page) = list_sessions(InboxParams::default()).await {
-                    sessions.set(page.sessions);
-                    next_cursor.set(page.next_cursor);
+    let params = StoredValue::new(params);
+    let me = StoredValue::new(me);
+    let refetch = move || {
+        spawn_local(async move {
+            if let Ok(page) = list_sessions(params.get_value()).await {
+                sessions.try_update(|list| {
+                    // Keep the older pages already loaded below the first.
+                    let older: Vec<SessionView> = list
+                        .drain(..)
+                        .filter(|s| !page.sessions.iter().any(|n| n.id == s.id))
+                        .skip(page.sessions.len())
+                        .collect();
+                    *list = page.sessions;
+                    list.extend(older);
+                });
+                if next_cursor.try_get_untracked().flatten().is_none() {
+                    next_cursor.try_set(page.next_cursor);
                 }
-            })
+            }
+        })
+    };
+    let debounce = Debounce::new();
+    let live = use_live(
+        move |event| {
+            let followup = sessions
+                .try_update(|list| {
+                    params.with_value(|p| {
+                        me.with_value(|me| {
+                            apply(list, event, |s, listed| belongs(p, s, me, listed))
+                        })
+                    })
+                })
+                .unwrap_or(Followup::Nothing);
+            if followup == Followup::Refetch {
+                debounce.call(std::time::Duration::from_millis(500), refetch);
+            }
         },
+        refetch,
     );
     let load_more = move |_| {
         let Some(cursor) = next_cursor.get_untracked() else {
@@ -94,7 +390,7 @@ fn SessionList(initial: SessionPage) -> impl IntoView {
         spawn_local(async move {
             let filter = InboxParams {
                 cursor: Some(cursor),
-                ..InboxParams::default()
+                ..params.get_value()
             };
             if let Ok(page) = list_sessions(filter).await {
                 sessions.update(|list| {
@@ -108,22 +404,43 @@ fn SessionList(initial: SessionPage) -> impl IntoView {
             }
         });
     };
-    let open_count =
-        move || sessions.with(|l| l.iter().filter(|s| s.status == SessionStatus::Open).count());
+    let filtered = params.with_value(|p| *p != InboxParams::default());
+    let shown = move || sessions.with(Vec::len);
     view! {
-        <div class="page-head">
-            <h1>"Conversations"</h1>
-            <span class="muted">{move || format!("{} open", open_count())}</span>
+        <div class="list-head">
+            <span class="muted count">
+                {move || {
+                    let more = if next_cursor.with(Option::is_some) { "+" } else { "" };
+                    format!("{}{more} shown", shown())
+                }}
+            </span>
             <LiveBadge state=live />
         </div>
         <Show
             when=move || sessions.with(|l| !l.is_empty())
-            fallback=|| view! { <p class="empty">"No conversations yet. They appear here the moment a visitor writes."</p> }
+            fallback=move || {
+                let text = if filtered {
+                    "No conversation matches these filters."
+                } else {
+                    "No conversations yet. They appear here the moment a visitor writes."
+                };
+                view! { <p class="empty">{text}</p> }
+            }
         >
             <ul class="session-list">
                 <For
                     each=move || sessions.get()
-                    key=|s| (s.id.clone(), s.last_seq, s.status, s.name.clone())
+                    key=|s| {
+                        (
+                            s.id.clone(),
+                            s.last_seq,
+                            s.status,
+                            s.name.clone(),
+                            s.unread,
+                            s.assignee_id.clone(),
+                            s.waiting,
+                        )
+                    }
                     let:session
                 >
                     <SessionRow session />
@@ -138,28 +455,217 @@ fn SessionList(initial: SessionPage) -> impl IntoView {
     }
 }
 
-#[component]
-fn SessionRow(session: SessionView) -> impl IntoView {
-    let href = format!("/dashboard/conversations/{}", session.id);
-    let who = session
+/// Who a conversation is with, as lists show it.
+pub fn who(session: &SessionView) -> String {
+    session
         .name
         .clone()
         .filter(|n| !n.is_empty())
         .or(session.email.clone())
-        .unwrap_or_else(|| format!("Visitor {}", preview(session.customer_id.as_str(), 8)));
+        .unwrap_or_else(|| format!("Visitor {}", preview(session.customer_id.as_str(), 8)))
+}
+
+#[component]
+pub fn SessionRow(session: SessionView) -> impl IntoView {
+    let href = format!("{INBOX}/{}", session.id);
     let last = session
         .last_message
         .as_deref()
         .map(|m| preview(m, 120))
         .unwrap_or_default();
+    let unread = session.unread;
     view! {
-        <li class="session-row" data-session-id=session.id.to_string() data-status=session.status.as_str()>
+        <li
+            class="session-row"
+            data-session-id=session.id.to_string()
+            data-status=session.status.as_str()
+            data-unread=unread
+        >
             <a href=href>
-                <span class="who">{who}</span>
-                <span class="status">{session.status.as_str()}</span>
+                <span class="who">{who(&session)}</span>
+                <span class="tags">
+                    {(unread > 0)
+                        .then(|| {
+                            view! {
+                                <span class="unread-badge" title="Unread visitor messages">
+                                    {if unread >= 1000 { "999+".to_string() } else { unread.to_string() }}
+                                </span>
+                            }
+                        })}
+                    {session.waiting.then(|| view! { <span class="waiting-marker">"waiting"</span> })}
+                    {session.offline.then(|| view! { <span class="offline-marker">"offline"</span> })}
+                    {session
+                        .assignee_name
+                        .clone()
+                        .map(|name| view! { <span class="assignee">{name}</span> })}
+                    <span class="status">{session.status.as_str()}</span>
+                </span>
                 <time>{short_time(&session.updated_at)}</time>
                 <span class="last">{last}</span>
             </a>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::MessageView;
+
+    fn session(id: &str, updated: &str) -> SessionView {
+        SessionView {
+            id: id.into(),
+            customer_id: format!("c-{id}").into(),
+            name: None,
+            email: None,
+            status: SessionStatus::Open,
+            created_at: updated.into(),
+            updated_at: updated.into(),
+            last_message: None,
+            last_message_at: None,
+            last_seq: 1,
+            customer_read_seq: 0,
+            agent_read_seq: 0,
+            offline: false,
+            assignee_id: None,
+            assignee_name: None,
+            unread: 0,
+            waiting: false,
+        }
+    }
+
+    fn message(id: &str, seq: i64, sender: Sender, at: &str) -> AgentServerFrame {
+        AgentServerFrame::Message {
+            session_id: id.into(),
+            customer_id: format!("c-{id}").into(),
+            message: MessageView {
+                id: format!("m{seq}").into(),
+                seq,
+                sender,
+                content: format!("text {seq}"),
+                created_at: at.into(),
+                client_id: None,
+                agent_name: None,
+            },
+        }
+    }
+
+    fn ids(list: &[SessionView]) -> Vec<&str> {
+        list.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_message_moves_its_conversation_up_and_counts_unread() {
+        let mut list = vec![
+            session("a", "2026-12-02T10:00"),
+            session("b", "2026-12-02T09:00"),
+        ];
+        let all = |_: &SessionView, _: bool| true;
+        let followup = apply(
+            &mut list,
+            message("b", 2, Sender::Customer, "2026-12-02T11:00"),
+            all,
+        );
+        assert_eq!(followup, Followup::Nothing);
+        assert_eq!(ids(&list), ["b", "a"]);
+        assert_eq!(list[0].unread, 1);
+        assert!(list[0].waiting);
+        assert_eq!(list[0].last_message.as_deref(), Some("text 2"));
+        // The same message again (a replay) changes nothing.
+        apply(
+            &mut list,
+            message("b", 2, Sender::Customer, "2026-12-02T11:00"),
+            all,
+        );
+        assert_eq!(list[0].unread, 1);
+        // An agent's reply: no longer waiting; read up to it: no unread.
+        apply(
+            &mut list,
+            message("b", 3, Sender::Agent, "2026-12-02T11:01"),
+            all,
+        );
+        assert!(!list[0].waiting);
+        apply(
+            &mut list,
+            AgentServerFrame::Read {
+                session_id: "b".into(),
+                by: Party::Agent,
+                seq: 3,
+            },
+            all,
+        );
+        assert_eq!(list[0].unread, 0);
+        // A conversation not listed: the page refetches.
+        let followup = apply(
+            &mut list,
+            message("z", 1, Sender::Customer, "2026-12-02T12:00"),
+            all,
+        );
+        assert_eq!(followup, Followup::Refetch);
+    }
+
+    #[test]
+    fn filters_decide_what_live_events_add_and_remove() {
+        let me = AgentId::from("me");
+        let waiting = InboxParams {
+            waiting: Some(true),
+            ..InboxParams::default()
+        };
+        let mut list = vec![];
+        let mut new = session("a", "2026-12-02T10:00");
+        let keep = |s: &SessionView, listed: bool| belongs(&waiting, s, &me, listed);
+        apply(
+            &mut list,
+            AgentServerFrame::Session {
+                session: new.clone(),
+            },
+            keep,
+        );
+        assert!(list.is_empty(), "not waiting: not added");
+        new.waiting = true;
+        new.last_seq = 2;
+        apply(&mut list, AgentServerFrame::Session { session: new }, keep);
+        assert_eq!(ids(&list), ["a"]);
+        // Answered: it leaves the "waiting" list.
+        apply(
+            &mut list,
+            message("a", 3, Sender::Agent, "2026-12-02T10:05"),
+            keep,
+        );
+        assert!(list.is_empty());
+
+        let mine = InboxParams {
+            assigned: Some("me".into()),
+            ..InboxParams::default()
+        };
+        let mut s = session("b", "t");
+        assert!(!belongs(&mine, &s, &me, false));
+        s.assignee_id = Some(me.clone());
+        assert!(belongs(&mine, &s, &me, false));
+        let searching = InboxParams {
+            q: Some("refund".into()),
+            ..InboxParams::default()
+        };
+        assert!(!belongs(&searching, &s, &me, false));
+        assert!(belongs(&searching, &s, &me, true));
+    }
+
+    #[test]
+    fn the_address_holds_the_filters() {
+        let query: ParamsMap = [
+            ("status", "open"),
+            ("assigned", "all"),
+            ("unread", "true"),
+            ("q", "  "),
+            ("cursor", "abc"),
+        ]
+        .into_iter()
+        .collect();
+        let params = params_from_query(&query);
+        assert_eq!(params.status.as_deref(), Some("open"));
+        assert_eq!(params.assigned, None);
+        assert_eq!(params.unread, Some(true));
+        assert_eq!(params.q, None);
+        assert_eq!(params.cursor, None);
     }
 }

@@ -29,6 +29,7 @@ use store::{Agent, AgentStore};
 /// The admin API, for programs (API token) and the dashboard (cookie).
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/chat/api/admin/stats/", get(routes::stats))
         .route("/chat/api/admin/sessions/", get(routes::list_sessions))
         .route("/chat/api/admin/session/{id}/", get(routes::session_detail))
         .route(

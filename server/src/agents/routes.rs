@@ -23,6 +23,14 @@ pub async fn list_sessions(
     Ok(Json(state.chat.inbox(&agent, &params).await?))
 }
 
+/// `GET /chat/api/admin/stats/`: the dashboard home's figures.
+pub async fn stats(
+    State(state): State<AppState>,
+    CurrentAgent(_): CurrentAgent,
+) -> Result<impl IntoResponse, AppError> {
+    Ok(Json(state.chat.stats().await?))
+}
+
 pub async fn session_detail(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,

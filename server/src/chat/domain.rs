@@ -35,6 +35,10 @@ pub struct Conversation {
     pub last_customer_seq: i64,
     /// The seq of the newest agent message (0: none).
     pub last_agent_seq: i64,
+    /// When the first visitor message was stored.
+    pub first_customer_at: Option<DateTime<Utc>>,
+    /// When the first agent message was stored.
+    pub first_agent_at: Option<DateTime<Utc>>,
 }
 
 impl Conversation {

@@ -8,6 +8,7 @@ use app::protocol::Party;
 use app::types::{
     AgentId, AgentView, ConversationView, CustomerId, ErrorCode, InboxParams, MessagePage,
     MessageView, NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus, SessionView,
+    Stats,
 };
 use serde::{Deserialize, Serialize};
 
@@ -441,6 +442,8 @@ impl ChatService {
             assignee_id: None,
             last_customer_seq: 0,
             last_agent_seq: 0,
+            first_customer_at: None,
+            first_agent_at: None,
         };
         if self.store.create(&conversation).await?.is_err() {
             return Ok(None);
@@ -731,6 +734,11 @@ impl ChatService {
                 },
             )
             .await
+    }
+
+    /// The dashboard home's figures, as of now.
+    pub async fn stats(&self) -> Result<Stats, AppError> {
+        self.store.stats(now()).await
     }
 
     /// The inbox: conversations matching the filters and search, newest

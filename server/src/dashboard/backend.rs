@@ -3,11 +3,12 @@
 
 use app::api::Backend;
 use app::types::{
-    AgentId, AgentView, ApiError, ConversationView, InboxParams, MessagePage, MessageView,
-    NotePage, NoteView, SessionId, SessionPage, SessionStatus, SessionView,
+    AgentAccount, AgentId, AgentView, ApiError, ConversationView, InboxParams, MessagePage,
+    MessageView, NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus, SessionView,
+    Stats,
 };
 
-use crate::agents::TokenKind;
+use crate::agents::{AccountChange, NewAccount, TokenKind};
 use crate::chat::HistoryQuery;
 use crate::limits::{client_addr, ClientAddr};
 use crate::state::AppState;
@@ -60,6 +61,51 @@ impl Backend for DashboardBackend {
             .agents
             .issue(&agent.id, TokenKind::Session, None)
             .await?)
+    }
+
+    async fn stats(&self) -> Result<Stats, ApiError> {
+        Ok(self.0.chat.stats().await?)
+    }
+
+    async fn team(&self) -> Result<Vec<AgentAccount>, ApiError> {
+        let mut team = self.0.agents.list().await?;
+        team.retain(|a| a.active);
+        Ok(team)
+    }
+
+    async fn accounts(&self, agent: &AgentView) -> Result<Vec<AgentAccount>, ApiError> {
+        Ok(self.0.agents.accounts(agent).await?)
+    }
+
+    async fn add_account(
+        &self,
+        agent: &AgentView,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<AgentAccount, ApiError> {
+        let new = NewAccount {
+            username: username.to_string(),
+            password: password.to_string(),
+            role,
+            display_name: display_name.to_string(),
+        };
+        Ok(self.0.agents.add_account(agent, new).await?)
+    }
+
+    async fn set_account_active(
+        &self,
+        agent: &AgentView,
+        id: &AgentId,
+        active: bool,
+    ) -> Result<AgentAccount, ApiError> {
+        let change = AccountChange {
+            role: None,
+            display_name: None,
+            active: Some(active),
+        };
+        Ok(self.0.agents.change_account(agent, id, change).await?)
     }
 
     async fn list_sessions(

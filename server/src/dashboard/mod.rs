@@ -93,9 +93,8 @@ fn from_our_pages(headers: &HeaderMap) -> bool {
 
 async fn sign_in_first(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let protected = path == "/dashboard"
-        || path == "/dashboard/"
-        || path.starts_with("/dashboard/conversations/");
+    let public = matches!(path, "/dashboard/login" | "/dashboard/setup");
+    let protected = !public && (path == "/dashboard" || path.starts_with("/dashboard/"));
     if !protected || request.method() != axum::http::Method::GET {
         return next.run(request).await;
     }

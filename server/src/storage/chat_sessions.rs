@@ -34,6 +34,10 @@ pub struct Model {
     pub last_customer_seq: i64,
     /// The seq of the newest agent message (0: none).
     pub last_agent_seq: i64,
+    /// When the first visitor message was stored.
+    pub first_customer_at: Option<DateTimeUtc>,
+    /// When the first agent message was stored (the first response).
+    pub first_agent_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

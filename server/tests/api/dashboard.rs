@@ -1,5 +1,6 @@
+use app::types::Role;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, PASSWORD};
 use crate::on_every_store;
@@ -188,7 +189,183 @@ async fn static_files_are_compressed_and_cors_open() {
     let _ = std::fs::remove_dir_all(site);
 }
 
+/// The seed's addresses: `/dashboard/` (and every dashboard page with a
+/// trailing slash) goes to its canonical form, `/admin/…` to the team page.
+async fn the_seeds_addresses(app: TestApp) {
+    for (path, status, to) in [
+        ("/dashboard/", 308, "/dashboard"),
+        ("/dashboard/conversations/", 308, "/dashboard/conversations"),
+        ("/dashboard/login/", 308, "/dashboard/login"),
+        (
+            "/dashboard/conversations/?status=open",
+            308,
+            "/dashboard/conversations?status=open",
+        ),
+        ("/admin/", 303, "/dashboard/admin"),
+        ("/admin", 303, "/dashboard/admin"),
+        ("/admin/chat/chatsession/", 303, "/dashboard/admin"),
+    ] {
+        let resp = app.get(path).await;
+        assert_eq!(resp.status().as_u16(), status, "{path}");
+        assert_eq!(resp.headers()["location"], to, "{path}");
+    }
+    // Signed out, the canonical pages ask to sign in first.
+    for path in ["/dashboard/admin", "/dashboard/conversations"] {
+        let resp = app.get(path).await;
+        assert!(resp.status().is_redirection(), "{path}");
+        assert_eq!(resp.headers()["location"], "/dashboard/login");
+    }
+    // A POST is never redirected (a form would lose its body).
+    let resp = app
+        .client
+        .post(app.url("/admin/"))
+        .header("origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    app.create_with_role("root", Role::Admin).await;
+    let cookie = app.sign_in("root").await;
+    let page = |path: &'static str| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            let resp = app
+                .client
+                .get(app.url(path))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            resp.text().await.unwrap()
+        }
+    };
+    assert!(page("/dashboard").await.contains("Conversations per day"));
+    assert!(page("/dashboard/conversations?status=open&assigned=me")
+        .await
+        .contains("inbox-filters"));
+    assert!(page("/dashboard/admin")
+        .await
+        .contains("data-username=\"root\""));
+}
+
+/// The team's server functions: every agent may list the active team (to
+/// assign); only admins list every account, create and deactivate. A
+/// deactivated agent's session ends.
+async fn only_admins_manage_the_team(app: TestApp) {
+    app.create_with_role("root", Role::Admin).await;
+    app.create_with_role("ann", Role::Agent).await;
+    let admin = app.sign_in("root").await;
+    let agent = app.sign_in("ann").await;
+    let call = |path: &'static str, cookie: &str, form: Vec<(&'static str, String)>| {
+        app.server_fn(path)
+            .header("cookie", cookie.to_string())
+            .form(&form)
+            .send()
+    };
+
+    let team: Value = call("/api/team", &agent, vec![])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(team.as_array().unwrap().len(), 2);
+    for path in [
+        "/api/list_accounts",
+        "/api/create_account",
+        "/api/set_account_active",
+    ] {
+        let form = vec![
+            ("username", "sneaky".to_string()),
+            ("display_name", "S".to_string()),
+            ("password", PASSWORD.to_string()),
+            ("role", "admin".to_string()),
+            ("agent_id", "x".to_string()),
+            ("active", "false".to_string()),
+        ];
+        let resp = call(path, &agent, form).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "forbidden", "{path}: {body}");
+    }
+    // The page says so too.
+    let html = app
+        .client
+        .get(app.url("/dashboard/admin"))
+        .header("cookie", &agent)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Only admins may do this."));
+
+    let form = vec![
+        ("username", " temp ".to_string()),
+        ("display_name", "Temp Person".to_string()),
+        ("password", PASSWORD.to_string()),
+        ("role", "agent".to_string()),
+    ];
+    let resp = call("/api/create_account", &admin, form.clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let made: Value = resp.json().await.unwrap();
+    assert_eq!(made["username"], "temp");
+    assert_eq!(made["role"], "agent");
+    assert_eq!(made["active"], true);
+    let resp = call("/api/create_account", &admin, form).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT, "the name is taken");
+    let short = vec![
+        ("username", "short".to_string()),
+        ("display_name", String::new()),
+        ("password", "2short".to_string()),
+        ("role", "agent".to_string()),
+    ];
+    let resp = call("/api/create_account", &admin, short).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+
+    let temp = app.sign_in("temp").await;
+    let id = made["id"].as_str().unwrap().to_string();
+    let off = vec![("agent_id", id.clone()), ("active", "false".to_string())];
+    let resp = call("/api/set_account_active", &admin, off).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let changed: Value = resp.json().await.unwrap();
+    assert_eq!(changed["active"], false);
+    let me: Value = call("/api/current_agent", &temp, vec![])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me, Value::Null, "a deactivated agent is signed out");
+    let team: Value = call("/api/team", &admin, vec![])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(team
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["id"] != id.as_str()));
+    let all: Value = call("/api/list_accounts", &admin, vec![])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 3);
+}
+
 on_every_store!(
+    the_seeds_addresses,
+    only_admins_manage_the_team,
     signed_out_agents_are_sent_to_sign_in,
     sign_in_and_see_conversations,
     first_run_setup_link,

@@ -18,6 +18,7 @@ mod inbox;
 mod live;
 mod migrate;
 mod process;
+mod stats;
 mod two_instances;
 mod visitor_socket;
 mod widget_api;

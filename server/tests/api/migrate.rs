@@ -1,7 +1,7 @@
 //! The inbox migrations on a database that already holds conversations:
-//! each side's last message seq is filled from the stored messages, the
-//! search indexes cover what was there before, and both migrations go
-//! down and up again — on SQLite and on PostgreSQL.
+//! each side's last message seq and first message time are filled from
+//! the stored messages, the search indexes cover what was there before,
+//! and the migrations go down and up again — on SQLite and on PostgreSQL.
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, Value};
@@ -145,9 +145,16 @@ async fn migrate_with_data(db: Db) {
     assert_eq!(found(&db, "parcel").await, 1);
     assert_eq!(found(&db, "wait").await, 1);
     assert_eq!(found(&db, "nothing").await, 0);
+    // When each side first wrote: s1 both, s2 neither.
+    let both = "SELECT COUNT(*) FROM chat_sessions \
+                WHERE first_customer_at = ? AND first_agent_at = ?";
+    assert_eq!(count(&db, both, vec![at.into(), at.into()]).await, 1);
+    let none = "SELECT COUNT(*) FROM chat_sessions \
+                WHERE first_customer_at IS NULL AND first_agent_at IS NULL";
+    assert_eq!(count(&db, none, vec![]).await, 1);
 
-    // Down (search, then the inbox) and up again, data kept.
-    Migrator::down(&db.write, Some(2)).await.unwrap();
+    // Down (first replies, search, then the inbox) and up again, data kept.
+    Migrator::down(&db.write, Some(3)).await.unwrap();
     exec(
         &db,
         "INSERT INTO messages (id, session_id, seq, sender, content, client_id, created_at) \

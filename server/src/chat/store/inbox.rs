@@ -20,15 +20,7 @@ use crate::storage::{agents, chat_sessions, messages};
 /// at: a longer backlog counts as at most this many.
 pub const UNREAD_WINDOW: i64 = 1000;
 
-/// An agent's name as other agents see it: the display name, or the
-/// username when none is set (visitors never see usernames; agents know
-/// each other's).
-pub fn staff_name(display_name: &str, username: &str) -> String {
-    match display_name.trim() {
-        "" => username.to_string(),
-        name => name.to_string(),
-    }
-}
+pub use app::types::staff_name;
 
 /// A conversation matches a search when its visitor's name or e-mail does,
 /// or any one of its messages does (every word in that one field or

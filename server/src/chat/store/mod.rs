@@ -23,6 +23,7 @@ use super::domain::Conversation;
 
 mod inbox;
 mod notes;
+mod stats;
 use crate::error::AppError;
 use crate::storage::{agents, chat_sessions, messages, rfc3339, Db};
 
@@ -92,6 +93,8 @@ fn conversation(row: chat_sessions::Model) -> Conversation {
         assignee_id: row.assignee_id.map(AgentId::from),
         last_customer_seq: row.last_customer_seq,
         last_agent_seq: row.last_agent_seq,
+        first_customer_at: row.first_customer_at,
+        first_agent_at: row.first_agent_at,
     }
 }
 
@@ -149,6 +152,8 @@ impl ChatStore {
             assignee_id: Set(c.assignee_id.as_ref().map(ToString::to_string)),
             last_customer_seq: Set(0),
             last_agent_seq: Set(0),
+            first_customer_at: Set(None),
+            first_agent_at: Set(None),
         }
         .insert(&self.db.write)
         .await;
@@ -368,10 +373,12 @@ impl ChatStore {
             let (sender, agent_id) = match &item.author {
                 Author::Customer => {
                     session.last_customer_seq = session.last_seq;
+                    session.first_customer_at.get_or_insert(at);
                     (Sender::Customer, None)
                 }
                 Author::Agent { id, name } => {
                     session.last_agent_seq = session.last_seq;
+                    session.first_agent_at.get_or_insert(at);
                     agent_names.insert(id.to_string(), name.clone());
                     (Sender::Agent, Some(id.to_string()))
                 }
@@ -550,9 +557,10 @@ fn bump_statement(
     reopened: &HashSet<SessionId>,
     at: DateTime<Utc>,
 ) -> Statement {
-    const COLUMNS: usize = 7;
+    const COLUMNS: usize = 9;
     let mut sql = String::from(
-        "WITH v(id, last_seq, last_message, at, reopen, customer_seq, agent_seq) AS (VALUES ",
+        "WITH v(id, last_seq, last_message, at, reopen, customer_seq, agent_seq, \
+         first_customer, first_agent) AS (VALUES ",
     );
     let mut values: Vec<Value> = Vec::with_capacity(touched.len() * COLUMNS);
     let mut n = 0;
@@ -583,11 +591,14 @@ fn bump_statement(
         values.push(i32::from(reopened.contains(id)).into());
         values.push(s.last_customer_seq.into());
         values.push(s.last_agent_seq.into());
+        values.push(s.first_customer_at.into());
+        values.push(s.first_agent_at.into());
     }
     sql.push_str(
         ") UPDATE chat_sessions SET last_seq = v.last_seq, last_message = v.last_message, \
          last_message_at = v.at, updated_at = v.at, \
          last_customer_seq = v.customer_seq, last_agent_seq = v.agent_seq, \
+         first_customer_at = v.first_customer, first_agent_at = v.first_agent, \
          status = CASE WHEN v.reopen = 1 THEN 'open' ELSE chat_sessions.status END \
          FROM v WHERE chat_sessions.id = v.id",
     );

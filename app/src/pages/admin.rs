@@ -1,0 +1,136 @@
+//! `/dashboard/admin`: the team, for admins (the seed's `/admin/` comes
+//! here). Every account with its role and state; a form to create one;
+//! deactivate and reactivate. The server functions check the role: an
+//! agent sees the refusal, not the list.
+//!
+//! Stable selectors: `.account-row[data-username][data-active]`,
+//! `form.new-account`.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::{ErrorBox, Frame};
+use crate::api::{list_accounts, set_account_active, CreateAccount};
+use crate::types::{AgentAccount, Role};
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let accounts = Resource::new(|| (), |_| list_accounts());
+    view! {
+        <Frame>
+            <div class="page-head">
+                <h1>"Team"</h1>
+            </div>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match accounts.await {
+                        Ok(initial) => view! { <Team initial /> }.into_any(),
+                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Frame>
+    }
+}
+
+#[component]
+fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
+    let accounts = RwSignal::new(initial);
+    let error = RwSignal::new(None::<String>);
+    let create = ServerAction::<CreateAccount>::new();
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(made)) => {
+            error.set(None);
+            accounts.update(|list| {
+                list.retain(|a| a.id != made.id);
+                list.push(made);
+            });
+        }
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
+    let toggle = move |account: AgentAccount| {
+        spawn_local(async move {
+            match set_account_active(account.id.clone(), !account.active).await {
+                Ok(changed) => {
+                    error.set(None);
+                    accounts.update(|list| {
+                        if let Some(a) = list.iter_mut().find(|a| a.id == changed.id) {
+                            *a = changed;
+                        }
+                    });
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <table class="accounts">
+            <thead>
+                <tr>
+                    <th>"Username"</th>
+                    <th>"Shown to visitors as"</th>
+                    <th>"Role"</th>
+                    <th>"State"</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>
+                <For
+                    each=move || accounts.get()
+                    key=|a| (a.id.clone(), a.active, a.role, a.display_name.clone())
+                    let:account
+                >
+                    <tr
+                        class="account-row"
+                        data-username=account.username.clone()
+                        data-active=account.active.to_string()
+                    >
+                        <td>{account.username.clone()}</td>
+                        <td>{account.display_name.clone()}</td>
+                        <td>{account.role.as_str()}</td>
+                        <td>{if account.active { "active" } else { "deactivated" }}</td>
+                        <td>
+                            <button
+                                type="button"
+                                class="secondary"
+                                on:click={
+                                    let account = account.clone();
+                                    move |_| toggle(account.clone())
+                                }
+                            >
+                                {if account.active { "Deactivate" } else { "Reactivate" }}
+                            </button>
+                        </td>
+                    </tr>
+                </For>
+            </tbody>
+        </table>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <h2>"Add someone"</h2>
+        <ActionForm action=create attr:class="stack new-account">
+            <label>
+                "Username" <input type="text" name="username" required autocomplete="off" />
+            </label>
+            <label>
+                "Shown to visitors as" <input type="text" name="display_name" />
+            </label>
+            <label>
+                "Password (at least 10 characters)"
+                <input type="password" name="password" required minlength="10" autocomplete="new-password" />
+            </label>
+            <label>
+                "Role"
+                <select name="role">
+                    <option value=Role::Agent.as_str() selected>
+                        "Agent"
+                    </option>
+                    <option value=Role::Admin.as_str()>"Admin"</option>
+                </select>
+            </label>
+            <button type="submit" class="primary" disabled=move || create.pending().get()>
+                "Create account"
+            </button>
+        </ActionForm>
+    }
+}

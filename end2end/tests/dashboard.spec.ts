@@ -1,0 +1,246 @@
+import { test, expect, type APIRequestContext, type Browser } from "@playwright/test";
+import { ADMIN, AGENT } from "./global-setup";
+import { DashboardPage, WidgetPage, watchConsole } from "./pages";
+
+/** A visitor over the widget's HTTP API: starts a conversation and writes. */
+async function visitor(request: APIRequestContext, name: string, email: string, text: string) {
+  const started = await request.post("/chat/api/chat/start/", { data: { name, email } });
+  expect(started.status()).toBe(200);
+  const { customer_id, token } = await started.json();
+  await say(request, { customer_id, token }, text);
+  return { customer_id: customer_id as string, token: token as string };
+}
+
+async function say(request: APIRequestContext, v: { customer_id: string; token: string }, text: string) {
+  const sent = await request.post("/chat/api/chat/message/", {
+    headers: { authorization: `Bearer ${v.token}` },
+    data: { customer_id: v.customer_id, content: text, client_id: `e2e-${Date.now()}-${Math.random()}` },
+  });
+  expect(sent.status()).toBe(201);
+}
+
+async function signedIn(browser: Browser, who: { username: string; password: string }) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const dashboard = new DashboardPage(page);
+  await dashboard.signIn(who.username, who.password);
+  return { context, page, dashboard };
+}
+
+test("the home's figures, chart and activity follow a visitor live", async ({ browser }) => {
+  const agent = await signedIn(browser, AGENT);
+  const console = watchConsole(agent.page, "home");
+  const figure = (name: string) => agent.page.locator(`.stat[data-stat="${name}"] .value`);
+  await expect(figure("conversations")).toHaveText(/^\d+$/);
+  const before = Number(await figure("conversations").textContent());
+  const todayBar = agent.page.locator("svg.per-day rect").last();
+  const barBefore = Number(await todayBar.getAttribute("data-count"));
+  await expect(agent.page.locator("svg.per-day rect")).toHaveCount(14);
+
+  const visitorContext = await browser.newContext();
+  const widget = new WidgetPage(await visitorContext.newPage());
+  await widget.goto();
+  await widget.open();
+  const hello = `home figures ${Date.now()}`;
+  await widget.send(hello);
+  await expect(widget.message("customer", hello)).toBeVisible();
+
+  // No reload: the socket's events bring new figures and the activity.
+  await expect(figure("conversations")).toHaveText(String(before + 1));
+  await expect(todayBar).toHaveAttribute("data-count", String(barBefore + 1));
+  await expect(agent.page.locator(".activity .session-row", { hasText: hello })).toBeVisible();
+  expect(Number(await figure("waiting").textContent())).toBeGreaterThan(0);
+  console.check();
+  await visitorContext.close();
+  await agent.context.close();
+});
+
+test("inbox filters and search find the right conversations, live", async ({ browser, request }) => {
+  const stamp = Date.now();
+  const zebra = await visitor(request, `Zoe ${stamp}`, `zoe${stamp}@example.com`, `my zebra${stamp} is lost`);
+  await visitor(request, `Walt ${stamp}`, `walt${stamp}@example.com`, `walrus${stamp} question`);
+
+  const agent = await signedIn(browser, AGENT);
+  const console = watchConsole(agent.page, "inbox");
+  const page = agent.page;
+  await page.goto("/dashboard/conversations");
+  await agent.dashboard.waitLive();
+  const zoe = agent.dashboard.sessionRow(`Zoe ${stamp}`);
+  const walt = agent.dashboard.sessionRow(`Walt ${stamp}`);
+  await expect(zoe).toBeVisible();
+  await expect(walt).toBeVisible();
+  await expect(zoe.locator(".unread-badge")).toHaveText("1");
+
+  // Full-text search over messages, and over names and e-mails.
+  await page.locator('.inbox-filters input[name="q"]').fill(`zebra${stamp}`);
+  await page.locator('.inbox-filters input[name="q"]').press("Enter");
+  await expect(page).toHaveURL(new RegExp(`q=zebra${stamp}`));
+  await expect(zoe).toBeVisible();
+  await expect(walt).toHaveCount(0);
+  await page.locator('.inbox-filters input[name="q"]').fill(`walt${stamp}@example.com`);
+  await page.locator('.inbox-filters input[name="q"]').press("Enter");
+  await expect(walt).toBeVisible();
+  await expect(zoe).toHaveCount(0);
+  await page.locator('.inbox-filters input[name="q"]').fill("");
+  await page.locator('.inbox-filters input[name="q"]').press("Enter");
+  await expect(zoe).toBeVisible();
+
+  // Live: a new message moves its conversation to the top and bumps its
+  // unread count, without a reload.
+  await say(request, zebra, `zebra${stamp} again`);
+  await expect(zoe.locator(".unread-badge")).toHaveText("2");
+  await expect(page.locator(".session-row").first()).toContainText(`Zoe ${stamp}`);
+
+  // Assigned to me: take Zoe's conversation, then filter.
+  await zoe.locator("a").click();
+  await expect(page).toHaveURL(/\/dashboard\/conversations\/[0-9a-f-]+$/);
+  await agent.dashboard.waitLive();
+  await expect(page.locator(".assignee-name")).toHaveText("nobody");
+  await page.getByRole("button", { name: "Assign to me" }).click();
+  await expect(page.locator(".assignee-name")).toHaveText(AGENT.username);
+  await page.goto("/dashboard/conversations?assigned=me");
+  await agent.dashboard.waitLive();
+  await expect(page.locator('select[name="assigned"]')).toHaveValue("me");
+  await expect(zoe).toBeVisible();
+  await expect(zoe.locator(".assignee")).toHaveText(AGENT.username);
+  await expect(walt).toHaveCount(0);
+  // Opening it read it: the unread filter leaves it out now.
+  await page.locator('select[name="assigned"]').selectOption("all");
+  await page.locator('input[name="unread"]').check();
+  await expect(page).toHaveURL(/unread=true/);
+  await expect(walt).toBeVisible();
+  await expect(zoe).toHaveCount(0);
+  console.check();
+  await agent.context.close();
+});
+
+test("a private note reaches agents, never the visitor", async ({ browser }) => {
+  const visitorContext = await browser.newContext();
+  const visitorPage = await visitorContext.newPage();
+  const widget = new WidgetPage(visitorPage);
+  await widget.goto();
+  await widget.open();
+  const hello = `note test ${Date.now()}`;
+  await widget.send(hello);
+  await expect(widget.message("customer", hello)).toBeVisible();
+
+  const first = await signedIn(browser, AGENT);
+  const second = await signedIn(browser, ADMIN);
+  for (const a of [first, second]) {
+    await a.page.goto("/dashboard/conversations");
+    await a.dashboard.sessionRow(hello).locator("a").click();
+    await a.dashboard.waitLive();
+  }
+  const secret = `private note ${Date.now()}`;
+  await first.page.locator('form.note-form textarea').fill(secret);
+  await first.page.getByRole("button", { name: "Add note" }).click();
+  await expect(first.page.locator(".note", { hasText: secret })).toBeVisible();
+  // The other agent sees it live.
+  await expect(second.page.locator(".note", { hasText: secret })).toBeVisible();
+
+  // The visitor: not in the widget, not after a reload, not in the history.
+  const reply = `a real reply ${Date.now()}`;
+  await first.dashboard.reply(reply);
+  await expect(widget.message("agent", reply)).toBeVisible();
+  await expect(visitorPage.locator(".dc-msg", { hasText: secret })).toHaveCount(0);
+  await visitorPage.reload();
+  await widget.open();
+  await expect(widget.message("agent", reply)).toBeVisible();
+  await expect(visitorPage.locator(".dc-msg", { hasText: secret })).toHaveCount(0);
+  const stored = await visitorPage.evaluate(() => JSON.stringify(localStorage));
+  const creds = Object.values(JSON.parse(stored))
+    .map((v) => {
+      try {
+        return JSON.parse(String(v));
+      } catch {
+        return null;
+      }
+    })
+    .find((v) => v && typeof v === "object" && v.token && v.customer_id);
+  expect(creds, "the widget keeps its conversation's token").toBeTruthy();
+  const history = await visitorPage.request.get(
+    `/chat/api/chat/${encodeURIComponent(creds.customer_id)}/history/`,
+    { headers: { authorization: `Bearer ${creds.token}` } },
+  );
+  expect(history.status()).toBe(200);
+  const text = await history.text();
+  expect(text).toContain(reply);
+  expect(text).not.toContain(secret);
+
+  await visitorContext.close();
+  await first.context.close();
+  await second.context.close();
+});
+
+test("the seed's addresses: /dashboard/ and /admin/", async ({ browser, page }) => {
+  // Signed out: both lead to the sign-in page.
+  await page.goto("/dashboard/");
+  await expect(page).toHaveURL(/\/dashboard\/login$/);
+  await page.goto("/admin/");
+  await expect(page).toHaveURL(/\/dashboard\/login$/);
+
+  const admin = await signedIn(browser, ADMIN);
+  await admin.page.goto("/dashboard/");
+  await expect(admin.page).toHaveURL(/\/dashboard$/);
+  await expect(admin.page.locator("h1")).toHaveText("Home");
+  await admin.page.goto("/admin/");
+  await expect(admin.page).toHaveURL(/\/dashboard\/admin$/);
+  await expect(admin.page.locator(`.account-row[data-username="${AGENT.username}"]`)).toBeVisible();
+  await admin.page.goto("/dashboard/conversations/");
+  await expect(admin.page).toHaveURL(/\/dashboard\/conversations$/);
+  await admin.context.close();
+});
+
+test("only admins manage the team; a deactivated agent is signed out", async ({ browser }) => {
+  // An agent is refused the page and its server function.
+  const agent = await signedIn(browser, AGENT);
+  const refusals = watchConsole(agent.page, "team", /status of 403/);
+  await agent.page.goto("/dashboard/admin");
+  await expect(agent.page.getByRole("alert")).toContainText("Only admins");
+  const refused = await agent.page.request.post("/api/list_accounts", {
+    headers: { origin: new URL(agent.page.url()).origin },
+  });
+  expect(refused.status()).toBe(403);
+  refusals.check();
+  await agent.context.close();
+
+  // The admin creates an account…
+  const admin = await signedIn(browser, ADMIN);
+  await admin.page.goto("/dashboard/admin");
+  await admin.dashboard.waitHydrated();
+  const username = `temp${Date.now()}`;
+  const password = "temporary password 123";
+  const form = admin.page.locator("form.new-account");
+  await form.locator('input[name="username"]').fill(username);
+  await form.locator('input[name="display_name"]').fill("Temp");
+  await form.locator('input[name="password"]').fill(password);
+  await form.getByRole("button", { name: "Create account" }).click();
+  const row = admin.page.locator(`.account-row[data-username="${username}"]`);
+  await expect(row).toHaveAttribute("data-active", "true");
+
+  // …who signs in; deactivated, their live socket closes and they are
+  // sent to sign in again.
+  const temp = await signedIn(browser, { username, password });
+  await row.getByRole("button", { name: "Deactivate" }).click();
+  await expect(row).toHaveAttribute("data-active", "false");
+  await expect(temp.page).toHaveURL(/\/dashboard\/login$/, { timeout: 15_000 });
+  await temp.page.goto("/dashboard");
+  await expect(temp.page).toHaveURL(/\/dashboard\/login$/);
+  await temp.context.close();
+  await admin.context.close();
+});
+
+test("the inbox and home on a phone", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  const dashboard = new DashboardPage(page);
+  await dashboard.signIn(AGENT.username, AGENT.password);
+  await expect(page.locator(".stat").first()).toBeVisible();
+  await page.goto("/dashboard/conversations");
+  await dashboard.waitLive();
+  // Nothing wider than the screen.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await expect(page.locator('.inbox-filters input[name="q"]')).toBeVisible();
+  await context.close();
+});
