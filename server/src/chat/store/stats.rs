@@ -16,6 +16,9 @@ pub const CHART_DAYS: u64 = 14;
 /// latest ones, past this many).
 pub const MEDIAN_OVER_AT_MOST: u64 = 20_000;
 
+/// A stored time, maybe unset.
+type Instant = DateTime<Utc>;
+
 /// The median of a list of numbers (`None` when it is empty).
 pub fn median(mut values: Vec<f64>) -> Option<f64> {
     if values.is_empty() {
@@ -23,7 +26,7 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
@@ -56,7 +59,7 @@ impl ChatStore {
             .await?;
 
         let today = day_start(at);
-        let firsts: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = all()
+        let firsts: Vec<(Option<Instant>, Option<Instant>)> = all()
             .select_only()
             .column(C::FirstCustomerAt)
             .column(C::FirstAgentAt)
