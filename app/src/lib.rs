@@ -19,6 +19,7 @@ use leptos_router::{
 };
 
 pub mod api;
+pub mod attention;
 pub mod error;
 pub mod live;
 mod pages;

@@ -42,6 +42,14 @@ pub fn use_live_socket(
     on_reopen: impl Fn() + 'static,
 ) -> (RwSignal<LiveState>, LiveSender) {
     let state = RwSignal::new(LiveState::Connecting);
+    // The signed-in frame's attention keeper sees every event too.
+    let attention = use_context::<crate::attention::Attention>();
+    let on_event = move |event: AgentServerFrame| {
+        if let Some(attention) = attention {
+            attention.seen(&event);
+        }
+        on_event(event)
+    };
     #[cfg(feature = "hydrate")]
     {
         let socket = socket::LiveSocket::connect(

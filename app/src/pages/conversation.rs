@@ -23,6 +23,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
+use super::keys::{self, Shortcut, ShortcutHelp};
 use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::{
     add_note, assign_session, current_agent, earlier_messages, get_conversation, send_reply,
@@ -360,6 +361,26 @@ fn Conversation(
         }
     };
 
+    // Keyboard: e closes, ? lists the shortcuts.
+    let help = RwSignal::new(false);
+    {
+        let session_id = session_id.clone();
+        keys::on_shortcut(move |key| match key {
+            Shortcut::Close if session.with_untracked(|s| s.status) == SessionStatus::Open => {
+                let session_id = session_id.clone();
+                spawn_local(async move {
+                    match set_session_status(session_id, SessionStatus::Closed).await {
+                        Ok(s) => session.set(s),
+                        Err(e) => error.set(Some(e.message)),
+                    }
+                });
+            }
+            Shortcut::Help => help.update(|open| *open = !*open),
+            Shortcut::Dismiss => help.set(false),
+            _ => {}
+        });
+    }
+
     let load_earlier = {
         let session_id = session_id.clone();
         move |_| {
@@ -475,6 +496,7 @@ fn Conversation(
         <p class="muted">
             {move || session.with(|s| s.email.clone().unwrap_or_default())}
         </p>
+        <ShortcutHelp open=help />
         <div class="assignment">
             <span>
                 "Assigned to: "

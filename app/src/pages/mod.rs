@@ -4,13 +4,16 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::Logout;
+use crate::attention::Attention;
 use crate::live::LiveState;
 use crate::types::ApiError;
+use leptos_meta::Title;
 
 mod admin;
 mod auth;
 mod conversation;
 mod home;
+mod keys;
 mod sessions;
 
 pub use admin::AdminPage;
@@ -23,7 +26,9 @@ pub use sessions::SessionsPage;
 #[component]
 fn Frame(children: Children) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    let attention = Attention::provide();
     view! {
+        <Title text=move || crate::attention::title(attention.unread.get()) />
         <header class="topbar">
             <A href="/dashboard" attr:class="brand">
                 "DEFMIS Chat"
@@ -35,6 +40,15 @@ fn Frame(children: Children) -> impl IntoView {
                 <A href=sessions::INBOX>"Conversations"</A>
                 <A href="/dashboard/admin">"Team"</A>
             </nav>
+            <Show when=move || attention.permission.get().is_none()>
+                <button
+                    type="button"
+                    class="link notify-toggle"
+                    on:click=move |_| attention.ask_permission()
+                >
+                    "Turn on notifications"
+                </button>
+            </Show>
             <ActionForm action=logout attr:class="logout">
                 <button type="submit" class="link">
                     "Sign out"

@@ -15,12 +15,14 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
+use super::keys::{self, Shortcut, ShortcutHelp};
 use super::{ErrorBox, Frame, LiveBadge};
-use crate::api::{current_agent, list_sessions};
+use crate::api::{current_agent, list_sessions, set_session_status};
 use crate::live::use_live;
 use crate::protocol::{AgentServerFrame, Party};
 use crate::types::{
-    preview, short_time, AgentId, InboxParams, Sender, SessionPage, SessionStatus, SessionView,
+    preview, short_time, AgentId, InboxParams, Sender, SessionId, SessionPage, SessionStatus,
+    SessionView,
 };
 
 /// Where the inbox lives.
@@ -404,6 +406,53 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
             }
         });
     };
+    // Keyboard: j/k select, Enter opens (the row's link has the focus),
+    // e closes, / searches, ? lists the shortcuts.
+    let selected = RwSignal::new(None::<SessionId>);
+    let help = RwSignal::new(false);
+    keys::on_shortcut(move |key| match key {
+        Shortcut::Next | Shortcut::Previous => {
+            let ids: Vec<SessionId> =
+                sessions.with_untracked(|l| l.iter().map(|s| s.id.clone()).collect());
+            let Some(last) = ids.len().checked_sub(1) else {
+                return;
+            };
+            let at = selected
+                .get_untracked()
+                .and_then(|id| ids.iter().position(|i| *i == id));
+            let next = match (key, at) {
+                (Shortcut::Next, Some(i)) => (i + 1).min(last),
+                (_, Some(i)) => i.saturating_sub(1),
+                (_, None) => 0,
+            };
+            selected.set(Some(ids[next].clone()));
+            set_timeout(
+                || keys::focus(".session-row.selected a"),
+                std::time::Duration::ZERO,
+            );
+        }
+        Shortcut::Close => {
+            let Some(id) = selected.get_untracked() else {
+                return;
+            };
+            spawn_local(async move {
+                if let Ok(session) = set_session_status(id, SessionStatus::Closed).await {
+                    sessions.try_update(|list| {
+                        params.with_value(|p| {
+                            me.with_value(|me| {
+                                apply(list, AgentServerFrame::Session { session }, |s, listed| {
+                                    belongs(p, s, me, listed)
+                                })
+                            })
+                        })
+                    });
+                }
+            });
+        }
+        Shortcut::Search => keys::focus(".inbox-filters input[name=q]"),
+        Shortcut::Help => help.update(|open| *open = !*open),
+        Shortcut::Dismiss => help.set(false),
+    });
     let filtered = params.with_value(|p| *p != InboxParams::default());
     let shown = move || sessions.with(Vec::len);
     view! {
@@ -415,7 +464,11 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                 }}
             </span>
             <LiveBadge state=live />
+            <button type="button" class="link small" on:click=move |_| help.update(|o| *o = !*o)>
+                "Shortcuts (?)"
+            </button>
         </div>
+        <ShortcutHelp open=help />
         <Show
             when=move || sessions.with(|l| !l.is_empty())
             fallback=move || {
@@ -443,7 +496,7 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                     }
                     let:session
                 >
-                    <SessionRow session />
+                    <SessionRow session selected />
                 </For>
             </ul>
         </Show>
@@ -465,8 +518,14 @@ pub fn who(session: &SessionView) -> String {
         .unwrap_or_else(|| format!("Visitor {}", preview(session.customer_id.as_str(), 8)))
 }
 
+/// One conversation in a list; `selected` marks the keyboard's choice.
 #[component]
-pub fn SessionRow(session: SessionView) -> impl IntoView {
+pub fn SessionRow(
+    session: SessionView,
+    #[prop(optional)] selected: Option<RwSignal<Option<SessionId>>>,
+) -> impl IntoView {
+    let id = session.id.clone();
+    let is_selected = move || selected.is_some_and(|s| s.with(|s| s.as_ref() == Some(&id)));
     let href = format!("{INBOX}/{}", session.id);
     let last = session
         .last_message
@@ -477,6 +536,7 @@ pub fn SessionRow(session: SessionView) -> impl IntoView {
     view! {
         <li
             class="session-row"
+            class:selected=is_selected
             data-session-id=session.id.to_string()
             data-status=session.status.as_str()
             data-unread=unread
