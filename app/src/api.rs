@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 
 use crate::types::{
-    AgentAccount, AgentId, AgentView, ApiError, ConversationView, InboxParams, MessageView,
-    NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus, SessionView, Stats,
+    AgentAccount, AgentId, AgentView, ApiError, CannedResponse, CannedResponseId, ConversationView,
+    InboxParams, MessageView, NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus,
+    SessionView, Stats,
 };
 
 /// Name of the dashboard's session cookie over plain HTTP.
@@ -55,6 +56,22 @@ mod backend {
         ) -> Result<String, ApiError>;
         /// The home's figures.
         async fn stats(&self) -> Result<Stats, ApiError>;
+        /// Every canned response (every agent).
+        async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError>;
+        /// Saves a canned response: a new one without `id`; admins only.
+        async fn save_canned_response(
+            &self,
+            agent: &AgentView,
+            id: Option<&CannedResponseId>,
+            shortcut: &str,
+            content: &str,
+        ) -> Result<CannedResponse, ApiError>;
+        /// Deletes a canned response; admins only.
+        async fn delete_canned_response(
+            &self,
+            agent: &AgentView,
+            id: &CannedResponseId,
+        ) -> Result<(), ApiError>;
         /// The active accounts, for assigning conversations (every agent).
         async fn team(&self) -> Result<Vec<AgentAccount>, ApiError>;
         /// Every account; admins only.
@@ -447,6 +464,48 @@ pub async fn set_account_active(agent_id: AgentId, active: bool) -> Result<Agent
         async move {
             let (backend, agent) = require_agent().await?;
             backend.set_account_active(&agent, &agent_id, active).await
+        }
+        .await,
+    )
+}
+
+/// Every canned response, by shortcut.
+#[server(endpoint = "canned_responses")]
+pub async fn canned_responses() -> Result<Vec<CannedResponse>, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.canned_responses().await
+        }
+        .await,
+    )
+}
+
+/// Saves a canned response (a new one without `id`; admins only).
+#[server(endpoint = "save_canned_response")]
+pub async fn save_canned_response(
+    #[server(default)] id: Option<CannedResponseId>,
+    shortcut: String,
+    content: String,
+) -> Result<CannedResponse, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend
+                .save_canned_response(&agent, id.as_ref(), &shortcut, &content)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Deletes a canned response (admins only).
+#[server(endpoint = "delete_canned_response")]
+pub async fn delete_canned_response(id: CannedResponseId) -> Result<(), ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.delete_canned_response(&agent, &id).await
         }
         .await,
     )

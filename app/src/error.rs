@@ -74,6 +74,14 @@ error_codes! {
     UsernameTaken = "username_taken",
     /// The change would leave no active admin.
     LastAdmin = "last_admin",
+    /// Another canned response has that shortcut.
+    ShortcutTaken = "shortcut_taken",
+    /// A list is full (canned responses: at most 500).
+    TooMany = "too_many",
+    /// No canned response has that id.
+    UnknownCannedResponse = "unknown_canned_response",
+    /// A malformed canned-response shortcut.
+    InvalidShortcut = "invalid_shortcut",
     /// Others kept changing a conversation's assignee while this change
     /// was tried; reload and try again.
     AssignmentConflict = "assignment_conflict",
@@ -147,11 +155,14 @@ impl ErrorCode {
             ErrorCode::UnknownCustomer
             | ErrorCode::UnknownSession
             | ErrorCode::UnknownAgent
+            | ErrorCode::UnknownCannedResponse
             | ErrorCode::NotFound => 404,
             ErrorCode::RequestTimeout => 408,
             ErrorCode::CustomerIdTaken
             | ErrorCode::UsernameTaken
             | ErrorCode::LastAdmin
+            | ErrorCode::ShortcutTaken
+            | ErrorCode::TooMany
             | ErrorCode::AssignmentConflict => 409,
             ErrorCode::TooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
@@ -174,6 +185,7 @@ impl ErrorCode {
             | ErrorCode::InvalidEmail
             | ErrorCode::InvalidName
             | ErrorCode::WeakPassword
+            | ErrorCode::InvalidShortcut
             | ErrorCode::InvalidUsername => 422,
         }
     }

@@ -75,6 +75,10 @@ id_type!(
     /// An agent's private note's id (UUID v7).
     NoteId
 );
+id_type!(
+    /// A canned response's id (UUID v7).
+    CannedResponseId
+);
 
 /// One stored message, as visitors and agents see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,6 +274,40 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
+/// A reply the team saved, typed as `/shortcut` in a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedResponse {
+    pub id: CannedResponseId,
+    /// Lower case, without the `/`: `refund` for `/refund`.
+    pub shortcut: String,
+    pub content: String,
+    /// Who saved it; `None` if their account is gone.
+    pub created_by: Option<AgentId>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The canned responses whose shortcut starts with what follows the `/`
+/// a draft begins with (`/ref` → `/refund`, `/refer`), best first: an
+/// exact match, then by shortcut. Empty when the draft is not a lone
+/// `/word`.
+pub fn canned_matches<'a>(draft: &str, all: &'a [CannedResponse]) -> Vec<&'a CannedResponse> {
+    let Some(word) = draft.strip_prefix('/') else {
+        return Vec::new();
+    };
+    if word.chars().any(char::is_whitespace) {
+        return Vec::new();
+    }
+    let word = word.to_lowercase();
+    let mut found: Vec<&CannedResponse> = all
+        .iter()
+        .filter(|c| c.shortcut.starts_with(&word))
+        .collect();
+    found.sort_by_key(|c| (c.shortcut != word, c.shortcut.clone()));
+    found
+}
+
 /// The dashboard home's figures (`GET /chat/api/admin/stats/`). Days are
 /// UTC days.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -406,6 +444,31 @@ mod tests {
     fn preview_cuts_on_char_boundary() {
         assert_eq!(preview("héllo wörld", 5), "héllo…");
         assert_eq!(preview("short", 10), "short");
+    }
+
+    #[test]
+    fn canned_shortcuts_match_by_prefix_exact_first() {
+        let canned = |s: &str| CannedResponse {
+            id: s.into(),
+            shortcut: s.into(),
+            content: format!("text of {s}"),
+            created_by: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let all = vec![canned("refund"), canned("ref"), canned("hello"), canned("referral")];
+        let found = |draft: &str| -> Vec<String> {
+            canned_matches(draft, &all)
+                .into_iter()
+                .map(|c| c.shortcut.clone())
+                .collect()
+        };
+        assert_eq!(found("/ref"), ["ref", "referral", "refund"]);
+        assert_eq!(found("/REFU"), ["refund"]);
+        assert_eq!(found("/"), ["hello", "ref", "referral", "refund"]);
+        assert!(found("/ref please").is_empty());
+        assert!(found("ref").is_empty());
+        assert!(found("/zzz").is_empty());
     }
 
     #[test]

@@ -244,3 +244,73 @@ test("the inbox and home on a phone", async ({ browser }) => {
   await expect(page.locator('.inbox-filters input[name="q"]')).toBeVisible();
   await context.close();
 });
+
+test("canned responses: admins save them, agents type /shortcut", async ({ browser, request }) => {
+  const stamp = Date.now();
+  const shortcut = `ty${stamp}`;
+  const text = `Thank you for waiting ${stamp}!`;
+  const admin = await signedIn(browser, ADMIN);
+  await admin.page.goto("/dashboard/canned");
+  await admin.dashboard.waitHydrated();
+  const form = admin.page.locator("form.canned-form");
+  await form.locator('input[name="shortcut"]').fill(`/${shortcut}`);
+  await form.locator('textarea[name="content"]').fill(text);
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(admin.page.locator(`.canned-row[data-shortcut="${shortcut}"]`)).toContainText(text);
+  await admin.context.close();
+
+  const who = `Canned ${stamp}`;
+  await visitor(request, who, `canned${stamp}@example.com`, "hello, anyone?");
+  const agent = await signedIn(browser, AGENT);
+  const console = watchConsole(agent.page, "canned");
+  await agent.page.goto("/dashboard/canned");
+  await expect(agent.page.locator(`.canned-row[data-shortcut="${shortcut}"]`)).toBeVisible();
+  await expect(agent.page.locator("form.canned-form")).toHaveCount(0);
+
+  await agent.page.goto("/dashboard/conversations");
+  await agent.dashboard.sessionRow(who).locator("a").click();
+  await agent.dashboard.waitLive();
+  const box = agent.page.locator("form.reply textarea");
+  await box.click();
+  await box.pressSequentially(`/ty${stamp}`.slice(0, 8));
+  await expect(agent.page.locator(".canned-suggestion", { hasText: `/${shortcut}` })).toBeVisible();
+  await box.press("Tab");
+  await expect(box).toHaveValue(text);
+  await box.press("Enter");
+  await expect(agent.dashboard.message("agent", text)).toBeVisible();
+  await expect(box).toHaveValue("");
+  console.check();
+  await agent.context.close();
+});
+
+test("keyboard shortcuts and the unread count in the title", async ({ browser, request }) => {
+  const stamp = Date.now();
+  await visitor(request, `Keys A ${stamp}`, `ka${stamp}@example.com`, "first");
+  await visitor(request, `Keys B ${stamp}`, `kb${stamp}@example.com`, "second");
+  const agent = await signedIn(browser, AGENT);
+  const console = watchConsole(agent.page, "keys");
+  const page = agent.page;
+  await expect(page).toHaveTitle(/^\(\d+\) DEFMIS Chat$/);
+  await page.goto("/dashboard/conversations");
+  await agent.dashboard.waitLive();
+  await expect(page).toHaveTitle(/^\(\d+\) DEFMIS Chat$/);
+  const rows = page.locator(".session-row");
+  await expect(rows.first()).toContainText(`Keys B ${stamp}`);
+
+  await page.keyboard.press("j");
+  await expect(page.locator(".session-row.selected")).toContainText(`Keys B ${stamp}`);
+  await page.keyboard.press("j");
+  await expect(page.locator(".session-row.selected")).toContainText(`Keys A ${stamp}`);
+  await page.keyboard.press("k");
+  await expect(page.locator(".session-row.selected")).toContainText(`Keys B ${stamp}`);
+  await page.keyboard.press("e");
+  await expect(agent.dashboard.sessionRow(`Keys B ${stamp}`)).toHaveAttribute("data-status", "closed");
+  await page.keyboard.press("?");
+  await expect(page.locator(".shortcut-help")).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.locator(".shortcut-help")).toHaveCount(0);
+  await page.keyboard.press("/");
+  await expect(page.locator('.inbox-filters input[name="q"]')).toBeFocused();
+  console.check();
+  await agent.context.close();
+});

@@ -14,6 +14,7 @@
 //!   triggers; PostgreSQL generated `tsvector` columns with GIN indexes).
 //! - `m20261215_000001_first_reply`: when each side first wrote (the
 //!   home's first-response times), and per-day counts' index.
+//! - `m20261215_000002_canned_responses`: saved replies (`/shortcut`).
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -27,6 +28,7 @@ mod m20261202_000002_read_receipts;
 mod m20261210_000001_inbox;
 mod m20261210_000002_search;
 mod m20261215_000001_first_reply;
+mod m20261215_000002_canned_responses;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -42,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_inbox::Migration),
             Box::new(m20261210_000002_search::Migration),
             Box::new(m20261215_000001_first_reply::Migration),
+            Box::new(m20261215_000002_canned_responses::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@
 //!   - [`chat`]: conversations and messages — widget API, visitor socket,
 //!     the group-commit writer.
 //!   - [`agents`]: accounts, sign-in, API tokens, admin API.
+//!   - [`canned`]: canned responses (`/shortcut` replies).
 //!   - [`dashboard`]: the Leptos app's server functions and the agent socket.
 //! - [`presence`]: whether an agent is available (a socket open on any
 //!   instance); [`mail`]: offline messages e-mailed to the team.
@@ -36,6 +37,7 @@
 pub mod agents;
 pub mod auth;
 pub mod bus;
+pub mod canned;
 pub mod chat;
 pub mod cli;
 pub mod config;

@@ -21,6 +21,7 @@ static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static(
 use crate::agents::AgentService;
 use crate::auth::TokenHasher;
 use crate::bus::{Bus, Hub};
+use crate::canned::CannedService;
 use crate::chat::identity::Identity;
 use crate::chat::service::VisitorOptions;
 use crate::chat::store::ChatStore;
@@ -34,7 +35,7 @@ use crate::presence::store::PresenceStore;
 use crate::presence::Presence;
 use crate::state::{AppState, Inner};
 use crate::storage::Db;
-use crate::{agents, chat, dashboard, serve, site, storage};
+use crate::{agents, canned, chat, dashboard, serve, site, storage};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -122,6 +123,7 @@ impl Application {
             PresenceStore::new(db.clone()),
             format!("{:016x}", bus.origin().0),
         );
+        let canned = CannedService::new(db.clone(), config.max_message_chars);
         let agents = AgentService::new(db, hasher, config.session_ttl_hours, limits.clone());
         let (stop, shutdown) = watch::channel(false);
         let leptos_options = leptos_options(&config);
@@ -132,6 +134,7 @@ impl Application {
             config,
             chat,
             agents,
+            canned,
             bus,
             limits,
             metrics: metrics.clone(),
@@ -232,6 +235,7 @@ pub fn router(state: AppState) -> Router {
         .merge(site::router())
         .merge(chat::router())
         .merge(agents::router())
+        .merge(canned::router())
         .merge(dashboard::router(&state))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn_with_state(

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::agents::AgentService;
 use crate::bus::Bus;
+use crate::canned::CannedService;
 use crate::chat::ChatService;
 use crate::config::Config;
 use crate::limits::Limits;
@@ -22,6 +23,7 @@ pub struct Inner {
     pub config: Config,
     pub chat: ChatService,
     pub agents: AgentService,
+    pub canned: CannedService,
     pub bus: Arc<Bus>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,

@@ -26,14 +26,14 @@ use leptos_router::hooks::use_params_map;
 use super::keys::{self, Shortcut, ShortcutHelp};
 use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::{
-    add_note, assign_session, current_agent, earlier_messages, get_conversation, send_reply,
-    set_session_status, team,
+    add_note, assign_session, canned_responses, current_agent, earlier_messages, get_conversation,
+    send_reply, set_session_status, team,
 };
 use crate::live::{new_client_id, now_ms, page_visible, use_live_socket, LiveState};
 use crate::protocol::{AgentClientFrame, AgentServerFrame, Party};
 use crate::types::{
-    short_time, AgentAccount, AgentId, AgentView, ConversationView, MessageView, NoteView, Sender,
-    SessionId, SessionStatus, SessionView,
+    canned_matches, short_time, AgentAccount, AgentId, AgentView, CannedResponse, ConversationView,
+    MessageView, NoteView, Sender, SessionId, SessionStatus, SessionView,
 };
 
 /// One entry of the thread: a message, or a private note.
@@ -102,6 +102,7 @@ pub fn ConversationPage() -> impl IntoView {
     let conversation = Resource::new(id, get_conversation);
     let me = Resource::new(|| (), |_| current_agent());
     let team = Resource::new(|| (), |_| team());
+    let canned = Resource::new(|| (), |_| canned_responses());
     view! {
         <Frame>
             <p>
@@ -111,9 +112,10 @@ pub fn ConversationPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let me = me.await.ok().flatten();
                     let team = team.await.unwrap_or_default();
+                    let canned = canned.await.unwrap_or_default();
                     match (conversation.await, me) {
                         (Ok(initial), Some(me)) => {
-                            view! { <Conversation initial me team /> }.into_any()
+                            view! { <Conversation initial me team canned /> }.into_any()
                         }
                         (Err(error), _) => view! { <ErrorBox error /> }.into_any(),
                         (Ok(_), None) => {
@@ -141,6 +143,7 @@ fn Conversation(
     initial: ConversationView,
     me: AgentView,
     team: Vec<AgentAccount>,
+    canned: Vec<CannedResponse>,
 ) -> impl IntoView {
     let session_id = initial.session.id.clone();
     let session = RwSignal::new(initial.session);
@@ -338,10 +341,40 @@ fn Conversation(
             send();
         }
     };
+    // Canned responses: a draft that is a lone `/word` offers the
+    // matches; Tab or Enter (or a click) puts the first one's text in.
+    let canned = StoredValue::new(canned);
+    let suggestions = Memo::new(move |_| {
+        draft.with(|d| {
+            canned.with_value(|all| {
+                canned_matches(d, all)
+                    .into_iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<CannedResponse>>()
+            })
+        })
+    });
+    let expand = move |text: String| {
+        draft.set(text);
+        keys::focus("form.reply textarea");
+    };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() {
-            ev.prevent_default();
-            send();
+        let first = suggestions.with_untracked(|s| s.first().map(|c| c.content.clone()));
+        match (ev.key().as_str(), first) {
+            ("Tab", Some(text)) => {
+                ev.prevent_default();
+                expand(text);
+            }
+            ("Enter", Some(text)) if !ev.shift_key() => {
+                ev.prevent_default();
+                expand(text);
+            }
+            ("Enter", None) if !ev.shift_key() => {
+                ev.prevent_default();
+                send();
+            }
+            _ => {}
         }
     };
     let toggle_status = {
@@ -584,6 +617,26 @@ fn Conversation(
                 <p class="typing-indicator muted">"Visitor is typing…"</p>
             </Show>
         </div>
+        <Show when=move || suggestions.with(|s| !s.is_empty())>
+            <ul class="canned-suggestions" aria-label="Canned responses">
+                <For each=move || suggestions.get() key=|c| c.id.clone() let:c>
+                    <li>
+                        <button
+                            type="button"
+                            class="canned-suggestion"
+                            on:click={
+                                let text = c.content.clone();
+                                move |_| expand(text.clone())
+                            }
+                        >
+                            <code>{format!("/{}", c.shortcut)}</code>
+                            " "
+                            <span class="muted">{crate::types::preview(&c.content, 80)}</span>
+                        </button>
+                    </li>
+                </For>
+            </ul>
+        </Show>
         <form class="reply" on:submit=on_submit>
             <textarea
                 name="content"

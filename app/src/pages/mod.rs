@@ -11,6 +11,7 @@ use leptos_meta::Title;
 
 mod admin;
 mod auth;
+mod canned;
 mod conversation;
 mod home;
 mod keys;
@@ -18,6 +19,7 @@ mod sessions;
 
 pub use admin::AdminPage;
 pub use auth::{LoginPage, SetupPage};
+pub use canned::CannedPage;
 pub use conversation::ConversationPage;
 pub use home::HomePage;
 pub use sessions::SessionsPage;
@@ -38,6 +40,7 @@ fn Frame(children: Children) -> impl IntoView {
                     "Home"
                 </A>
                 <A href=sessions::INBOX>"Conversations"</A>
+                <A href="/dashboard/canned">"Canned"</A>
                 <A href="/dashboard/admin">"Team"</A>
             </nav>
             <Show when=move || attention.permission.get().is_none()>

@@ -526,7 +526,7 @@ pub struct AccountChange {
     pub active: Option<bool>,
 }
 
-fn require_admin(actor: &AgentView) -> Result<(), AppError> {
+pub(crate) fn require_admin(actor: &AgentView) -> Result<(), AppError> {
     if actor.role == Role::Admin {
         Ok(())
     } else {

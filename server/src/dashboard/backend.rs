@@ -3,12 +3,13 @@
 
 use app::api::Backend;
 use app::types::{
-    AgentAccount, AgentId, AgentView, ApiError, ConversationView, InboxParams, MessagePage,
-    MessageView, NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus, SessionView,
-    Stats,
+    AgentAccount, AgentId, AgentView, ApiError, CannedResponse, CannedResponseId, ConversationView,
+    InboxParams, MessagePage, MessageView, NotePage, NoteView, Role, SessionId, SessionPage,
+    SessionStatus, SessionView, Stats,
 };
 
 use crate::agents::{AccountChange, NewAccount, TokenKind};
+use crate::canned::{CannedChange, NewCanned};
 use crate::chat::HistoryQuery;
 use crate::limits::{client_addr, ClientAddr};
 use crate::state::AppState;
@@ -65,6 +66,43 @@ impl Backend for DashboardBackend {
 
     async fn stats(&self) -> Result<Stats, ApiError> {
         Ok(self.0.chat.stats().await?)
+    }
+
+    async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError> {
+        Ok(self.0.canned.list().await?)
+    }
+
+    async fn save_canned_response(
+        &self,
+        agent: &AgentView,
+        id: Option<&CannedResponseId>,
+        shortcut: &str,
+        content: &str,
+    ) -> Result<CannedResponse, ApiError> {
+        Ok(match id {
+            Some(id) => {
+                let change = CannedChange {
+                    shortcut: Some(shortcut.to_string()),
+                    content: Some(content.to_string()),
+                };
+                self.0.canned.update(agent, id, change).await?
+            }
+            None => {
+                let new = NewCanned {
+                    shortcut: shortcut.to_string(),
+                    content: content.to_string(),
+                };
+                self.0.canned.create(agent, new).await?
+            }
+        })
+    }
+
+    async fn delete_canned_response(
+        &self,
+        agent: &AgentView,
+        id: &CannedResponseId,
+    ) -> Result<(), ApiError> {
+        Ok(self.0.canned.delete(agent, id).await?)
     }
 
     async fn team(&self) -> Result<Vec<AgentAccount>, ApiError> {

@@ -20,6 +20,7 @@ use migrations::{Migrator, MigratorTrait};
 pub mod agent_presence;
 pub mod agents;
 pub mod auth_tokens;
+pub mod canned_responses;
 pub mod chat_sessions;
 pub mod messages;
 pub mod session_notes;

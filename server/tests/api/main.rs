@@ -11,6 +11,7 @@ mod helpers;
 
 mod admin_api;
 mod agent_socket;
+mod canned;
 mod core;
 mod dashboard;
 mod hardening;
