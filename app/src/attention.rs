@@ -13,7 +13,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{current_agent, get_stats};
-use crate::protocol::AgentServerFrame;
+use crate::live::{now_ms, LiveSender, LiveState};
+use crate::protocol::{AgentClientFrame, AgentServerFrame, PresenceStatus};
 use crate::types::{AgentId, Sender, SessionId};
 
 /// How long after an event the unread count is read again (one read for
@@ -23,6 +24,80 @@ const RECOUNT_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 const REMEMBERED: usize = 2000;
 /// The sound played with a notification (a file of the site).
 pub const SOUND: &str = "/sounds/notify.wav";
+/// Without input for this long, the agent is away.
+pub const AWAY_AFTER_MS: f64 = 5.0 * 60.0 * 1000.0;
+/// A socket not heard of for this long is gone (sockets announce
+/// themselves every 30 s).
+pub const PRESENCE_EXPIRES_MS: f64 = 75_000.0;
+
+/// One agent socket, as its presence frames tell it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SocketPresence {
+    pub agent_id: AgentId,
+    pub name: String,
+    pub status: PresenceStatus,
+    pub viewing: Option<SessionId>,
+    /// When it was last heard of (`now_ms`).
+    pub heard_ms: f64,
+}
+
+/// Every agent socket known, by socket id.
+pub type Board = HashMap<String, SocketPresence>;
+
+/// An agent's status: online when any socket is, else away when any is.
+pub fn agent_status(board: &Board, agent: &AgentId) -> PresenceStatus {
+    let mut status = PresenceStatus::Offline;
+    for s in board.values().filter(|s| &s.agent_id == agent) {
+        match s.status {
+            PresenceStatus::Online => return PresenceStatus::Online,
+            PresenceStatus::Away => status = PresenceStatus::Away,
+            PresenceStatus::Offline => {}
+        }
+    }
+    status
+}
+
+/// The names of the other agents whose page shows `session`, sorted,
+/// each once.
+pub fn viewers(board: &Board, session: &SessionId, me: Option<&AgentId>) -> Vec<String> {
+    let mut names: Vec<String> = board
+        .values()
+        .filter(|s| s.viewing.as_ref() == Some(session) && Some(&s.agent_id) != me)
+        .filter(|s| s.status != PresenceStatus::Offline)
+        .map(|s| s.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Takes a presence frame into the board; drops what expired.
+pub fn record(board: &mut Board, event: &AgentServerFrame, now: f64) {
+    board.retain(|_, s| now - s.heard_ms < PRESENCE_EXPIRES_MS);
+    if let AgentServerFrame::Presence {
+        agent_id,
+        name,
+        socket,
+        status,
+        viewing,
+    } = event
+    {
+        if *status == PresenceStatus::Offline {
+            board.remove(socket);
+        } else {
+            board.insert(
+                socket.clone(),
+                SocketPresence {
+                    agent_id: agent_id.clone(),
+                    name: name.clone(),
+                    status: *status,
+                    viewing: viewing.clone(),
+                    heard_ms: now,
+                },
+            );
+        }
+    }
+}
 
 /// Whether an event calls for a notification, and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +167,17 @@ pub struct Attention {
     pub unread: RwSignal<Option<i64>>,
     /// Whether the browser lets us notify (`None`: not asked yet).
     pub permission: RwSignal<Option<bool>>,
-    me: StoredValue<Option<AgentId>>,
+    /// Who is there, and which conversation their pages show.
+    pub board: RwSignal<Board>,
+    /// This agent, once known.
+    pub me: RwSignal<Option<AgentId>>,
+    /// This agent is idle (no input for 5 minutes).
+    away: RwSignal<bool>,
+    #[cfg_attr(
+        not(feature = "hydrate"),
+        allow(dead_code, reason = "input is watched in the browser only")
+    )]
+    last_input_ms: StoredValue<f64>,
     assignees: StoredValue<HashMap<SessionId, Option<AgentId>>>,
     recount_pending: StoredValue<bool>,
 }
@@ -104,7 +189,10 @@ impl Attention {
         let this = Self {
             unread: RwSignal::new(None),
             permission: RwSignal::new(None),
-            me: StoredValue::new(None),
+            board: RwSignal::new(HashMap::new()),
+            me: RwSignal::new(None),
+            away: RwSignal::new(false),
+            last_input_ms: StoredValue::new(0.0),
             assignees: StoredValue::new(HashMap::new()),
             recount_pending: StoredValue::new(false),
         };
@@ -115,11 +203,67 @@ impl Attention {
             this.permission.set(notify::permission());
             spawn_local(async move {
                 if let Ok(Some(agent)) = current_agent().await {
-                    this.me.try_set_value(Some(agent.id));
+                    this.me.try_set(Some(agent.id));
                 }
             });
+            this.watch_idle();
         });
         this
+    }
+
+    /// Marks the agent away after 5 minutes without input, and back on
+    /// the next input; drops expired sockets from the board.
+    fn watch_idle(self) {
+        #[cfg(feature = "hydrate")]
+        {
+            self.last_input_ms.set_value(now_ms());
+            let input = move |_| {
+                self.last_input_ms.try_set_value(now_ms());
+                if self.away.get_untracked() {
+                    self.away.set(false);
+                }
+            };
+            let handles = [
+                window_event_listener(leptos::ev::keydown, input),
+                window_event_listener(leptos::ev::pointerdown, input),
+                window_event_listener(leptos::ev::pointermove, input),
+                window_event_listener(leptos::ev::focus, input),
+            ];
+            let tick = set_interval_with_handle(
+                move || {
+                    let idle = self
+                        .last_input_ms
+                        .try_get_value()
+                        .is_some_and(|at| now_ms() - at >= AWAY_AFTER_MS);
+                    if idle && !self.away.get_untracked() {
+                        self.away.set(true);
+                    }
+                    self.board
+                        .update(|b| record(b, &AgentServerFrame::Pong, now_ms()));
+                },
+                std::time::Duration::from_secs(15),
+            );
+            on_cleanup(move || {
+                for h in handles {
+                    h.remove();
+                }
+                if let Ok(t) = tick {
+                    t.clear();
+                }
+            });
+        }
+    }
+
+    /// Tells the page's socket whether the agent is away, whenever it
+    /// connects (again) or the agent comes and goes (a fresh socket starts
+    /// online: telling it so changes nothing).
+    pub fn attach(self, state: RwSignal<LiveState>, sender: LiveSender) {
+        Effect::new(move |_| {
+            let away = self.away.get();
+            if state.get() == LiveState::Live {
+                sender.send(&AgentClientFrame::Away { away });
+            }
+        });
     }
 
     /// Reads the unread count again.
@@ -151,7 +295,11 @@ impl Attention {
                 RECOUNT_AFTER,
             );
         }
-        let alert = self.me.with_value(|me| {
+        if matches!(event, AgentServerFrame::Presence { .. }) {
+            self.board.update(|b| record(b, event, now_ms()));
+            return;
+        }
+        let alert = self.me.with_untracked(|me| {
             self.assignees
                 .with_value(|known| alert_for(event, me.as_ref(), known))
         });

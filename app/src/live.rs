@@ -66,6 +66,9 @@ pub fn use_live_socket(
         let sender = LiveSender {
             socket: StoredValue::new_local(Some(socket.clone())),
         };
+        if let Some(attention) = attention {
+            attention.attach(state, sender);
+        }
         let socket = send_wrapper::SendWrapper::new(socket);
         on_cleanup(move || socket.close());
         (state, sender)
@@ -263,6 +266,7 @@ mod socket {
                             | AgentServerFrame::Session { .. }
                             | AgentServerFrame::Note { .. }
                             | AgentServerFrame::Typing { .. }
+                            | AgentServerFrame::Presence { .. }
                             | AgentServerFrame::Read { .. }),
                         ) => (inner.on_event)(frame),
                         Ok(_) | Err(_) => {}

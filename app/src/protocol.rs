@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::types::{
-    ApiError, CustomerId, MessageView, NoteView, SessionId, SessionStatus, SessionView,
+    AgentId, ApiError, CustomerId, MessageView, NoteView, SessionId, SessionStatus, SessionView,
 };
 
 /// A frame a client sends; `TYPES` lists the `type` values it accepts, so an
@@ -132,14 +132,34 @@ pub enum AgentClientFrame {
         session_id: SessionId,
         seq: i64,
     },
+    /// This page shows a conversation (`null`: none); other agents see
+    /// who else is viewing it.
+    Viewing {
+        #[serde(default)]
+        session_id: Option<SessionId>,
+    },
+    /// The agent went idle (`true`, after 5 minutes without input) or
+    /// came back. Away agents do not make the widget available.
+    Away {
+        away: bool,
+    },
     Ping,
 }
 
 impl ClientFrame for AgentClientFrame {
-    const TYPES: &'static [&'static str] = &["reply", "typing", "read", "ping"];
+    const TYPES: &'static [&'static str] = &["reply", "typing", "read", "viewing", "away", "ping"];
     fn is_ping(&self) -> bool {
         matches!(self, Self::Ping)
     }
+}
+
+/// Whether an agent (one socket of theirs) is there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Online,
+    Away,
+    Offline,
 }
 
 /// Server → agent.
@@ -165,11 +185,30 @@ pub enum AgentServerFrame {
     /// This socket may have missed events (it fell behind, or this server
     /// lost its link to the others for a moment): refetch what is shown.
     Resync,
-    /// The visitor of a conversation is typing (or stopped).
+    /// One side of a conversation is typing (or stopped): the visitor,
+    /// or an agent (then with their id and the name agents know them by).
     Typing {
         session_id: SessionId,
         by: Party,
         active: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent_id: Option<AgentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// One agent socket's presence: sent when it opens, changes (away,
+    /// viewing) or closes (`offline`), and again every 30 s while open.
+    /// An agent is online when any of their sockets is, else away when
+    /// any is; a socket not heard of for 75 s is gone.
+    Presence {
+        agent_id: AgentId,
+        name: String,
+        /// Tells one agent's sockets (tabs, devices) apart.
+        socket: String,
+        status: PresenceStatus,
+        /// The conversation that socket's page shows.
+        #[serde(default)]
+        viewing: Option<SessionId>,
     },
     /// One side of a conversation has seen it up to `seq` (the visitor, or
     /// an agent: other agents' unread counts).
@@ -238,6 +277,8 @@ mod tests {
             session_id: "s".into(),
             by: Party::Customer,
             active: false,
+            agent_id: None,
+            name: None,
         })
         .unwrap();
         assert_eq!(

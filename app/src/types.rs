@@ -456,7 +456,12 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
         };
-        let all = vec![canned("refund"), canned("ref"), canned("hello"), canned("referral")];
+        let all = vec![
+            canned("refund"),
+            canned("ref"),
+            canned("hello"),
+            canned("referral"),
+        ];
         let found = |draft: &str| -> Vec<String> {
             canned_matches(draft, &all)
                 .into_iter()

@@ -167,6 +167,39 @@ fn Conversation(
     let sending = RwSignal::new(false);
 
     let sid = StoredValue::new(session_id.clone());
+    // Collision: another agent typing here ("Bob is typing…", 6 s after
+    // their last typing frame), and who else has this conversation open.
+    let me_id_for_typing = me.id.clone();
+    let agent_typing = RwSignal::new(None::<String>);
+    let agent_typing_window = StoredValue::new(0u64);
+    let show_agent_typing = move |name: String, active: bool| {
+        agent_typing_window.update_value(|w| *w += 1);
+        agent_typing.set(active.then_some(name));
+        if active {
+            let window = agent_typing_window.get_value();
+            set_timeout(
+                move || {
+                    if agent_typing_window.try_get_value() == Some(window) {
+                        agent_typing.try_set(None);
+                    }
+                },
+                VISITOR_TYPING_FOR,
+            );
+        }
+    };
+    let attention = use_context::<crate::attention::Attention>();
+    let others_viewing = {
+        let session_id = session_id.clone();
+        let me_id = me.id.clone();
+        move || {
+            attention
+                .map(|a| {
+                    a.board
+                        .with(|b| crate::attention::viewers(b, &session_id, Some(&me_id)))
+                })
+                .unwrap_or_default()
+        }
+    };
     // "Visitor is typing…": each active frame starts a new 6 s window.
     let visitor_typing = RwSignal::new(false);
     let typing_window = StoredValue::new(0u64);
@@ -208,7 +241,17 @@ fn Conversation(
                     session_id: sid,
                     by: Party::Customer,
                     active,
+                    ..
                 } if sid == session_id => show_visitor_typing(active),
+                AgentServerFrame::Typing {
+                    session_id: sid,
+                    by: Party::Agent,
+                    active,
+                    agent_id: Some(agent),
+                    name,
+                } if sid == session_id && agent != me_id_for_typing => {
+                    show_agent_typing(name.unwrap_or_default(), active)
+                }
                 AgentServerFrame::Read {
                     session_id: sid,
                     by,
@@ -293,6 +336,14 @@ fn Conversation(
         messages.track();
         if live.get() == LiveState::Live {
             send_read();
+        }
+    });
+    // This page shows this conversation: other agents see it.
+    Effect::new(move |_| {
+        if live.get() == LiveState::Live {
+            sender.send(&AgentClientFrame::Viewing {
+                session_id: Some(sid.get_value()),
+            });
         }
     });
     #[cfg(feature = "hydrate")]
@@ -530,6 +581,22 @@ fn Conversation(
             {move || session.with(|s| s.email.clone().unwrap_or_default())}
         </p>
         <ShortcutHelp open=help />
+        <p class="collision" aria-live="polite">
+            {move || {
+                let names = others_viewing();
+                (!names.is_empty())
+                    .then(|| {
+                        view! {
+                            <span class="viewers">{format!("Also viewing: {}", names.join(", "))}</span>
+                        }
+                    })
+            }}
+            {move || {
+                agent_typing
+                    .get()
+                    .map(|name| view! { <span class="agent-typing">{format!("{name} is typing…")}</span> })
+            }}
+        </p>
         <div class="assignment">
             <span>
                 "Assigned to: "

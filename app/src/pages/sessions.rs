@@ -161,6 +161,7 @@ pub fn apply(
             }
         }
         AgentServerFrame::Typing { .. }
+        | AgentServerFrame::Presence { .. }
         | AgentServerFrame::Note { .. }
         | AgentServerFrame::Resync
         | AgentServerFrame::Error { .. }
@@ -533,6 +534,19 @@ pub fn SessionRow(
         .map(|m| preview(m, 120))
         .unwrap_or_default();
     let unread = session.unread;
+    let attention = use_context::<crate::attention::Attention>();
+    let viewing = {
+        let id = session.id.clone();
+        move || {
+            attention
+                .map(|a| {
+                    let me = a.me.get();
+                    a.board
+                        .with(|b| crate::attention::viewers(b, &id, me.as_ref()))
+                })
+                .unwrap_or_default()
+        }
+    };
     view! {
         <li
             class="session-row"
@@ -552,6 +566,15 @@ pub fn SessionRow(
                                 </span>
                             }
                         })}
+                    {move || {
+                        let names = viewing();
+                        (!names.is_empty())
+                            .then(|| {
+                                view! {
+                                    <span class="viewers">{format!("{} viewing", names.join(", "))}</span>
+                                }
+                            })
+                    }}
                     {session.waiting.then(|| view! { <span class="waiting-marker">"waiting"</span> })}
                     {session.offline.then(|| view! { <span class="offline-marker">"offline"</span> })}
                     {session

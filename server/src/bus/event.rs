@@ -1,6 +1,6 @@
 //! [`Event`]: what changed, and who should hear of it.
 
-use app::protocol::{AgentServerFrame, Party, VisitorServerFrame, VisitorSession};
+use app::protocol::{AgentServerFrame, Party, PresenceStatus, VisitorServerFrame, VisitorSession};
 use app::types::{AgentId, CustomerId, MessageView, NoteView, Sender, SessionId, SessionView};
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
@@ -50,13 +50,29 @@ pub enum Change {
     /// whatever its audience.
     NoteAdded { note: NoteView },
     /// One side of a conversation is typing (or stopped). Not stored.
-    /// `name` is the agent's shown name (`None` for the visitor).
+    /// `name` is the agent's shown name (`None` for the visitor); other
+    /// agents see `agent_id` and `staff_name`.
     Typing {
         session_id: SessionId,
         by: Party,
         name: Option<String>,
         active: bool,
+        #[serde(default)]
+        agent_id: Option<AgentId>,
+        #[serde(default)]
+        staff_name: Option<String>,
     },
+    /// One agent socket's presence (to [`Audience::Agents`]).
+    Presence {
+        agent_id: AgentId,
+        name: String,
+        socket: String,
+        status: PresenceStatus,
+        viewing: Option<SessionId>,
+    },
+    /// A socket opened: every agent socket announces its presence again
+    /// (to [`Audience::Agents`]; nothing is sent to clients).
+    PresenceQuery,
     /// One side's stored read seq of a conversation grew to `seq`.
     Read {
         session_id: SessionId,
@@ -104,8 +120,8 @@ impl Event {
         matches!(self.change, Change::Resync)
     }
 
-    fn agent_frame(&self) -> AgentServerFrame {
-        match &self.change {
+    fn agent_frame(&self) -> Option<AgentServerFrame> {
+        Some(match &self.change {
             Change::MessageStored {
                 session_id,
                 customer_id,
@@ -123,12 +139,30 @@ impl Event {
                 session_id,
                 by,
                 active,
+                agent_id,
+                staff_name,
                 ..
             } => AgentServerFrame::Typing {
                 session_id: session_id.clone(),
                 by: *by,
                 active: *active,
+                agent_id: agent_id.clone(),
+                name: staff_name.clone(),
             },
+            Change::Presence {
+                agent_id,
+                name,
+                socket,
+                status,
+                viewing,
+            } => AgentServerFrame::Presence {
+                agent_id: agent_id.clone(),
+                name: name.clone(),
+                socket: socket.clone(),
+                status: *status,
+                viewing: viewing.clone(),
+            },
+            Change::PresenceQuery => return None,
             Change::Read {
                 session_id,
                 by,
@@ -139,7 +173,7 @@ impl Event {
                 seq: *seq,
             },
             Change::Resync => AgentServerFrame::Resync,
-        }
+        })
     }
 
     fn visitor_frame(&self) -> Option<VisitorServerFrame> {
@@ -176,7 +210,11 @@ impl Event {
             }),
             // Notes are for agents only.
             Change::NoteAdded { .. } => None,
-            Change::Typing { .. } | Change::Read { .. } | Change::Resync => None,
+            Change::Typing { .. }
+            | Change::Read { .. }
+            | Change::Resync
+            | Change::Presence { .. }
+            | Change::PresenceQuery => None,
         }
     }
 }
@@ -197,7 +235,10 @@ pub struct Published {
 impl Published {
     pub fn new(event: Event) -> Self {
         let agents = event.reaches_agents() || matches!(event.audience, Audience::Agent(_));
-        let agent_frame = agents.then(|| encode(&event.agent_frame()));
+        let agent_frame = agents
+            .then(|| event.agent_frame())
+            .flatten()
+            .map(|f| encode(&f));
         let visitor_frame = event
             .visitor_session()
             .and_then(|_| event.visitor_frame())

@@ -603,9 +603,14 @@ impl ChatService {
     /// `None`) reaches the agents, an agent's the conversation's visitors
     /// with the agent's shown name. Not stored; the sockets throttle.
     pub fn typing(&self, session_id: &SessionId, agent: Option<&AgentView>, active: bool) {
+        // An agent's typing reaches the visitor and the other agents
+        // (collision: who else is answering).
         let (audience, by) = match agent {
             None => (Audience::Agents, Party::Customer),
-            Some(_) => (Audience::Visitors(session_id.clone()), Party::Agent),
+            Some(_) => (
+                Audience::AgentsAndVisitors(session_id.clone()),
+                Party::Agent,
+            ),
         };
         let name = agent.map(|a| app::types::shown_agent_name(&a.display_name));
         self.bus.publish(
@@ -615,6 +620,8 @@ impl ChatService {
                 by,
                 name,
                 active,
+                agent_id: agent.map(|a| a.id.clone()),
+                staff_name: agent.map(|a| app::types::staff_name(&a.display_name, &a.username)),
             },
         );
     }

@@ -5,12 +5,20 @@
 //! the dashboard's session cookie from a page of this site (Origin must be
 //! our own host) — so a refusal is a plain HTTP error. A socket that falls
 //! behind gets `{"type":"resync"}` and stays open.
+//!
+//! Presence: each socket announces itself (`presence` frames to every
+//! agent socket) when it opens, when its agent goes away or comes back,
+//! when its page shows another conversation (`viewing`), every
+//! [`ANNOUNCE_EVERY`] while open, and as `offline` when it closes; a new
+//! socket asks every other one to announce itself.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::api::{cookie_value, session_cookie_name};
-use app::protocol::{AgentClientFrame, AgentServerFrame, Party};
-use app::types::{AgentView, ApiError, ErrorCode};
+use app::protocol::{AgentClientFrame, AgentServerFrame, Party, PresenceStatus};
+use app::types::{staff_name, AgentView, ApiError, ErrorCode, SessionId};
 use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -20,11 +28,19 @@ use crate::agents::extract::{same_origin, CurrentAgent};
 use crate::agents::TokenKind;
 use crate::auth::bearer_token;
 use crate::bus::event::encode;
-use crate::bus::Published;
+use crate::bus::{Audience, Change, Published};
 use crate::error::AppError;
 use crate::limits::ClientAddr;
+use crate::presence::PresenceGuard;
 use crate::state::AppState;
 use crate::ws::{close, close_with, drive, limit, Feed, Handler, Reply, TypingThrottle};
+
+/// How often an open socket announces its presence again (clients drop a
+/// socket not heard of for 75 s).
+pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(30);
+
+/// Numbers this instance's agent sockets.
+static SOCKETS: AtomicU64 = AtomicU64::new(1);
 
 pub async fn agent_socket(
     State(state): State<AppState>,
@@ -72,19 +88,31 @@ async fn run(
         close_with(&mut socket, close::TOO_MANY_SOCKETS, reason).await;
         return;
     };
-    // Counted in while the socket is open: visitors see an agent available.
-    let _present = state.presence.connected(&agent.id);
+    // Counted in while the socket is open (and not away): visitors see an
+    // agent available.
+    let present = state.presence.connected(&agent.id);
     let hub = state.bus.hub().clone();
     let feed = Feed::Agent {
         all: hub.subscribe_agents(),
         own: hub.subscribe_agent(&agent.id),
     };
-    let handler = AgentSocket {
+    let id = format!(
+        "{:016x}-{}",
+        state.bus.origin().0,
+        SOCKETS.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut handler = AgentSocket {
         state: state.clone(),
         agent,
         credential,
         typing: TypingThrottle::default(),
+        present,
+        id,
+        viewing: None,
+        announced: tokio::time::Instant::now(),
     };
+    handler.announce(PresenceStatus::Online);
+    state.bus.publish(Audience::Agents, Change::PresenceQuery);
     drive(&state, socket, handler, feed, Reply::Nothing).await;
 }
 
@@ -93,6 +121,44 @@ struct AgentSocket {
     agent: AgentView,
     credential: (String, TokenKind),
     typing: TypingThrottle,
+    present: PresenceGuard,
+    /// This socket's id in presence frames.
+    id: String,
+    /// The conversation its page shows.
+    viewing: Option<SessionId>,
+    announced: tokio::time::Instant,
+}
+
+impl AgentSocket {
+    /// Tells every agent socket where this one is.
+    fn announce(&mut self, status: PresenceStatus) {
+        self.announced = tokio::time::Instant::now();
+        self.state.bus.publish(
+            Audience::Agents,
+            Change::Presence {
+                agent_id: self.agent.id.clone(),
+                name: staff_name(&self.agent.display_name, &self.agent.username),
+                socket: self.id.clone(),
+                status,
+                viewing: self.viewing.clone(),
+            },
+        );
+    }
+
+    fn status(&self) -> PresenceStatus {
+        if self.present.away() {
+            PresenceStatus::Away
+        } else {
+            PresenceStatus::Online
+        }
+    }
+}
+
+/// However the socket ends, the others hear it went.
+impl Drop for AgentSocket {
+    fn drop(&mut self) {
+        self.announce(PresenceStatus::Offline);
+    }
 }
 
 impl Handler for AgentSocket {
@@ -133,6 +199,20 @@ impl Handler for AgentSocket {
                     Err(e) => Reply::Send(self.error_frame(e.to_api(), None)),
                 };
             }
+            AgentClientFrame::Viewing { session_id } => {
+                if self.viewing != session_id {
+                    self.viewing = session_id;
+                    self.announce(self.status());
+                }
+                return Reply::Nothing;
+            }
+            AgentClientFrame::Away { away } => {
+                if self.present.away() != away {
+                    self.present.set_away(away);
+                    self.announce(self.status());
+                }
+                return Reply::Nothing;
+            }
             AgentClientFrame::Ping => return Reply::Nothing,
         };
         let result = self
@@ -147,6 +227,10 @@ impl Handler for AgentSocket {
     }
 
     async fn on_event(&mut self, published: Arc<Published>) -> Reply {
+        if matches!(published.event.change, Change::PresenceQuery) {
+            self.announce(self.status());
+            return Reply::Nothing;
+        }
         if let Some(at) = published.visitor_message_at {
             let waited = chrono::Utc::now() - at;
             let seconds = waited.num_microseconds().unwrap_or(0) as f64 / 1e6;
@@ -169,6 +253,9 @@ impl Handler for AgentSocket {
     /// Signed out, password changed, deactivated, token revoked: closes
     /// with 4401. A database that cannot answer closes nothing.
     async fn recheck(&mut self) -> Reply {
+        if self.announced.elapsed() >= ANNOUNCE_EVERY {
+            self.announce(self.status());
+        }
         let (token, kind) = &self.credential;
         match self.state.agents.agent_for_token(token, *kind).await {
             Ok(None) => Reply::Close(close::CREDENTIALS_REFUSED, "signed out or access revoked"),

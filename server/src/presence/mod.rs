@@ -1,5 +1,5 @@
 //! Agent availability: "available" means at least one agent socket
-//! (dashboard or API) is open on any instance.
+//! (dashboard or API) that is not away is open on any instance.
 //!
 //! Each instance counts its own agent sockets, keeps one `agent_presence`
 //! row per present agent (refreshed every [`REFRESH_EVERY`], expiring after
@@ -34,9 +34,17 @@ pub const RECOMPUTE_EVERY: Duration = Duration::from_secs(5);
 /// The most one presence query may take.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// One agent's sockets on this instance: how many, and how many of them
+/// are away.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sockets {
+    open: usize,
+    away: usize,
+}
+
 /// This instance's agent sockets, and the current availability.
 pub struct Presence {
-    local: Mutex<HashMap<AgentId, usize>>,
+    local: Mutex<HashMap<AgentId, Sockets>>,
     changed: Notify,
     tx: watch::Sender<bool>,
 }
@@ -45,16 +53,57 @@ pub struct Presence {
 pub struct PresenceGuard {
     presence: Arc<Presence>,
     agent: AgentId,
+    away: bool,
+}
+
+impl PresenceGuard {
+    /// Marks this socket away (its agent idle) or back.
+    pub fn set_away(&mut self, away: bool) {
+        if self.away == away {
+            return;
+        }
+        self.away = away;
+        let changed = {
+            let mut local = self.presence.lock();
+            let Some(s) = local.get_mut(&self.agent) else {
+                return;
+            };
+            let before = s.open > s.away;
+            if away {
+                s.away += 1;
+            } else {
+                s.away = s.away.saturating_sub(1);
+            }
+            before != (s.open > s.away)
+        };
+        if changed {
+            if !away {
+                // Known at once here; other instances learn it from the row.
+                self.presence
+                    .tx
+                    .send_if_modified(|v| !std::mem::replace(v, true));
+            }
+            self.presence.changed.notify_one();
+        }
+    }
+
+    pub fn away(&self) -> bool {
+        self.away
+    }
 }
 
 impl Drop for PresenceGuard {
     fn drop(&mut self) {
-        let last = {
+        let changed = {
             let mut local = self.presence.lock();
             match local.get_mut(&self.agent) {
-                Some(n) if *n > 1 => {
-                    *n -= 1;
-                    false
+                Some(s) if s.open > 1 => {
+                    let before = s.open > s.away;
+                    s.open -= 1;
+                    if self.away {
+                        s.away = s.away.saturating_sub(1);
+                    }
+                    before != (s.open > s.away)
                 }
                 Some(_) => {
                     local.remove(&self.agent);
@@ -63,7 +112,7 @@ impl Drop for PresenceGuard {
                 None => false,
             }
         };
-        if last {
+        if changed {
             self.presence.changed.notify_one();
         }
     }
@@ -82,7 +131,7 @@ impl Presence {
         presence
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<AgentId, usize>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<AgentId, Sockets>> {
         // Counting cannot leave the map half-changed on a panic.
         self.local.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -91,9 +140,9 @@ impl Presence {
     pub fn connected(self: &Arc<Self>, agent: &AgentId) -> PresenceGuard {
         let first = {
             let mut local = self.lock();
-            let n = local.entry(agent.clone()).or_insert(0);
-            *n += 1;
-            *n == 1
+            let s = local.entry(agent.clone()).or_default();
+            s.open += 1;
+            s.open - s.away == 1
         };
         // Known at once here; other instances learn it from the row.
         self.tx.send_if_modified(|v| !std::mem::replace(v, true));
@@ -103,6 +152,7 @@ impl Presence {
         PresenceGuard {
             presence: self.clone(),
             agent: agent.clone(),
+            away: false,
         }
     }
 
@@ -116,8 +166,13 @@ impl Presence {
         self.tx.subscribe()
     }
 
+    /// The agents with a socket here that is not away.
     fn local_agents(&self) -> HashSet<AgentId> {
-        self.lock().keys().cloned().collect()
+        self.lock()
+            .iter()
+            .filter(|(_, s)| s.open > s.away)
+            .map(|(agent, _)| agent.clone())
+            .collect()
     }
 }
 

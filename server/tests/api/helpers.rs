@@ -453,8 +453,29 @@ pub async fn send_json(ws: &mut Ws, value: Value) {
         .unwrap();
 }
 
-/// The next JSON text frame (pings skipped), within 5 s.
+/// The next JSON text frame (pings and agents' `presence` frames
+/// skipped: [`next_presence`] reads those), within 5 s.
 pub async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        let v = next_frame(ws).await;
+        if v["type"] != "presence" {
+            return v;
+        }
+    }
+}
+
+/// The next `presence` frame, within 5 s.
+pub async fn next_presence(ws: &mut Ws) -> Value {
+    loop {
+        let v = next_frame(ws).await;
+        if v["type"] == "presence" {
+            return v;
+        }
+    }
+}
+
+/// The next JSON text frame of any type (pings skipped), within 5 s.
+async fn next_frame(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
@@ -497,12 +518,16 @@ pub async fn close_of(ws: &mut Ws, within: Duration) -> (u16, String) {
     }
 }
 
-/// Asserts no frame arrives for a short while.
+/// Asserts no frame (but agents' `presence` frames) arrives for a short
+/// while.
 pub async fn assert_quiet(ws: &mut Ws) {
-    if let Ok(Some(Ok(Message::Text(t)))) =
-        tokio::time::timeout(Duration::from_millis(300), ws.next()).await
-    {
-        panic!("unexpected frame {t}");
+    let until = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout_at(until, ws.next()).await {
+        let presence =
+            serde_json::from_str::<Value>(t.as_str()).is_ok_and(|v| v["type"] == "presence");
+        if !presence {
+            panic!("unexpected frame {t}");
+        }
     }
 }
 

@@ -86,6 +86,12 @@ async fn typing_reaches_the_other_side(app: TestApp) {
         got,
         json!({"type": "typing", "by": "agent", "name": "Alice Liddell", "active": true})
     );
+    // Agents hear of it too (collision), with who it is.
+    let own = next_of_type(&mut agent, "typing").await;
+    assert_eq!(own["by"], "agent");
+    assert_eq!(own["session_id"], v.session_id.as_str());
+    assert_eq!(own["name"], "Alice Liddell");
+    assert!(own["agent_id"].is_string());
     // A stop right after a start is passed on (the indicator never sticks).
     send_json(
         &mut agent,
@@ -93,9 +99,17 @@ async fn typing_reaches_the_other_side(app: TestApp) {
     )
     .await;
     assert_eq!(next_of_type(&mut visitor, "typing").await["active"], false);
+    let own = next_of_type(&mut agent, "typing").await;
+    assert_eq!(
+        (own["by"].clone(), own["active"].clone()),
+        (json!("agent"), json!(false))
+    );
     // The visitor never hears of its own typing.
     send_json(&mut visitor, json!({"type": "typing", "active": false})).await;
-    assert_eq!(next_of_type(&mut agent, "typing").await["active"], false);
+    assert_eq!(
+        next_of_type(&mut agent, "typing").await,
+        json!({"type": "typing", "session_id": v.session_id, "by": "customer", "active": false})
+    );
     assert_quiet(&mut visitor).await;
 }
 

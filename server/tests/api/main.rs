@@ -18,6 +18,7 @@ mod hardening;
 mod inbox;
 mod live;
 mod migrate;
+mod presence;
 mod process;
 mod stats;
 mod two_instances;
