@@ -217,17 +217,17 @@ impl Attention {
         #[cfg(feature = "hydrate")]
         {
             self.last_input_ms.set_value(now_ms());
-            let input = move |_| {
+            let input = move || {
                 self.last_input_ms.try_set_value(now_ms());
                 if self.away.get_untracked() {
                     self.away.set(false);
                 }
             };
             let handles = [
-                window_event_listener(leptos::ev::keydown, input),
-                window_event_listener(leptos::ev::pointerdown, input),
-                window_event_listener(leptos::ev::pointermove, input),
-                window_event_listener(leptos::ev::focus, input),
+                window_event_listener(leptos::ev::keydown, move |_| input()),
+                window_event_listener(leptos::ev::pointerdown, move |_| input()),
+                window_event_listener(leptos::ev::pointermove, move |_| input()),
+                window_event_listener(leptos::ev::focus, move |_| input()),
             ];
             let tick = set_interval_with_handle(
                 move || {

@@ -11,8 +11,11 @@ use leptos::task::spawn_local;
 
 use super::sessions::{apply, Debounce, SessionRow, INBOX};
 use super::{ErrorBox, Frame, LiveBadge};
-use crate::api::{get_stats, list_sessions};
+use crate::api::{get_stats, list_sessions, team};
+use crate::attention::{agent_status, Attention};
 use crate::live::use_live;
+use crate::protocol::PresenceStatus;
+use crate::types::{staff_name, AgentAccount};
 use crate::types::{DayCount, InboxParams, SessionPage, Stats};
 
 /// How many conversations "Latest activity" shows.
@@ -43,12 +46,16 @@ pub fn duration_text(secs: f64) -> String {
 pub fn HomePage() -> impl IntoView {
     let stats = Resource::new(|| (), |_| get_stats());
     let activity = Resource::new(|| (), |_| list_sessions(activity_params()));
+    let people = Resource::new(|| (), |_| team());
     view! {
         <Frame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    let people = people.await.unwrap_or_default();
                     match (stats.await, activity.await) {
-                        (Ok(stats), Ok(activity)) => view! { <Home stats activity /> }.into_any(),
+                        (Ok(stats), Ok(activity)) => {
+                            view! { <Home stats activity people /> }.into_any()
+                        }
                         (Err(error), _) | (_, Err(error)) => view! { <ErrorBox error /> }.into_any(),
                     }
                 })}
@@ -58,7 +65,7 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn Home(stats: Stats, activity: SessionPage) -> impl IntoView {
+fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl IntoView {
     let stats = RwSignal::new(stats);
     let recent = RwSignal::new(activity.sessions);
     let refresh_stats = move || {
@@ -127,6 +134,7 @@ fn Home(stats: Stats, activity: SessionPage) -> impl IntoView {
             {move || stats.with(|s| view! { <DayChart days=s.per_day.clone() /> })}
             <p class="muted small">"Last 14 days, UTC."</p>
         </section>
+        <TeamNow people />
         <section class="card activity">
             <h2>
                 "Latest activity " <a class="small" href=INBOX>
@@ -147,6 +155,41 @@ fn Home(stats: Stats, activity: SessionPage) -> impl IntoView {
                     </For>
                 </ul>
             </Show>
+        </section>
+    }
+}
+
+/// Who is online, away or offline now (live, from presence frames).
+#[component]
+fn TeamNow(people: Vec<AgentAccount>) -> impl IntoView {
+    let attention = use_context::<Attention>();
+    let people = people
+        .into_iter()
+        .map(|a| {
+            let id = a.id.clone();
+            let status = move || {
+                attention.map_or(PresenceStatus::Offline, |at| {
+                    at.board.with(|b| agent_status(b, &id))
+                })
+            };
+            let label = Signal::derive(move || match status() {
+                PresenceStatus::Online => "online",
+                PresenceStatus::Away => "away",
+                PresenceStatus::Offline => "offline",
+            });
+            view! {
+                <li class="agent-presence" data-agent=a.username.clone() data-status=label>
+                    <span class="dot"></span>
+                    {staff_name(&a.display_name, &a.username)}
+                    <span class="muted small">{label}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card">
+            <h2>"Team now"</h2>
+            <ul class="team-presence">{people}</ul>
         </section>
     }
 }
