@@ -314,3 +314,38 @@ test("keyboard shortcuts and the unread count in the title", async ({ browser, r
   console.check();
   await agent.context.close();
 });
+
+test("collision and presence: who else is viewing and typing, and who is online", async ({ browser, request }) => {
+  const stamp = Date.now();
+  const who = `Collide ${stamp}`;
+  await visitor(request, who, `collide${stamp}@example.com`, "two of you?");
+  const first = await signedIn(browser, AGENT);
+  const second = await signedIn(browser, ADMIN);
+  const console = watchConsole(first.page, "collision");
+
+  // The second agent opens the conversation; the first sees it on the row.
+  await second.page.goto("/dashboard/conversations");
+  await second.dashboard.sessionRow(who).locator("a").click();
+  await second.dashboard.waitLive();
+  await first.page.goto("/dashboard/conversations");
+  await first.dashboard.waitLive();
+  await expect(first.dashboard.sessionRow(who).locator(".viewers")).toHaveText(`${ADMIN.username} viewing`);
+
+  // In the conversation: "Also viewing", and the other's typing.
+  await first.dashboard.sessionRow(who).locator("a").click();
+  await first.dashboard.waitLive();
+  await expect(first.page.locator(".collision .viewers")).toHaveText(`Also viewing: ${ADMIN.username}`);
+  await second.page.locator("form.reply textarea").pressSequentially("let me take this");
+  await expect(first.page.locator(".collision .agent-typing")).toHaveText(`${ADMIN.username} is typing…`);
+
+  // The home's team: online while a page of theirs is open, then offline.
+  await first.page.goto("/dashboard");
+  await first.dashboard.waitLive();
+  const other = first.page.locator(`.agent-presence[data-agent="${ADMIN.username}"]`);
+  await expect(other).toHaveAttribute("data-status", "online");
+  await expect(first.page.locator(`.agent-presence[data-agent="${AGENT.username}"]`)).toHaveAttribute("data-status", "online");
+  await second.context.close();
+  await expect(other).toHaveAttribute("data-status", "offline");
+  console.check();
+  await first.context.close();
+});
