@@ -11,6 +11,10 @@
 //! - `pages`: login, first-run setup, the home, the inbox, one
 //!   conversation, the team (admins).
 
+// The dashboard's views are deeply nested types; the release build of the
+// hydrate wasm needs more than the default 128 levels to lay them out.
+#![recursion_limit = "256"]
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
