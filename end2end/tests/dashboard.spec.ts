@@ -115,6 +115,9 @@ test("inbox filters and search find the right conversations, live", async ({ bro
 });
 
 test("a private note reaches agents, never the visitor", async ({ browser }) => {
+  // Agents first: with nobody online the widget offers the offline form.
+  const first = await signedIn(browser, AGENT);
+  const second = await signedIn(browser, ADMIN);
   const visitorContext = await browser.newContext();
   const visitorPage = await visitorContext.newPage();
   const widget = new WidgetPage(visitorPage);
@@ -124,8 +127,6 @@ test("a private note reaches agents, never the visitor", async ({ browser }) => 
   await widget.send(hello);
   await expect(widget.message("customer", hello)).toBeVisible();
 
-  const first = await signedIn(browser, AGENT);
-  const second = await signedIn(browser, ADMIN);
   for (const a of [first, second]) {
     await a.page.goto("/dashboard/conversations");
     await a.dashboard.sessionRow(hello).locator("a").click();
