@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
