@@ -56,6 +56,8 @@ mod backend {
         ) -> Result<String, ApiError>;
         /// The home's figures.
         async fn stats(&self) -> Result<Stats, ApiError>;
+        /// How many conversations have unread visitor messages.
+        async fn unread_conversations(&self) -> Result<i64, ApiError>;
         /// Every canned response (every agent).
         async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError>;
         /// Saves a canned response: a new one without `id`; admins only.
@@ -288,6 +290,19 @@ pub async fn complete_setup(
             );
             leptos_axum::redirect("/dashboard");
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// How many conversations have unread visitor messages (the page
+/// title's count; the home's `unread` without the rest).
+#[server(endpoint = "unread_count")]
+pub async fn unread_count() -> Result<i64, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.unread_conversations().await
         }
         .await,
     )

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{current_agent, get_stats};
+use crate::api::{current_agent, unread_count};
 use crate::live::{now_ms, LiveSender, LiveState};
 use crate::protocol::{AgentClientFrame, AgentServerFrame, PresenceStatus};
-use crate::types::{AgentId, Sender, SessionId};
+use crate::types::{AgentId, Sender, SessionId, SessionView};
 
 /// How long after an event the unread count is read again (one read for
 /// a burst of events).
@@ -171,6 +171,9 @@ pub struct Attention {
     pub board: RwSignal<Board>,
     /// This agent, once known.
     pub me: RwSignal<Option<AgentId>>,
+    /// The last alert's conversation and time: a new conversation's first
+    /// message does not alert twice.
+    last_alert: StoredValue<Option<(SessionId, f64)>>,
     /// This agent is idle (no input for 5 minutes).
     away: RwSignal<bool>,
     #[cfg_attr(
@@ -191,6 +194,7 @@ impl Attention {
             permission: RwSignal::new(None),
             board: RwSignal::new(HashMap::new()),
             me: RwSignal::new(None),
+            last_alert: StoredValue::new(None),
             away: RwSignal::new(false),
             last_input_ms: StoredValue::new(0.0),
             assignees: StoredValue::new(HashMap::new()),
@@ -269,8 +273,21 @@ impl Attention {
     /// Reads the unread count again.
     pub fn recount(self) {
         spawn_local(async move {
-            if let Ok(stats) = get_stats().await {
-                self.unread.try_set(Some(stats.unread));
+            if let Ok(n) = unread_count().await {
+                self.unread.try_set(Some(n));
+            }
+        });
+    }
+
+    /// Learns who works on the conversations a page listed (so a message
+    /// in another agent's conversation does not call for attention).
+    pub fn learn(self, sessions: &[SessionView]) {
+        self.assignees.update_value(|known| {
+            if known.len() + sessions.len() > REMEMBERED {
+                known.clear();
+            }
+            for s in sessions {
+                known.insert(s.id.clone(), s.assignee_id.clone());
             }
         });
     }
@@ -311,7 +328,16 @@ impl Attention {
                 known.insert(session.id.clone(), session.assignee_id.clone());
             });
         }
-        if let Some(alert) = alert {
+        let now = now_ms();
+        let repeat = alert.as_ref().is_some_and(|a| {
+            self.last_alert.with_value(|last| {
+                last.as_ref()
+                    .is_some_and(|(id, at)| *id == a.session_id && now - at < 3000.0)
+            })
+        });
+        if let Some(alert) = alert.filter(|_| !repeat) {
+            self.last_alert
+                .set_value(Some((alert.session_id.clone(), now)));
             if !crate::live::page_visible() {
                 notify::show(&alert, self.permission.get_untracked() == Some(true));
             }

@@ -14,7 +14,7 @@ use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::{get_stats, list_sessions, team};
 use crate::attention::{agent_status, Attention};
 use crate::live::use_live;
-use crate::protocol::PresenceStatus;
+use crate::protocol::{AgentServerFrame, PresenceStatus};
 use crate::types::{staff_name, AgentAccount};
 use crate::types::{DayCount, InboxParams, SessionPage, Stats};
 
@@ -66,6 +66,9 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl IntoView {
+    if let Some(attention) = use_context::<Attention>() {
+        attention.learn(&activity.sessions);
+    }
     let stats = RwSignal::new(stats);
     let recent = RwSignal::new(activity.sessions);
     let refresh_stats = move || {
@@ -85,6 +88,14 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
     let debounce = Debounce::new();
     let live = use_live(
         move |event| {
+            if !matches!(
+                event,
+                AgentServerFrame::Message { .. }
+                    | AgentServerFrame::Session { .. }
+                    | AgentServerFrame::Read { .. }
+            ) {
+                return;
+            }
             recent.update(|list| {
                 // A conversation not shown yet comes in by its `session`
                 // frame, or by the next refresh.

@@ -168,7 +168,34 @@ pub fn apply(
         | AgentServerFrame::Pong => {}
     }
     list.sort_by(|a, b| (&b.updated_at, &b.id).cmp(&(&a.updated_at, &a.id)));
+    list.truncate(MAX_LISTED);
     followup
+}
+
+/// The most conversations a list holds; past it the oldest activity
+/// drops off (reload to page through them again).
+pub const MAX_LISTED: usize = 1000;
+
+/// A fresh first page over the rows already listed: the older rows below
+/// it stay (those after the page's last row, not on it); when the server
+/// has nothing after the page, nothing else is kept.
+pub fn merge_first_page(
+    old: Vec<SessionView>,
+    first: Vec<SessionView>,
+    more: bool,
+) -> Vec<SessionView> {
+    let last = first.last().map(|s| (s.updated_at.clone(), s.id.clone()));
+    let older: Vec<SessionView> = match (more, last) {
+        (true, Some(last)) => old
+            .into_iter()
+            .filter(|s| !first.iter().any(|n| n.id == s.id))
+            .filter(|s| (s.updated_at.clone(), s.id.clone()) < last)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut list = first;
+    list.extend(older);
+    list
 }
 
 /// Runs `work` once, `delay` after the first of a burst of calls.
@@ -349,18 +376,22 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
     let next_cursor = RwSignal::new(initial.next_cursor);
     let params = StoredValue::new(params);
     let me = StoredValue::new(me);
+    let attention = use_context::<crate::attention::Attention>();
+    if let Some(attention) = attention {
+        sessions.with_untracked(|l| attention.learn(l));
+    }
     let refetch = move || {
         spawn_local(async move {
             if let Ok(page) = list_sessions(params.get_value()).await {
+                if let Some(attention) = attention {
+                    attention.learn(&page.sessions);
+                }
                 sessions.try_update(|list| {
-                    // Keep the older pages already loaded below the first.
-                    let older: Vec<SessionView> = list
-                        .drain(..)
-                        .filter(|s| !page.sessions.iter().any(|n| n.id == s.id))
-                        .skip(page.sessions.len())
-                        .collect();
-                    *list = page.sessions;
-                    list.extend(older);
+                    *list = merge_first_page(
+                        std::mem::take(list),
+                        page.sessions,
+                        page.next_cursor.is_some(),
+                    );
                 });
                 if next_cursor.try_get_untracked().flatten().is_none() {
                     next_cursor.try_set(page.next_cursor);
@@ -685,6 +716,25 @@ mod tests {
             all,
         );
         assert_eq!(followup, Followup::Refetch);
+    }
+
+    #[test]
+    fn a_fresh_first_page_keeps_the_older_rows_below_it() {
+        let rows = |ids: &[(&str, &str)]| -> Vec<SessionView> {
+            ids.iter().map(|(id, at)| session(id, at)).collect()
+        };
+        // Listed: s1 (10:03) … s4 (10:00); s9 had news and tops the page.
+        let old = rows(&[
+            ("s1", "10:03"),
+            ("s2", "10:02"),
+            ("s3", "10:01"),
+            ("s4", "10:00"),
+        ]);
+        let first = rows(&[("s9", "10:09"), ("s1", "10:03")]);
+        let merged = merge_first_page(old.clone(), first.clone(), true);
+        assert_eq!(ids(&merged), ["s9", "s1", "s2", "s3", "s4"]);
+        // Nothing after the page on the server: only the page.
+        assert_eq!(ids(&merge_first_page(old, first, false)), ["s9", "s1"]);
     }
 
     #[test]

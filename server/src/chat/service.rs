@@ -743,6 +743,12 @@ impl ChatService {
             .await
     }
 
+    /// Conversations with a visitor message no agent has read (the page
+    /// title's count).
+    pub async fn unread_conversations(&self) -> Result<i64, AppError> {
+        self.store.unread_conversations().await
+    }
+
     /// The dashboard home's figures, as of now.
     pub async fn stats(&self) -> Result<Stats, AppError> {
         self.store.stats(now()).await

@@ -64,6 +64,10 @@ impl Backend for DashboardBackend {
             .await?)
     }
 
+    async fn unread_conversations(&self) -> Result<i64, ApiError> {
+        Ok(self.0.chat.unread_conversations().await?)
+    }
+
     async fn stats(&self) -> Result<Stats, ApiError> {
         Ok(self.0.chat.stats().await?)
     }

@@ -8,9 +8,13 @@
 //!
 //! Presence: each socket announces itself (`presence` frames to every
 //! agent socket) when it opens, when its agent goes away or comes back,
-//! when its page shows another conversation (`viewing`), every
-//! [`ANNOUNCE_EVERY`] while open, and as `offline` when it closes; a new
-//! socket asks every other one to announce itself.
+//! when its page shows another conversation (`viewing`; at most once a
+//! second, the last state after [`RECHECK_EVERY`](crate::ws::RECHECK_EVERY)
+//! at most), every [`ANNOUNCE_EVERY`] while open, and as `offline` when it
+//! closes. A new socket is told this instance's sockets at once (no event);
+//! other instances' sockets hear a `PresenceQuery` and announce themselves
+//! (at most once every 2 s each): opening a socket costs one event per
+//! instance, not one per socket.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,6 +42,12 @@ use crate::ws::{close, close_with, drive, limit, Feed, Handler, Reply, TypingThr
 /// How often an open socket announces its presence again (clients drop a
 /// socket not heard of for 75 s).
 pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(30);
+/// The shortest time between two announcements of one socket when its
+/// state changes; later changes wait for the next recheck.
+const CHANGES_EVERY: Duration = Duration::from_secs(1);
+/// The shortest time between two answers of one socket to other
+/// instances' queries.
+const ANSWERS_EVERY: Duration = Duration::from_secs(2);
 
 /// Numbers this instance's agent sockets.
 static SOCKETS: AtomicU64 = AtomicU64::new(1);
@@ -101,6 +111,9 @@ async fn run(
         state.bus.origin().0,
         SOCKETS.fetch_add(1, Ordering::Relaxed)
     );
+    // Who is here already: this instance's sockets at once; the other
+    // instances' answer the query.
+    let here: Vec<Utf8Bytes> = state.presence.local_board().iter().map(encode).collect();
     let mut handler = AgentSocket {
         state: state.clone(),
         agent,
@@ -110,10 +123,13 @@ async fn run(
         id,
         viewing: None,
         announced: tokio::time::Instant::now(),
+        dirty: false,
     };
     handler.announce(PresenceStatus::Online);
-    state.bus.publish(Audience::Agents, Change::PresenceQuery);
-    drive(&state, socket, handler, feed, Reply::Nothing).await;
+    if state.bus.redis_connected().is_some() {
+        state.bus.publish(Audience::Agents, Change::PresenceQuery);
+    }
+    drive(&state, socket, handler, feed, Reply::SendAll(here)).await;
 }
 
 struct AgentSocket {
@@ -127,22 +143,45 @@ struct AgentSocket {
     /// The conversation its page shows.
     viewing: Option<SessionId>,
     announced: tokio::time::Instant,
+    /// A change (or a query) waits to be announced at the next recheck.
+    dirty: bool,
 }
 
 impl AgentSocket {
     /// Tells every agent socket where this one is.
     fn announce(&mut self, status: PresenceStatus) {
         self.announced = tokio::time::Instant::now();
+        self.dirty = false;
+        let agent_id = self.agent.id.clone();
+        let name = staff_name(&self.agent.display_name, &self.agent.username);
+        let frame = (status != PresenceStatus::Offline).then(|| AgentServerFrame::Presence {
+            agent_id: agent_id.clone(),
+            name: name.clone(),
+            socket: self.id.clone(),
+            status,
+            viewing: self.viewing.clone(),
+        });
+        self.state.presence.announced(&self.id, frame);
         self.state.bus.publish(
             Audience::Agents,
             Change::Presence {
-                agent_id: self.agent.id.clone(),
-                name: staff_name(&self.agent.display_name, &self.agent.username),
+                agent_id,
+                name,
                 socket: self.id.clone(),
                 status,
                 viewing: self.viewing.clone(),
             },
         );
+    }
+
+    /// Announces a change now, or at the next recheck when the last
+    /// announcement is more recent than `every`.
+    fn announce_within(&mut self, every: Duration) {
+        if self.announced.elapsed() >= every {
+            self.announce(self.status());
+        } else {
+            self.dirty = true;
+        }
     }
 
     fn status(&self) -> PresenceStatus {
@@ -202,14 +241,14 @@ impl Handler for AgentSocket {
             AgentClientFrame::Viewing { session_id } => {
                 if self.viewing != session_id {
                     self.viewing = session_id;
-                    self.announce(self.status());
+                    self.announce_within(CHANGES_EVERY);
                 }
                 return Reply::Nothing;
             }
             AgentClientFrame::Away { away } => {
                 if self.present.away() != away {
                     self.present.set_away(away);
-                    self.announce(self.status());
+                    self.announce_within(CHANGES_EVERY);
                 }
                 return Reply::Nothing;
             }
@@ -228,7 +267,10 @@ impl Handler for AgentSocket {
 
     async fn on_event(&mut self, published: Arc<Published>) -> Reply {
         if matches!(published.event.change, Change::PresenceQuery) {
-            self.announce(self.status());
+            // This instance's own new sockets were told at once.
+            if published.event.origin != self.state.bus.origin() {
+                self.announce_within(ANSWERS_EVERY);
+            }
             return Reply::Nothing;
         }
         if let Some(at) = published.visitor_message_at {
@@ -253,7 +295,7 @@ impl Handler for AgentSocket {
     /// Signed out, password changed, deactivated, token revoked: closes
     /// with 4401. A database that cannot answer closes nothing.
     async fn recheck(&mut self) -> Reply {
-        if self.announced.elapsed() >= ANNOUNCE_EVERY {
+        if self.dirty || self.announced.elapsed() >= ANNOUNCE_EVERY {
             self.announce(self.status());
         }
         let (token, kind) = &self.credential;

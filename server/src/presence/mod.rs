@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use app::protocol::AgentServerFrame;
 use app::types::AgentId;
 use tokio::sync::{watch, Notify};
 use tokio::time::{timeout, Instant};
@@ -45,6 +46,9 @@ struct Sockets {
 /// This instance's agent sockets, and the current availability.
 pub struct Presence {
     local: Mutex<HashMap<AgentId, Sockets>>,
+    /// The last `presence` frame of each of this instance's agent sockets,
+    /// by socket id: what a new socket is told at once.
+    board: Mutex<HashMap<String, AgentServerFrame>>,
     changed: Notify,
     tx: watch::Sender<bool>,
 }
@@ -124,6 +128,7 @@ impl Presence {
     pub fn start(store: PresenceStore, instance: String) -> Arc<Self> {
         let presence = Arc::new(Self {
             local: Mutex::new(HashMap::new()),
+            board: Mutex::new(HashMap::new()),
             changed: Notify::new(),
             tx: watch::channel(false).0,
         });
@@ -154,6 +159,21 @@ impl Presence {
             agent: agent.clone(),
             away: false,
         }
+    }
+
+    /// Records what a local socket announced (`None`: it closed).
+    pub fn announced(&self, socket: &str, frame: Option<AgentServerFrame>) {
+        let mut board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        match frame {
+            Some(frame) => board.insert(socket.to_string(), frame),
+            None => board.remove(socket),
+        };
+    }
+
+    /// The last `presence` frame of every local socket.
+    pub fn local_board(&self) -> Vec<AgentServerFrame> {
+        let board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        board.values().cloned().collect()
     }
 
     /// Whether an agent is available now.

@@ -132,3 +132,48 @@ async fn notes_and_assignments_cross_instances_to_agents_only() {
     assert_eq!(session["session"]["assignee_id"], admin.id.as_str());
     crate::helpers::assert_quiet(&mut visitor_on_b).await;
 }
+
+/// An agent socket on one instance hears of the agents on the other: the
+/// ones already there (they answer its query) and what they do next.
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL; scripts/test.sh runs it when set"]
+async fn presence_crosses_instances() {
+    use crate::helpers::next_presence;
+    let store = postgres_and_redis_store().await;
+    let a = spawn_on(store.clone(), &[]).await;
+    let b = spawn_on(store, &[]).await;
+    let ann = a.api_token("ann").await;
+    let bob = b.api_token("bob").await;
+    let v = a.start().await;
+
+    let mut ann_on_a = a.agent_ws(&ann).await;
+    let mut bob_on_b = b.agent_ws(&bob).await;
+    // Bob's socket hears Ann's, which answered its query.
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "Bob never heard of Ann"
+        );
+        let p = next_presence(&mut bob_on_b).await;
+        if p["name"] == "ANN" && p["status"] == "online" {
+            break;
+        }
+    }
+    send_json(
+        &mut bob_on_b,
+        json!({"type": "viewing", "session_id": v.session_id}),
+    )
+    .await;
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "Ann never saw Bob viewing"
+        );
+        let p = next_presence(&mut ann_on_a).await;
+        if p["name"] == "BOB" && p["viewing"] == v.session_id.as_str() {
+            break;
+        }
+    }
+}

@@ -39,6 +39,16 @@ fn day_start(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl ChatStore {
+    /// Conversations with a visitor message no agent has read.
+    pub async fn unread_conversations(&self) -> Result<i64, AppError> {
+        use chat_sessions::Column as C;
+        let n = chat_sessions::Entity::find()
+            .filter(Expr::col(C::LastCustomerSeq).gt(Expr::col(C::AgentReadSeq)))
+            .count(&self.db.read)
+            .await?;
+        Ok(n as i64)
+    }
+
     /// The home's figures as of `at`.
     pub async fn stats(&self, at: DateTime<Utc>) -> Result<Stats, AppError> {
         use chat_sessions::Column as C;
@@ -47,10 +57,7 @@ impl ChatStore {
         let open = C::Status.eq(SessionStatus::Open.as_str());
         let conversations = all().count(db).await?;
         let open_count = all().filter(open.clone()).count(db).await?;
-        let unread = all()
-            .filter(Expr::col(C::LastCustomerSeq).gt(Expr::col(C::AgentReadSeq)))
-            .count(db)
-            .await?;
+        let unread = self.unread_conversations().await?;
         let waiting_first_reply = all()
             .filter(open)
             .filter(C::LastCustomerSeq.gt(0))
@@ -97,7 +104,7 @@ impl ChatStore {
         Ok(Stats {
             conversations: conversations as i64,
             open: open_count as i64,
-            unread: unread as i64,
+            unread,
             waiting_first_reply: waiting_first_reply as i64,
             median_first_response_secs: median(waits),
             first_responses_today,
