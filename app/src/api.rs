@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 
 use crate::types::{
-    AgentAccount, AgentId, AgentView, ApiError, CannedResponse, CannedResponseId, ConversationView,
-    InboxParams, MessageView, NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus,
-    SessionView, Stats,
+    AgentAccount, AgentId, AgentView, ApiError, ApiTokenView, CannedResponse, CannedResponseId,
+    ConversationView, InboxParams, MessageView, NewApiToken, NotePage, NoteView, Role, SessionId,
+    SessionPage, SessionStatus, SessionView, Stats,
 };
 
 /// Name of the dashboard's session cookie over plain HTTP.
@@ -58,6 +58,17 @@ mod backend {
         async fn stats(&self) -> Result<Stats, ApiError>;
         /// How many conversations have unread visitor messages.
         async fn unread_conversations(&self) -> Result<i64, ApiError>;
+        /// Every API token (never their values); admins only.
+        async fn api_tokens(&self, agent: &AgentView) -> Result<Vec<ApiTokenView>, ApiError>;
+        /// A new API token for the agent named `username`; admins only.
+        async fn add_api_token(
+            &self,
+            agent: &AgentView,
+            username: &str,
+            name: Option<String>,
+        ) -> Result<NewApiToken, ApiError>;
+        /// Revokes an API token; admins only.
+        async fn revoke_api_token(&self, agent: &AgentView, id: &str) -> Result<(), ApiError>;
         /// Every canned response (every agent).
         async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError>;
         /// Saves a canned response: a new one without `id`; admins only.
@@ -521,6 +532,46 @@ pub async fn delete_canned_response(id: CannedResponseId) -> Result<(), ApiError
         async move {
             let (backend, agent) = require_agent().await?;
             backend.delete_canned_response(&agent, &id).await
+        }
+        .await,
+    )
+}
+
+/// Every API token, newest first (admins only).
+#[server(endpoint = "list_api_tokens")]
+pub async fn list_api_tokens() -> Result<Vec<ApiTokenView>, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.api_tokens(&agent).await
+        }
+        .await,
+    )
+}
+
+/// A new API token acting as `username`; its value is in this answer only
+/// (admins only).
+#[server(endpoint = "create_api_token")]
+pub async fn create_api_token(
+    username: String,
+    #[server(default)] name: Option<String>,
+) -> Result<NewApiToken, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.add_api_token(&agent, username.trim(), name).await
+        }
+        .await,
+    )
+}
+
+/// Revokes an API token (admins only); sockets opened with it close.
+#[server(endpoint = "revoke_api_token")]
+pub async fn revoke_api_token(id: String) -> Result<(), ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.revoke_api_token(&agent, &id).await
         }
         .await,
     )

@@ -369,6 +369,18 @@ pub struct ApiTokenView {
     pub agent_id: AgentId,
     pub name: Option<String>,
     pub created_at: String,
+    /// When it was last used (RFC 3339; written at most once a minute;
+    /// `None`: never).
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+}
+
+/// A new API token: its listing, and its value, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiToken {
+    #[serde(flatten)]
+    pub view: ApiTokenView,
+    pub token: String,
 }
 
 /// The name visitors see for an agent whose display name is not set.

@@ -350,3 +350,33 @@ test("collision and presence: who else is viewing and typing, and who is online"
   console.check();
   await first.context.close();
 });
+
+test("API tokens: shown once, last use listed, revoked", async ({ browser, request }) => {
+  const admin = await signedIn(browser, ADMIN);
+  const console = watchConsole(admin.page, "tokens");
+  await admin.page.goto("/dashboard/tokens");
+  await admin.dashboard.waitHydrated();
+  const name = `e2e-${Date.now()}`;
+  const form = admin.page.locator("form.new-token");
+  await form.locator('input[name="name"]').fill(name);
+  await form.locator('select[name="username"]').selectOption(AGENT.username);
+  await form.getByRole("button", { name: "Create token" }).click();
+  const value = (await admin.page.locator(".new-token-value").textContent())?.trim() ?? "";
+  expect(value.length).toBeGreaterThan(20);
+  const row = admin.page.locator(`.token-row[data-name="${name}"]`);
+  await expect(row.locator(".last-used")).toHaveText("never");
+
+  const used = await request.get("/chat/api/admin/sessions/", { headers: { authorization: `Bearer ${value}` } });
+  expect(used.status()).toBe(200);
+  await admin.page.reload();
+  await admin.dashboard.waitHydrated();
+  await expect(row.locator(".last-used")).not.toHaveText("never");
+  await expect(admin.page.locator(".new-token-value")).toHaveCount(0);
+
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await expect(row).toHaveCount(0);
+  const refused = await request.get("/chat/api/admin/sessions/", { headers: { authorization: `Bearer ${value}` } });
+  expect(refused.status()).toBe(401);
+  console.check();
+  await admin.context.close();
+});

@@ -15,6 +15,7 @@
 //! - `m20261215_000001_first_reply`: when each side first wrote (the
 //!   home's first-response times), and per-day counts' index.
 //! - `m20261215_000002_canned_responses`: saved replies (`/shortcut`).
+//! - `m20261215_000003_token_last_used`: when each API token was last used.
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -29,6 +30,7 @@ mod m20261210_000001_inbox;
 mod m20261210_000002_search;
 mod m20261215_000001_first_reply;
 mod m20261215_000002_canned_responses;
+mod m20261215_000003_token_last_used;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -45,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_search::Migration),
             Box::new(m20261215_000001_first_reply::Migration),
             Box::new(m20261215_000002_canned_responses::Migration),
+            Box::new(m20261215_000003_token_last_used::Migration),
         ]
     }
 }

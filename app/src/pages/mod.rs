@@ -16,6 +16,7 @@ mod conversation;
 mod home;
 mod keys;
 mod sessions;
+mod tokens;
 
 pub use admin::AdminPage;
 pub use auth::{LoginPage, SetupPage};
@@ -23,6 +24,7 @@ pub use canned::CannedPage;
 pub use conversation::ConversationPage;
 pub use home::HomePage;
 pub use sessions::SessionsPage;
+pub use tokens::TokensPage;
 
 /// The frame of every signed-in page: brand, navigation, sign-out.
 #[component]
@@ -42,6 +44,7 @@ fn Frame(children: Children) -> impl IntoView {
                 <A href=sessions::INBOX>"Conversations"</A>
                 <A href="/dashboard/canned">"Canned"</A>
                 <A href="/dashboard/admin">"Team"</A>
+                <A href="/dashboard/tokens">"Tokens"</A>
             </nav>
             <Show when=move || attention.permission.get().is_none()>
                 <button

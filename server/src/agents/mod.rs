@@ -60,6 +60,9 @@ pub fn router() -> Router<AppState> {
         .route("/chat/api/admin/tokens/{id}/", delete(routes::remove_token))
 }
 
+/// How often an API token's last use is written, at most.
+pub const LAST_USED_EVERY_SECS: i64 = 60;
+
 /// The shortest password we accept.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -375,6 +378,7 @@ impl AgentService {
             agent_id: agent.id,
             name,
             created_at: at,
+            last_used_at: None,
         });
         Ok((view, token))
     }
@@ -480,11 +484,20 @@ impl AgentService {
         let Some(found) = self.store.token(&self.hasher.hash(token), kind).await? else {
             return Ok(None);
         };
-        if found.expires_at.is_some_and(|e| e < now()) {
+        let at = now();
+        if found.expires_at.is_some_and(|e| e < at) {
             return Ok(None);
         }
         let agent = self.store.by_id(&found.agent_id).await?;
-        Ok(agent.filter(|a| a.active).as_ref().map(view))
+        let agent = agent.filter(|a| a.active);
+        // An API token's last use, at most once a minute (never on the
+        // visitors' acknowledgement path: only agents' calls check tokens).
+        let since = at - chrono::Duration::seconds(LAST_USED_EVERY_SECS);
+        if kind == TokenKind::Api && agent.is_some() && found.last_used_at.is_none_or(|t| t < since)
+        {
+            self.store.touch_token(&found.id, at, since).await?;
+        }
+        Ok(agent.as_ref().map(view))
     }
 
     /// Ends a dashboard session.
@@ -559,6 +572,7 @@ fn token_view(t: store::ApiTokenRow) -> ApiTokenView {
         created_at: t
             .created_at
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        last_used_at: t.last_used_at.map(crate::storage::rfc3339),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The admin HTTP API, for programs (API token) and the dashboard (cookie).
 //! Thin handlers: parse, call the service, answer.
 
-use app::types::{AgentId, ErrorCode, InboxParams, SessionId, SessionStatus};
+use app::types::{AgentId, ErrorCode, InboxParams, NewApiToken, SessionId, SessionStatus};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -207,9 +207,7 @@ pub async fn add_token(
         .agents
         .add_token(&actor, &body.username, body.name)
         .await?;
-    let mut answer = serde_json::to_value(view).map_err(|e| AppError::internal("token", e))?;
-    answer["token"] = token.into();
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok((StatusCode::CREATED, Json(NewApiToken { view, token })))
 }
 
 /// `DELETE /chat/api/admin/tokens/{id}/` (admins).

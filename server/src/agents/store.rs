@@ -24,8 +24,10 @@ pub struct Agent {
 /// A stored token: whose, and until when.
 #[derive(Clone, Debug)]
 pub struct Token {
+    pub id: String,
     pub agent_id: AgentId,
     pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// The username is taken.
@@ -114,6 +116,7 @@ impl AgentStore {
             name: Set(name),
             created_at: Set(at),
             expires_at: Set(expires_at),
+            last_used_at: Set(None),
         }
         .insert(&self.db.write)
         .await?;
@@ -131,9 +134,35 @@ impl AgentStore {
             .one(&self.db.read)
             .await?
             .map(|t| Token {
+                id: t.id,
                 agent_id: t.agent_id.into(),
                 expires_at: t.expires_at,
+                last_used_at: t.last_used_at,
             }))
+    }
+
+    /// Records that a token was used at `at`, unless that was already
+    /// recorded after `since` (a write at most once per interval).
+    pub async fn touch_token(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        auth_tokens::Entity::update_many()
+            .col_expr(
+                auth_tokens::Column::LastUsedAt,
+                sea_orm::sea_query::Expr::value(at),
+            )
+            .filter(auth_tokens::Column::Id.eq(id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(auth_tokens::Column::LastUsedAt.is_null())
+                    .add(auth_tokens::Column::LastUsedAt.lt(since)),
+            )
+            .exec(&self.db.write)
+            .await?;
+        Ok(())
     }
 
     pub async fn delete_token(&self, token_hash: &str, kind: TokenKind) -> Result<(), AppError> {
@@ -239,6 +268,7 @@ impl AgentStore {
                 agent_id: t.agent_id.into(),
                 name: t.name,
                 created_at: t.created_at,
+                last_used_at: t.last_used_at,
             })
             .collect())
     }
@@ -261,4 +291,5 @@ pub struct ApiTokenRow {
     pub agent_id: AgentId,
     pub name: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }

@@ -3,9 +3,9 @@
 
 use app::api::Backend;
 use app::types::{
-    AgentAccount, AgentId, AgentView, ApiError, CannedResponse, CannedResponseId, ConversationView,
-    InboxParams, MessagePage, MessageView, NotePage, NoteView, Role, SessionId, SessionPage,
-    SessionStatus, SessionView, Stats,
+    AgentAccount, AgentId, AgentView, ApiError, ApiTokenView, CannedResponse, CannedResponseId,
+    ConversationView, InboxParams, MessagePage, MessageView, NewApiToken, NotePage, NoteView, Role,
+    SessionId, SessionPage, SessionStatus, SessionView, Stats,
 };
 
 use crate::agents::{AccountChange, NewAccount, TokenKind};
@@ -70,6 +70,24 @@ impl Backend for DashboardBackend {
 
     async fn stats(&self) -> Result<Stats, ApiError> {
         Ok(self.0.chat.stats().await?)
+    }
+
+    async fn api_tokens(&self, agent: &AgentView) -> Result<Vec<ApiTokenView>, ApiError> {
+        Ok(self.0.agents.tokens(agent).await?)
+    }
+
+    async fn add_api_token(
+        &self,
+        agent: &AgentView,
+        username: &str,
+        name: Option<String>,
+    ) -> Result<NewApiToken, ApiError> {
+        let (view, token) = self.0.agents.add_token(agent, username, name).await?;
+        Ok(NewApiToken { view, token })
+    }
+
+    async fn revoke_api_token(&self, agent: &AgentView, id: &str) -> Result<(), ApiError> {
+        Ok(self.0.agents.remove_token(agent, id).await?)
     }
 
     async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError> {

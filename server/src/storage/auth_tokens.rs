@@ -15,6 +15,8 @@ pub struct Model {
     pub name: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: Option<DateTimeUtc>,
+    /// API tokens: when last used (written at most once a minute).
+    pub last_used_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,7 @@ mod migrate;
 mod presence;
 mod process;
 mod stats;
+mod tokens;
 mod two_instances;
 mod visitor_socket;
 mod widget_api;
