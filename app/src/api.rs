@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::types::{
     AgentAccount, AgentId, AgentView, ApiError, ApiTokenView, CannedResponse, CannedResponseId,
     ConversationView, InboxParams, MessageView, NewApiToken, NotePage, NoteView, Role, SessionId,
-    SessionPage, SessionStatus, SessionView, Stats,
+    SessionPage, SessionStatus, SessionView, Stats, WidgetSettingsChange, WidgetSettingsView,
 };
 
 /// Name of the dashboard's session cookie over plain HTTP.
@@ -69,6 +69,43 @@ mod backend {
         ) -> Result<NewApiToken, ApiError>;
         /// Revokes an API token; admins only.
         async fn revoke_api_token(&self, agent: &AgentView, id: &str) -> Result<(), ApiError>;
+        /// Sets another account's password; admins only.
+        async fn reset_account_password(
+            &self,
+            agent: &AgentView,
+            id: &AgentId,
+            password: &str,
+        ) -> Result<AgentAccount, ApiError>;
+        /// Changes the agent's own display name.
+        async fn set_display_name(
+            &self,
+            agent: &AgentView,
+            display_name: &str,
+        ) -> Result<AgentAccount, ApiError>;
+        /// Changes the agent's own password (proving the current one); ends
+        /// their other dashboard sessions.
+        async fn change_password(
+            &self,
+            agent: &AgentView,
+            session: Option<&str>,
+            current: &str,
+            password: &str,
+        ) -> Result<(), ApiError>;
+        /// Ends every dashboard session of the agent.
+        async fn sign_out_everywhere(&self, agent: &AgentView) -> Result<(), ApiError>;
+        /// The widget's settings in force; admins only.
+        async fn widget_settings(&self, agent: &AgentView) -> Result<WidgetSettingsView, ApiError>;
+        /// Saves a change to the widget's settings; admins only.
+        async fn save_widget_settings(
+            &self,
+            agent: &AgentView,
+            change: WidgetSettingsChange,
+        ) -> Result<WidgetSettingsView, ApiError>;
+        /// Makes a new identity secret; admins only.
+        async fn rotate_identity_secret(
+            &self,
+            agent: &AgentView,
+        ) -> Result<WidgetSettingsView, ApiError>;
         /// Every canned response (every agent).
         async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError>;
         /// Saves a canned response: a new one without `id`; admins only.
@@ -572,6 +609,116 @@ pub async fn revoke_api_token(id: String) -> Result<(), ApiError> {
         async move {
             let (backend, agent) = require_agent().await?;
             backend.revoke_api_token(&agent, &id).await
+        }
+        .await,
+    )
+}
+
+/// The widget's settings in force (admins only).
+#[server(endpoint = "widget_settings")]
+pub async fn widget_settings() -> Result<WidgetSettingsView, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.widget_settings(&agent).await
+        }
+        .await,
+    )
+}
+
+/// Saves the widget's settings; every instance applies them at once
+/// (admins only). JSON in: a form encoding cannot tell an empty list of
+/// allowed origins from a missing one.
+#[server(endpoint = "save_widget_settings", input = server_fn::codec::Json)]
+pub async fn save_widget_settings(
+    change: WidgetSettingsChange,
+) -> Result<WidgetSettingsView, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.save_widget_settings(&agent, change).await
+        }
+        .await,
+    )
+}
+
+/// A new identity secret; hashes made with the old one stop matching
+/// (admins only).
+#[server(endpoint = "rotate_identity_secret")]
+pub async fn rotate_identity_secret() -> Result<WidgetSettingsView, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.rotate_identity_secret(&agent).await
+        }
+        .await,
+    )
+}
+
+/// Sets another account's password (admins only); their dashboard
+/// sessions end.
+#[server(endpoint = "reset_account_password")]
+pub async fn reset_account_password(
+    agent_id: AgentId,
+    password: String,
+) -> Result<AgentAccount, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend
+                .reset_account_password(&agent, &agent_id, &password)
+                .await
+        }
+        .await,
+    )
+}
+
+/// The signed-in agent's display name (what visitors see).
+#[server(endpoint = "set_display_name")]
+pub async fn set_display_name(display_name: String) -> Result<AgentAccount, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.set_display_name(&agent, &display_name).await
+        }
+        .await,
+    )
+}
+
+/// The signed-in agent's new password; their other sessions end.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            if password != password_confirm {
+                return Err(ApiError::new(
+                    crate::types::ErrorCode::PasswordMismatch,
+                    "The two new passwords differ.",
+                ));
+            }
+            let session = session_token().await;
+            backend
+                .change_password(&agent, session.as_deref(), &current, &password)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Ends every dashboard session of the signed-in agent, this one too.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.sign_out_everywhere(&agent).await?;
+            set_session_cookie("", 0, backend.secure_cookies());
+            Ok(())
         }
         .await,
     )

@@ -80,6 +80,11 @@ error_codes! {
     TooMany = "too_many",
     /// No canned response has that id.
     UnknownCannedResponse = "unknown_canned_response",
+    /// A widget setting is malformed; the message names it.
+    InvalidSetting = "invalid_setting",
+    /// The widget runs on a page whose site is not in the widget settings'
+    /// allowed origins.
+    OriginNotAllowed = "origin_not_allowed",
     /// A malformed canned-response shortcut.
     InvalidShortcut = "invalid_shortcut",
     /// Others kept changing a conversation's assignee while this change
@@ -151,7 +156,10 @@ impl ErrorCode {
             | ErrorCode::InvalidToken
             | ErrorCode::IdentityRequired
             | ErrorCode::InvalidIdentity => 401,
-            ErrorCode::BadOrigin | ErrorCode::Forbidden | ErrorCode::InvalidSetupToken => 403,
+            ErrorCode::BadOrigin
+            | ErrorCode::Forbidden
+            | ErrorCode::InvalidSetupToken
+            | ErrorCode::OriginNotAllowed => 403,
             ErrorCode::UnknownCustomer
             | ErrorCode::UnknownSession
             | ErrorCode::UnknownAgent
@@ -186,6 +194,7 @@ impl ErrorCode {
             | ErrorCode::InvalidName
             | ErrorCode::WeakPassword
             | ErrorCode::InvalidShortcut
+            | ErrorCode::InvalidSetting
             | ErrorCode::InvalidUsername => 422,
         }
     }

@@ -383,6 +383,150 @@ pub struct NewApiToken {
     pub token: String,
 }
 
+/// Where the widget's launcher sits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WidgetPosition {
+    #[default]
+    BottomRight,
+    BottomLeft,
+}
+
+impl WidgetPosition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WidgetPosition::BottomRight => "bottom-right",
+            WidgetPosition::BottomLeft => "bottom-left",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "bottom-right" => Some(WidgetPosition::BottomRight),
+            "bottom-left" => Some(WidgetPosition::BottomLeft),
+            _ => None,
+        }
+    }
+}
+
+/// What the widget shows when no agent is available.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfflineMode {
+    /// A form: name, email, message (`POST /chat/api/chat/offline/`).
+    #[default]
+    Form,
+    /// Chat as usual, with the expected reply time.
+    Async,
+    /// No launcher.
+    Hide,
+}
+
+impl OfflineMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfflineMode::Form => "form",
+            OfflineMode::Async => "async",
+            OfflineMode::Hide => "hide",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "form" => Some(OfflineMode::Form),
+            "async" => Some(OfflineMode::Async),
+            "hide" => Some(OfflineMode::Hide),
+            _ => None,
+        }
+    }
+}
+
+/// Where the identity secret in force comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    /// None is set: `customer_hash` is ignored.
+    None,
+    /// `IDENTITY_SECRET` in the environment (until one is made here).
+    Environment,
+    /// Made or set in the dashboard (stored in the database).
+    Dashboard,
+}
+
+/// The widget's settings as admins see and change them
+/// (`GET /chat/api/admin/widget-settings/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetSettingsView {
+    pub title: String,
+    pub welcome_message: String,
+    /// `#rgb` or `#rrggbb`.
+    pub primary_color: String,
+    /// Text on the primary colour.
+    pub text_color: String,
+    pub position: WidgetPosition,
+    pub offline_mode: OfflineMode,
+    /// Free text shown with no agent online, e.g. "a few hours".
+    pub reply_time: String,
+    /// Sites (`https://shop.example.com`) whose pages may run the widget;
+    /// empty: every site.
+    pub allowed_origins: Vec<String>,
+    /// A site-supplied customer_id needs its token or a valid hash.
+    pub identity_required: bool,
+    /// The key of `customer_hash`, for the site's server (admins only).
+    pub identity_secret: Option<String>,
+    pub identity_secret_source: SecretSource,
+    /// `MAX_MESSAGE_LENGTH` (set in the environment; read-only here).
+    pub max_message_length: usize,
+    /// `PUBLIC_URL`: where sites load the widget from (the snippet).
+    pub public_url: String,
+    /// When they were last saved here; `None`: never (the environment's).
+    pub updated_at: Option<String>,
+    pub updated_by: Option<AgentId>,
+}
+
+/// A change to the widget's settings: each field optional; what is left
+/// out keeps its value (`PUT /chat/api/admin/widget-settings/`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetSettingsChange {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub welcome_message: Option<String>,
+    #[serde(default)]
+    pub primary_color: Option<String>,
+    #[serde(default)]
+    pub text_color: Option<String>,
+    #[serde(default)]
+    pub position: Option<WidgetPosition>,
+    #[serde(default)]
+    pub offline_mode: Option<OfflineMode>,
+    #[serde(default)]
+    pub reply_time: Option<String>,
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default)]
+    pub identity_required: Option<bool>,
+    /// Sets the identity secret (at least 16 bytes), e.g. the one the
+    /// site already uses; `POST …/identity-secret/` makes a new one.
+    #[serde(default)]
+    pub identity_secret: Option<String>,
+}
+
+/// `a b&c` → `a%20b%26c`: a URL query value (every byte but the
+/// unreserved ones escaped), the same on the server and in the browser.
+pub fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The name visitors see for an agent whose display name is not set.
 pub const DEFAULT_AGENT_NAME: &str = "Support";
 
@@ -486,6 +630,12 @@ mod tests {
         assert!(found("/ref please").is_empty());
         assert!(found("ref").is_empty());
         assert!(found("/zzz").is_empty());
+    }
+
+    #[test]
+    fn query_values_are_escaped() {
+        assert_eq!(query_escape("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(query_escape("Az09-_.~"), "Az09-_.~");
     }
 
     #[test]

@@ -380,3 +380,107 @@ test("API tokens: shown once, last use listed, revoked", async ({ browser, reque
   console.check();
   await admin.context.close();
 });
+
+test("widget settings: a live preview, then every widget without a restart", async ({ browser }) => {
+  // Agents are refused the screen and its server function.
+  const agent = await signedIn(browser, AGENT);
+  const refusals = watchConsole(agent.page, "settings", /status of 403/);
+  await agent.page.goto("/dashboard/settings");
+  await expect(agent.page.getByRole("alert")).toContainText("Only admins");
+  refusals.check();
+  await agent.context.close();
+
+  const admin = await signedIn(browser, ADMIN);
+  const console = watchConsole(admin.page, "settings");
+  await admin.page.goto("/dashboard/settings");
+  await admin.dashboard.waitHydrated();
+  const form = admin.page.locator("form.widget-settings");
+  const title = form.locator('input[name="title"]');
+  const original = await title.inputValue();
+  const stamp = Date.now();
+  const preview = admin.page.frameLocator("iframe.widget-preview");
+  await expect(preview.locator(".dc-title")).toHaveText(original);
+
+  // Unsaved values show in the preview, not on the site.
+  await title.fill(`Acme ${stamp}`);
+  await form.locator('input[name="primary_color"]').fill("#16a34a");
+  await form.locator('select[name="position"]').selectOption("bottom-left");
+  await expect(preview.locator(".dc-title")).toHaveText(`Acme ${stamp}`);
+  await expect(preview.locator("#defmis-chat-root")).toHaveAttribute("data-position", "bottom-left");
+  const unsaved = await admin.page.request.get("/chat/api/widget/config/");
+  expect((await unsaved.json()).title).toBe(original);
+
+  // "No agent online" with the offline form.
+  await admin.page.getByLabel("Preview as").selectOption("offline");
+  await expect(preview.locator(".dc-offline-form")).toBeVisible();
+
+  // The snippet is there to copy.
+  await expect(admin.page.locator(".snippet code").first()).toContainText("/static/js/chat-widget.js");
+
+  // Saved: a visitor's page has it at once.
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(admin.page.locator(".notice")).toContainText("Saved");
+  await expect(admin.page.locator(".saved-at")).toContainText("Last saved");
+  const visitorContext = await browser.newContext();
+  const widget = new WidgetPage(await visitorContext.newPage());
+  await widget.goto();
+  await widget.launcher().click();
+  await expect(widget.page.locator(".dc-title")).toHaveText(`Acme ${stamp}`);
+  await expect(widget.page.locator("#defmis-chat-root")).toHaveAttribute("data-position", "bottom-left");
+  const colour = await widget.page
+    .locator("#defmis-chat-root")
+    .evaluate((el) => (el as HTMLElement).style.getPropertyValue("--dc-p"));
+  expect(colour).toBe("#16a34a");
+  await visitorContext.close();
+
+  // Put the look back for the other tests.
+  await title.fill(original);
+  await form.locator('input[name="primary_color"]').fill("#2563eb");
+  await form.locator('select[name="position"]').selectOption("bottom-right");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(admin.page.locator(".notice")).toContainText("Saved");
+  console.check();
+  await admin.context.close();
+});
+
+test("my account, and an admin's password reset", async ({ browser }) => {
+  const admin = await signedIn(browser, ADMIN);
+  await admin.page.goto("/dashboard/admin");
+  await admin.dashboard.waitHydrated();
+  const username = `acct${Date.now()}`;
+  const form = admin.page.locator("form.new-account");
+  await form.locator('input[name="username"]').fill(username);
+  await form.locator('input[name="password"]').fill("first password 123");
+  await form.getByRole("button", { name: "Create account" }).click();
+  const row = admin.page.locator(`.account-row[data-username="${username}"]`);
+  await expect(row).toBeVisible();
+
+  // They forgot it: the admin sets a new one.
+  await row.getByRole("button", { name: "Reset password" }).click();
+  const reset = admin.page.locator("form.reset-password");
+  await reset.locator('input[name="password"]').fill("second password 456");
+  await reset.getByRole("button", { name: "Set password" }).click();
+  await expect(admin.page.locator(".notice")).toContainText(`${username} has a new password`);
+  await admin.context.close();
+
+  const me = await signedIn(browser, { username, password: "second password 456" });
+  const console = watchConsole(me.page, "account");
+  await me.page.goto("/dashboard/account");
+  await me.dashboard.waitHydrated();
+  const name = me.page.locator('form.display-name input[name="display_name"]');
+  await name.fill("Dana from Support");
+  await me.page.getByRole("button", { name: "Save name" }).click();
+  await expect(me.page.locator(".notice")).toContainText("visitors see this name");
+  await me.page.reload();
+  await expect(name).toHaveValue("Dana from Support");
+
+  // Signed in on a second device, then out everywhere.
+  const second = await signedIn(browser, { username, password: "second password 456" });
+  await me.dashboard.waitHydrated();
+  await me.page.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(me.page).toHaveURL(/\/dashboard\/login$/);
+  await expect(second.page).toHaveURL(/\/dashboard\/login$/, { timeout: 15_000 });
+  console.check();
+  await second.context.close();
+  await me.context.close();
+});

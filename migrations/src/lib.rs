@@ -16,6 +16,8 @@
 //!   home's first-response times), and per-day counts' index.
 //! - `m20261215_000002_canned_responses`: saved replies (`/shortcut`).
 //! - `m20261215_000003_token_last_used`: when each API token was last used.
+//! - `m20261220_000001_site_settings`: settings saved in the dashboard
+//!   (the widget's), applied without a restart.
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -31,6 +33,7 @@ mod m20261210_000002_search;
 mod m20261215_000001_first_reply;
 mod m20261215_000002_canned_responses;
 mod m20261215_000003_token_last_used;
+mod m20261220_000001_site_settings;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -48,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000001_first_reply::Migration),
             Box::new(m20261215_000002_canned_responses::Migration),
             Box::new(m20261215_000003_token_last_used::Migration),
+            Box::new(m20261220_000001_site_settings::Migration),
         ]
     }
 }

@@ -13,7 +13,19 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-/// A fresh unguessable token: 32 random bytes, hex.
+/// Refuses agents without the admin role (403 `forbidden`). Every
+/// domain's admin-only rule calls this, so the check is one line there.
+pub(crate) fn require_admin(actor: &app::types::AgentView) -> Result<(), crate::error::AppError> {
+    if actor.role == app::types::Role::Admin {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::Forbidden(
+            app::types::ErrorCode::Forbidden,
+            "Only admins may do this.".into(),
+        ))
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header.
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
     let value = headers
@@ -25,6 +37,7 @@ pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// A fresh unguessable token: 32 random bytes, hex.
 pub fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
     hex(&bytes)

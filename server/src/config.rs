@@ -15,13 +15,14 @@
 //! | `LOG_FORMAT` | `text` | `json` for one JSON object per line |
 //! | `MAX_MESSAGE_LENGTH` | `4000` | longest message, in characters |
 //! | `DASHBOARD_SESSION_HOURS` | `168` | how long an agent stays signed in |
-//! | `WIDGET_TITLE` | `Chat with us` | widget header |
+//! | `WIDGET_TITLE` | `Chat with us` | widget header (every `WIDGET_…` and `IDENTITY_…` value is a default: once an admin saves the widget settings in the dashboard, the saved ones apply) |
 //! | `WIDGET_WELCOME_MESSAGE` | `Hi! How can we help?` | shown atop an empty conversation |
 //! | `WIDGET_PRIMARY_COLOR` | `#2563eb` | launcher and header colour (`#rgb` or `#rrggbb`) |
 //! | `WIDGET_TEXT_COLOR` | `#ffffff` | text on the primary colour |
 //! | `WIDGET_POSITION` | `bottom-right` | or `bottom-left` |
 //! | `WIDGET_OFFLINE_MODE` | `form` | with no agent online the widget shows: `form` (an offline form), `async` (chat as usual), `hide` (no launcher) |
 //! | `WIDGET_REPLY_TIME` | empty | free text shown with no agent online, e.g. `a few hours` |
+//! | `WIDGET_ALLOWED_ORIGINS` | empty | comma list of sites (`https://shop.example.com`) whose pages may run the widget; empty: every site |
 //! | `IDENTITY_SECRET` | unset | at least 16 bytes: key of `customer_hash` = hex HMAC-SHA256(secret, customer_id) (docs/identity.md) |
 //! | `IDENTITY_REQUIRED` | `false` | `true`: a start with a customer_id needs its token or a valid `customer_hash` (needs `IDENTITY_SECRET`) |
 //! | `SMTP_URL` | unset | `smtp://host:port` or `smtps://user:pass@host`: offline messages are e-mailed to the team |
@@ -64,7 +65,11 @@ pub struct Config {
     pub json_logs: bool,
     pub max_message_chars: usize,
     pub session_ttl_hours: i64,
+    /// The widget's settings from the environment: the defaults until an
+    /// admin saves settings in the dashboard.
     pub widget: WidgetSettings,
+    /// `WIDGET_ALLOWED_ORIGINS` (normalised; empty: every site).
+    pub widget_allowed_origins: Vec<String>,
     pub site_root: PathBuf,
     pub limits: LimitSettings,
     /// Peers whose `X-Forwarded-For` is believed.
@@ -90,28 +95,7 @@ pub struct SmtpSettings {
     pub to: Vec<String>,
 }
 
-/// What the widget shows when no agent is available (`WIDGET_OFFLINE_MODE`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OfflineMode {
-    /// A form: name, email, message (`POST /chat/api/chat/offline/`).
-    Form,
-    /// Chat as usual, with the expected reply time.
-    Async,
-    /// No launcher.
-    Hide,
-}
-
-impl OfflineMode {
-    fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "form" => Ok(Self::Form),
-            "async" => Ok(Self::Async),
-            "hide" => Ok(Self::Hide),
-            other => Err(format!("must be form, async or hide, not {other:?}")),
-        }
-    }
-}
+pub use app::types::{OfflineMode, WidgetPosition};
 
 /// Rate, count, and time limits (`LIMIT_…`). With `LIMITS=off`, `enabled`
 /// is false: rates and counts are not checked; times always are.
@@ -165,6 +149,25 @@ impl LimitSettings {
     }
 }
 
+/// `HTTPS://Shop.Example.com:443/` → `https://shop.example.com`: a web
+/// origin as browsers send it in `Origin` (scheme, host, port unless the
+/// scheme's default; no path).
+pub fn parse_origin(raw: &str) -> Result<String, String> {
+    let bad = || format!("not a web origin like https://shop.example.com: {raw:?}");
+    let url = url::Url::parse(raw.trim()).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.path() != "/"
+    {
+        return Err(bad());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 /// `10.0.0.0/8, 127.0.0.1` → networks (a bare address is a /32 or /128).
 fn parse_cidrs(raw: &str) -> Result<Vec<IpNet>, String> {
     raw.split(',')
@@ -185,7 +188,7 @@ pub struct WidgetSettings {
     pub welcome_message: String,
     pub primary_color: String,
     pub text_color: String,
-    pub position: String,
+    pub position: WidgetPosition,
     pub max_message_length: usize,
     pub offline_mode: OfflineMode,
     /// Free text, e.g. "a few hours"; empty when not set.
@@ -353,18 +356,28 @@ impl Config {
         if !is_hex_colour(&text_color) {
             return Err(err("WIDGET_TEXT_COLOR", "must be #rgb or #rrggbb"));
         }
-        let position = get("WIDGET_POSITION").unwrap_or_else(|| "bottom-right".into());
-        if position != "bottom-right" && position != "bottom-left" {
-            return Err(err(
-                "WIDGET_POSITION",
-                "must be bottom-right or bottom-left",
-            ));
-        }
-        let offline_mode = get("WIDGET_OFFLINE_MODE")
-            .map(|m| OfflineMode::parse(&m))
-            .transpose()
-            .map_err(|e| err("WIDGET_OFFLINE_MODE", e))?
-            .unwrap_or(OfflineMode::Form);
+        let position = match get("WIDGET_POSITION") {
+            None => WidgetPosition::BottomRight,
+            Some(p) => WidgetPosition::parse(&p)
+                .ok_or_else(|| err("WIDGET_POSITION", "must be bottom-right or bottom-left"))?,
+        };
+        let offline_mode = match get("WIDGET_OFFLINE_MODE") {
+            None => OfflineMode::Form,
+            Some(m) => OfflineMode::parse(&m).ok_or_else(|| {
+                err(
+                    "WIDGET_OFFLINE_MODE",
+                    format!("must be form, async or hide, not {m:?}"),
+                )
+            })?,
+        };
+        let widget_allowed_origins = get("WIDGET_ALLOWED_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(parse_origin)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err("WIDGET_ALLOWED_ORIGINS", e))?;
         let reply_time = get("WIDGET_REPLY_TIME").unwrap_or_default();
         if reply_time.chars().count() > 100 || reply_time.chars().any(char::is_control) {
             return Err(err(
@@ -412,6 +425,7 @@ impl Config {
                 reply_time,
                 identity_required,
             },
+            widget_allowed_origins,
             site_root: get("LEPTOS_SITE_ROOT")
                 .unwrap_or_else(|| "target/site".into())
                 .into(),
@@ -552,7 +566,7 @@ fn parse_num(raw: Option<String>, default: usize, min: usize, max: usize) -> Res
     }
 }
 
-fn is_hex_colour(s: &str) -> bool {
+pub(crate) fn is_hex_colour(s: &str) -> bool {
     let Some(hex) = s.strip_prefix('#') else {
         return false;
     };

@@ -12,6 +12,9 @@
 //!     the group-commit writer.
 //!   - [`agents`]: accounts, sign-in, API tokens, admin API.
 //!   - [`canned`]: canned responses (`/shortcut` replies).
+//!   - [`settings`]: the widget's settings saved in the dashboard (look,
+//!     offline mode, allowed origins, identity verification), applied on
+//!     every instance without a restart.
 //!   - [`dashboard`]: the Leptos app's server functions and the agent socket.
 //! - [`presence`]: whether an agent is available (a socket open on any
 //!   instance); [`mail`]: offline messages e-mailed to the team.
@@ -21,7 +24,8 @@
 //! - [`storage`]: connections (SQLite writer + readers, or a PostgreSQL
 //!   pool) and entities (`migrations` has the schema).
 //! - [`site`]: demo page, health, static files, the Host check.
-//! - [`auth`], [`error`]: secrets, and the one error type.
+//! - [`auth`], [`error`]: secrets and the admin-role check, and the one
+//!   error type.
 //! - [`limits`]: rate and count limits, the client address; [`serve`]: the
 //!   listener (header and body timeouts, graceful stop); [`metrics`]:
 //!   Prometheus metrics on `METRICS_ADDR`.
@@ -49,6 +53,7 @@ pub mod mail;
 pub mod metrics;
 pub mod presence;
 pub mod serve;
+pub mod settings;
 pub mod site;
 pub mod startup;
 pub mod state;

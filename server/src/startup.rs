@@ -33,9 +33,10 @@ use crate::mail::Mailer;
 use crate::metrics::{self, Metrics};
 use crate::presence::store::PresenceStore;
 use crate::presence::Presence;
+use crate::settings::SettingsService;
 use crate::state::{AppState, Inner};
 use crate::storage::Db;
-use crate::{agents, canned, chat, dashboard, serve, site, storage};
+use crate::{agents, canned, chat, dashboard, serve, settings, site, storage};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -73,11 +74,10 @@ impl Application {
             None => Bus::local(hub),
         });
         let hasher = TokenHasher::new(config.secret_key.clone());
-        let identity = Identity::new(
-            config.identity_secret.clone(),
-            config.identity_required,
-            &config.secret_key,
-        );
+        let settings = SettingsService::start(db.clone(), &config, bus.clone())
+            .await
+            .context("cannot read the widget settings")?;
+        let identity = Identity::new(settings.subscribe(), &config.secret_key);
         let mailer = match &config.smtp {
             Some(smtp) => Some(Mailer::start(smtp)?),
             None => None,
@@ -135,6 +135,7 @@ impl Application {
             chat,
             agents,
             canned,
+            settings,
             bus,
             limits,
             metrics: metrics.clone(),
@@ -233,9 +234,10 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(site::router())
-        .merge(chat::router())
+        .merge(chat::router(&state))
         .merge(agents::router())
         .merge(canned::router())
+        .merge(settings::router())
         .merge(dashboard::router(&state))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn_with_state(

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::presence::Presence;
+use crate::settings::SettingsService;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
@@ -24,6 +25,8 @@ pub struct Inner {
     pub chat: ChatService,
     pub agents: AgentService,
     pub canned: CannedService,
+    /// The widget's settings in force (saved in the dashboard).
+    pub settings: Arc<SettingsService>,
     pub bus: Arc<Bus>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,

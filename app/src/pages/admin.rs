@@ -1,17 +1,18 @@
 //! `/dashboard/admin`: the team, for admins (the seed's `/admin/` comes
 //! here). Every account with its role and state; a form to create one;
-//! deactivate and reactivate. The server functions check the role: an
+//! deactivate and reactivate; set a new password for someone who forgot
+//! theirs (their sessions end). The server functions check the role: an
 //! agent sees the refusal, not the list.
 //!
 //! Stable selectors: `.account-row[data-username][data-active]`,
-//! `form.new-account`.
+//! `form.new-account`, `form.reset-password`.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{ErrorBox, Frame};
-use crate::api::{list_accounts, set_account_active, CreateAccount};
-use crate::types::{AgentAccount, Role};
+use crate::api::{list_accounts, reset_account_password, set_account_active, CreateAccount};
+use crate::types::{AgentAccount, AgentId, Role};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -49,6 +50,30 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
         Some(Err(e)) => error.set(Some(e.message)),
         None => {}
     });
+    let resetting = RwSignal::new(None::<AgentId>);
+    let new_password = RwSignal::new(String::new());
+    let notice = RwSignal::new(None::<String>);
+    let reset = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(id) = resetting.get_untracked() else {
+            return;
+        };
+        let password = new_password.get_untracked();
+        spawn_local(async move {
+            match reset_account_password(id, password).await {
+                Ok(account) => {
+                    error.set(None);
+                    resetting.set(None);
+                    new_password.set(String::new());
+                    notice.set(Some(format!(
+                        "{} has a new password; their sessions ended.",
+                        account.username
+                    )));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
     let toggle = move |account: AgentAccount| {
         spawn_local(async move {
             match set_account_active(account.id.clone(), !account.active).await {
@@ -101,11 +126,60 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                             >
                                 {if account.active { "Deactivate" } else { "Reactivate" }}
                             </button>
+                            " "
+                            <button
+                                type="button"
+                                class="link"
+                                on:click={
+                                    let id = account.id.clone();
+                                    move |_| {
+                                        notice.set(None);
+                                        new_password.set(String::new());
+                                        resetting.set(Some(id.clone()));
+                                    }
+                                }
+                            >
+                                "Reset password"
+                            </button>
                         </td>
                     </tr>
                 </For>
             </tbody>
         </table>
+        {move || {
+            resetting
+                .get()
+                .map(|id| {
+                    let who = accounts
+                        .with_untracked(|l| {
+                            l.iter().find(|a| a.id == id).map(|a| a.username.clone())
+                        })
+                        .unwrap_or_default();
+                    view! {
+                        <form class="card stack reset-password" on:submit=reset>
+                            <label>
+                                {format!("New password for {who} (at least 10 characters)")}
+                                <input
+                                    type="password"
+                                    name="password"
+                                    required
+                                    minlength="10"
+                                    autocomplete="new-password"
+                                    prop:value=move || new_password.get()
+                                    on:input=move |ev| new_password.set(event_target_value(&ev))
+                                />
+                            </label>
+                            <div class="actions">
+                                <button type="submit" class="primary">"Set password"</button>
+                                <button type="button" class="link" on:click=move |_| resetting.set(None)>
+                                    "Cancel"
+                                </button>
+                            </div>
+                        </form>
+                    }
+                })
+        }}
+        {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <h2>"Add someone"</h2>
         <ActionForm action=create attr:class="stack new-account">

@@ -9,6 +9,7 @@ use crate::live::LiveState;
 use crate::types::ApiError;
 use leptos_meta::Title;
 
+mod account;
 mod admin;
 mod auth;
 mod canned;
@@ -16,14 +17,17 @@ mod conversation;
 mod home;
 mod keys;
 mod sessions;
+mod settings;
 mod tokens;
 
+pub use account::AccountPage;
 pub use admin::AdminPage;
 pub use auth::{LoginPage, SetupPage};
 pub use canned::CannedPage;
 pub use conversation::ConversationPage;
 pub use home::HomePage;
 pub use sessions::SessionsPage;
+pub use settings::SettingsPage;
 pub use tokens::TokensPage;
 
 /// The frame of every signed-in page: brand, navigation, sign-out.
@@ -43,8 +47,10 @@ fn Frame(children: Children) -> impl IntoView {
                 </A>
                 <A href=sessions::INBOX>"Conversations"</A>
                 <A href="/dashboard/canned">"Canned"</A>
+                <A href="/dashboard/settings">"Widget"</A>
                 <A href="/dashboard/admin">"Team"</A>
                 <A href="/dashboard/tokens">"Tokens"</A>
+                <A href="/dashboard/account">"Account"</A>
             </nav>
             <Show when=move || attention.permission.get().is_none()>
                 <button

@@ -14,7 +14,9 @@ use axum::routing::{delete, get, patch, put};
 use axum::Router;
 use chrono::Duration;
 
-use crate::auth::{constant_time_eq, hash_password, random_token, verify_password, TokenHasher};
+use crate::auth::{
+    constant_time_eq, hash_password, random_token, require_admin, verify_password, TokenHasher,
+};
 use crate::error::AppError;
 use crate::limits::{ClientAddr, Limits};
 use crate::state::AppState;
@@ -58,6 +60,15 @@ pub fn router() -> Router<AppState> {
             get(routes::list_tokens).post(routes::add_token),
         )
         .route("/chat/api/admin/tokens/{id}/", delete(routes::remove_token))
+        // The names for the same resource.
+        .route(
+            "/chat/api/admin/api-tokens/",
+            get(routes::list_tokens).post(routes::add_token),
+        )
+        .route(
+            "/chat/api/admin/api-tokens/{id}/",
+            delete(routes::remove_token),
+        )
 }
 
 /// How often an API token's last use is written, at most.
@@ -309,7 +320,10 @@ impl AgentService {
         id: &AgentId,
         change: AccountChange,
     ) -> Result<AgentAccount, AppError> {
-        let only_own_name = change.role.is_none() && change.active.is_none() && &actor.id == id;
+        let only_own_name = change.role.is_none()
+            && change.active.is_none()
+            && change.password.is_none()
+            && &actor.id == id;
         if !only_own_name {
             require_admin(actor)?;
         }
@@ -330,9 +344,15 @@ impl AgentService {
             .as_deref()
             .map(parse_display_name)
             .transpose()?;
+        if let Some(password) = &change.password {
+            check_password(password)?;
+        }
         self.store.update(id, change.role, display_name).await?;
         if let Some(active) = change.active {
             self.store.set_active(id, active).await?;
+        }
+        if let Some(password) = &change.password {
+            return self.reset_account_password(actor, id, password).await;
         }
         self.account_by_id(id).await
     }
@@ -413,7 +433,65 @@ impl AgentService {
         let agent = self.by_username(username).await?;
         check_password(password)?;
         let hash = self.hash(password).await?;
-        self.store.set_password(&agent.id, hash).await
+        self.store.set_password(&agent.id, hash, None).await
+    }
+
+    /// An admin sets another account's password (a forgotten one): that
+    /// agent's dashboard sessions end and their sockets close within 5 s;
+    /// API tokens stay.
+    pub async fn reset_account_password(
+        &self,
+        actor: &AgentView,
+        id: &AgentId,
+        password: &str,
+    ) -> Result<AgentAccount, AppError> {
+        require_admin(actor)?;
+        check_password(password)?;
+        let target = self.store.by_id(id).await?.ok_or_else(unknown_agent)?;
+        let hash = self.hash(password).await?;
+        self.store.set_password(&target.id, hash, None).await?;
+        tracing::info!(by = %actor.username, username = %target.username, "password reset");
+        self.account_by_id(id).await
+    }
+
+    /// An agent changes their own password, proving the current one; their
+    /// other dashboard sessions end, the one of `session` (its token)
+    /// stays. Throttled like sign-ins.
+    pub async fn change_own_password(
+        &self,
+        actor: &AgentView,
+        session: Option<&str>,
+        current: &str,
+        password: &str,
+        from: ClientAddr,
+    ) -> Result<(), AppError> {
+        self.limits.login_allowed(&actor.username, from)?;
+        check_password(password)?;
+        if let Err(e) = self.verify(&actor.username, current).await {
+            if matches!(e, AppError::Unauthorized(..)) {
+                self.limits.login_failed(&actor.username, from);
+                return Err(AppError::Forbidden(
+                    ErrorCode::InvalidCredentials,
+                    "The current password is wrong.".into(),
+                ));
+            }
+            return Err(e);
+        }
+        let hash = self.hash(password).await?;
+        let keep = session.map(|t| self.hasher.hash(t));
+        self.store
+            .set_password(&actor.id, hash, keep.as_deref())
+            .await?;
+        tracing::info!(username = %actor.username, "password changed");
+        Ok(())
+    }
+
+    /// Ends every dashboard session of the agent, this one included (API
+    /// tokens stay); their sockets close within 5 s.
+    pub async fn sign_out_everywhere(&self, actor: &AgentView) -> Result<u64, AppError> {
+        let ended = self.store.end_sessions(&actor.id).await?;
+        tracing::info!(username = %actor.username, sessions = ended, "signed out everywhere");
+        Ok(ended)
     }
 
     /// API tokens, newest first (at most [`LIST_MAX`]); never their values.
@@ -537,17 +615,9 @@ pub struct AccountChange {
     pub role: Option<Role>,
     pub display_name: Option<String>,
     pub active: Option<bool>,
-}
-
-pub(crate) fn require_admin(actor: &AgentView) -> Result<(), AppError> {
-    if actor.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            ErrorCode::Forbidden,
-            "Only admins may do this.".into(),
-        ))
-    }
+    /// A new password (admins; ends the agent's dashboard sessions).
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 fn unknown_agent() -> AppError {

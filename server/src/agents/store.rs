@@ -232,7 +232,14 @@ impl AgentStore {
 
     /// Replaces the password hash and ends every dashboard session of the
     /// agent, in one transaction.
-    pub async fn set_password(&self, id: &AgentId, hash: String) -> Result<(), AppError> {
+    /// Sets a password hash and ends the agent's dashboard sessions, all
+    /// but the one whose hash is `keep` (the session that changed it).
+    pub async fn set_password(
+        &self,
+        id: &AgentId,
+        hash: String,
+        keep: Option<&str>,
+    ) -> Result<(), AppError> {
         use sea_orm::TransactionTrait;
         let txn = self.db.write.begin().await?;
         agents::Entity::update_many()
@@ -243,13 +250,25 @@ impl AgentStore {
             .filter(agents::Column::Id.eq(id.as_str()))
             .exec(&txn)
             .await?;
-        auth_tokens::Entity::delete_many()
+        let mut sessions = auth_tokens::Entity::delete_many()
             .filter(auth_tokens::Column::AgentId.eq(id.as_str()))
-            .filter(auth_tokens::Column::Kind.eq(TokenKind::Session.as_str()))
-            .exec(&txn)
-            .await?;
+            .filter(auth_tokens::Column::Kind.eq(TokenKind::Session.as_str()));
+        if let Some(keep) = keep {
+            sessions = sessions.filter(auth_tokens::Column::TokenHash.ne(keep));
+        }
+        sessions.exec(&txn).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Ends every dashboard session of an agent; how many there were.
+    pub async fn end_sessions(&self, id: &AgentId) -> Result<u64, AppError> {
+        let done = auth_tokens::Entity::delete_many()
+            .filter(auth_tokens::Column::AgentId.eq(id.as_str()))
+            .filter(auth_tokens::Column::Kind.eq(TokenKind::Session.as_str()))
+            .exec(&self.db.write)
+            .await?;
+        Ok(done.rows_affected)
     }
 
     /// API tokens (never their values), newest first, at most `limit`.

@@ -79,6 +79,9 @@ pub enum Change {
         by: Party,
         seq: i64,
     },
+    /// An admin saved settings: every instance reloads them (to
+    /// [`Audience::Agents`]; nothing is sent to clients).
+    SettingsChanged,
     /// Events may have been lost on the way between instances: agent sockets
     /// are told to refetch, visitor sockets catch up from storage.
     Resync,
@@ -162,7 +165,7 @@ impl Event {
                 status: *status,
                 viewing: viewing.clone(),
             },
-            Change::PresenceQuery => return None,
+            Change::PresenceQuery | Change::SettingsChanged => return None,
             Change::Read {
                 session_id,
                 by,
@@ -214,7 +217,8 @@ impl Event {
             | Change::Read { .. }
             | Change::Resync
             | Change::Presence { .. }
-            | Change::PresenceQuery => None,
+            | Change::PresenceQuery
+            | Change::SettingsChanged => None,
         }
     }
 }

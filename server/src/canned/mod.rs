@@ -15,7 +15,7 @@ use sea_orm::{
     QuerySelect, Set, SqlErr,
 };
 
-use crate::agents::require_admin;
+use crate::auth::require_admin;
 use crate::chat::domain::MessageText;
 use crate::error::AppError;
 use crate::state::AppState;

@@ -9,7 +9,12 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
 use crate::auth::hex;
+use crate::settings::Live;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -32,34 +37,33 @@ pub enum Verdict {
     Wrong,
 }
 
-/// `IDENTITY_SECRET`, `IDENTITY_REQUIRED`, and the key derived tokens are
-/// made with.
+/// The identity secret and the required toggle in force (the widget
+/// settings: saved in the dashboard, else `IDENTITY_SECRET` and
+/// `IDENTITY_REQUIRED`), and the key derived tokens are made with.
 #[derive(Clone)]
 pub struct Identity {
-    secret: Option<SecretString>,
-    required: bool,
+    settings: watch::Receiver<Arc<Live>>,
     /// HMAC-SHA256(SECRET_KEY, "identity-token"): never the secret itself.
     token_key: [u8; 32],
 }
 
 impl Identity {
-    pub fn new(secret: Option<SecretString>, required: bool, secret_key: &SecretString) -> Self {
+    pub fn new(settings: watch::Receiver<Arc<Live>>, secret_key: &SecretString) -> Self {
         Self {
-            secret,
-            required,
+            settings,
             token_key: mac(secret_key.expose_secret().as_bytes(), &[b"identity-token"]),
         }
     }
 
     pub fn required(&self) -> bool {
-        self.required
+        self.settings.borrow().widget.identity_required
     }
 
     /// Checks `hash` (hex, either case) against `customer_id`, in constant
     /// time.
     pub fn check(&self, customer_id: &str, hash: Option<&str>) -> Verdict {
-        let (Some(secret), Some(hash)) =
-            (&self.secret, hash.map(str::trim).filter(|h| !h.is_empty()))
+        let secret = self.settings.borrow().identity_secret.clone();
+        let (Some(secret), Some(hash)) = (secret, hash.map(str::trim).filter(|h| !h.is_empty()))
         else {
             return Verdict::Unchecked;
         };
@@ -88,8 +92,7 @@ mod tests {
 
     fn identity() -> Identity {
         Identity::new(
-            Some("test-identity-secret".to_string().into()),
-            false,
+            crate::settings::test_settings(Some("test-identity-secret"), false),
             &"k".repeat(40).into(),
         )
     }
@@ -114,7 +117,10 @@ mod tests {
 
     #[test]
     fn without_a_secret_hashes_are_ignored() {
-        let id = Identity::new(None, false, &"k".repeat(40).into());
+        let id = Identity::new(
+            crate::settings::test_settings(None, false),
+            &"k".repeat(40).into(),
+        );
         assert_eq!(id.check("42", Some("abc")), Verdict::Unchecked);
     }
 

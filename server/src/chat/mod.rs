@@ -33,8 +33,10 @@ pub mod writer;
 pub use service::{ChatService, HistoryQuery, OfflineRequest, StartRequest, StartResponse};
 
 /// The widget API (CORS-open: it runs on customers' sites) and the visitor
-/// socket.
-pub fn router() -> Router<AppState> {
+/// socket; both refuse pages whose site is not in the widget settings'
+/// allowed origins (when there are any).
+pub fn router(state: &AppState) -> Router<AppState> {
+    let origins = axum::middleware::from_fn_with_state(state.clone(), routes::check_origin);
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
@@ -53,8 +55,10 @@ pub fn router() -> Router<AppState> {
             "/chat/api/chat/{customer_id}/history/",
             get(routes::history),
         )
+        .layer(origins.clone())
         .layer(cors);
-    Router::new()
-        .merge(api)
-        .route("/ws/chat/{customer_id}/", get(socket::visitor_socket))
+    Router::new().merge(api).route(
+        "/ws/chat/{customer_id}/",
+        get(socket::visitor_socket).layer(origins),
+    )
 }

@@ -46,15 +46,41 @@ pub struct WidgetConfig {
     pub available: bool,
 }
 
-/// Not cached: availability changes.
+/// Not cached: availability and settings change.
 pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "no-cache")],
         Json(WidgetConfig {
-            settings: state.config.widget.clone(),
+            settings: state.settings.current().widget.clone(),
             available: state.presence.available(),
         }),
     )
+}
+
+/// Refuses a browser page (an `Origin` header) whose site may not run the
+/// widget: 403 `origin_not_allowed`. Requests without `Origin` (servers,
+/// tools) pass; a site's own server may always call the API.
+pub async fn check_origin(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, AppError> {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| state.settings.current().allows_origin(o, host));
+        if !allowed {
+            return Err(AppError::Forbidden(
+                ErrorCode::OriginNotAllowed,
+                "This site may not run the chat widget (widget settings: allowed origins).".into(),
+            ));
+        }
+    }
+    Ok(next.run(req).await)
 }
 
 /// An empty body starts a fresh conversation with no name or email.

@@ -5,7 +5,8 @@ use app::api::Backend;
 use app::types::{
     AgentAccount, AgentId, AgentView, ApiError, ApiTokenView, CannedResponse, CannedResponseId,
     ConversationView, InboxParams, MessagePage, MessageView, NewApiToken, NotePage, NoteView, Role,
-    SessionId, SessionPage, SessionStatus, SessionView, Stats,
+    SessionId, SessionPage, SessionStatus, SessionView, Stats, WidgetSettingsChange,
+    WidgetSettingsView,
 };
 
 use crate::agents::{AccountChange, NewAccount, TokenKind};
@@ -16,6 +17,19 @@ use crate::state::AppState;
 
 /// Server functions' access to the domain services.
 pub struct DashboardBackend(pub AppState);
+
+impl DashboardBackend {
+    /// The calling browser's address: leptos_axum puts the request's parts
+    /// into the server function's context, the peer address in their
+    /// extensions.
+    fn client(&self) -> ClientAddr {
+        leptos::prelude::use_context::<axum::http::request::Parts>()
+            .map(|parts| client_addr(&parts, &self.0))
+            .unwrap_or(ClientAddr(std::net::IpAddr::V6(
+                std::net::Ipv6Addr::LOCALHOST,
+            )))
+    }
+}
 
 #[async_trait::async_trait]
 impl Backend for DashboardBackend {
@@ -28,13 +42,7 @@ impl Backend for DashboardBackend {
     }
 
     async fn login(&self, username: &str, password: &str) -> Result<String, ApiError> {
-        // leptos_axum puts the request's parts into the server function's
-        // context; the peer address is in their extensions.
-        let from = leptos::prelude::use_context::<axum::http::request::Parts>()
-            .map(|parts| client_addr(&parts, &self.0))
-            .unwrap_or(ClientAddr(std::net::IpAddr::V6(
-                std::net::Ipv6Addr::LOCALHOST,
-            )));
+        let from = self.client();
         Ok(self.0.agents.login(username, password, from).await?)
     }
 
@@ -88,6 +96,25 @@ impl Backend for DashboardBackend {
 
     async fn revoke_api_token(&self, agent: &AgentView, id: &str) -> Result<(), ApiError> {
         Ok(self.0.agents.remove_token(agent, id).await?)
+    }
+
+    async fn widget_settings(&self, agent: &AgentView) -> Result<WidgetSettingsView, ApiError> {
+        Ok(self.0.settings.view(agent)?)
+    }
+
+    async fn save_widget_settings(
+        &self,
+        agent: &AgentView,
+        change: WidgetSettingsChange,
+    ) -> Result<WidgetSettingsView, ApiError> {
+        Ok(self.0.settings.change(agent, change).await?)
+    }
+
+    async fn rotate_identity_secret(
+        &self,
+        agent: &AgentView,
+    ) -> Result<WidgetSettingsView, ApiError> {
+        Ok(self.0.settings.rotate_secret(agent).await?)
     }
 
     async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError> {
@@ -161,11 +188,59 @@ impl Backend for DashboardBackend {
         active: bool,
     ) -> Result<AgentAccount, ApiError> {
         let change = AccountChange {
-            role: None,
-            display_name: None,
             active: Some(active),
+            ..AccountChange::default()
         };
         Ok(self.0.agents.change_account(agent, id, change).await?)
+    }
+
+    async fn reset_account_password(
+        &self,
+        agent: &AgentView,
+        id: &AgentId,
+        password: &str,
+    ) -> Result<AgentAccount, ApiError> {
+        Ok(self
+            .0
+            .agents
+            .reset_account_password(agent, id, password)
+            .await?)
+    }
+
+    async fn set_display_name(
+        &self,
+        agent: &AgentView,
+        display_name: &str,
+    ) -> Result<AgentAccount, ApiError> {
+        let change = AccountChange {
+            display_name: Some(display_name.to_string()),
+            ..AccountChange::default()
+        };
+        Ok(self
+            .0
+            .agents
+            .change_account(agent, &agent.id, change)
+            .await?)
+    }
+
+    async fn change_password(
+        &self,
+        agent: &AgentView,
+        session: Option<&str>,
+        current: &str,
+        password: &str,
+    ) -> Result<(), ApiError> {
+        let from = self.client();
+        Ok(self
+            .0
+            .agents
+            .change_own_password(agent, session, current, password, from)
+            .await?)
+    }
+
+    async fn sign_out_everywhere(&self, agent: &AgentView) -> Result<(), ApiError> {
+        self.0.agents.sign_out_everywhere(agent).await?;
+        Ok(())
     }
 
     async fn list_sessions(

@@ -24,6 +24,7 @@ pub mod canned_responses;
 pub mod chat_sessions;
 pub mod messages;
 pub mod session_notes;
+pub mod site_settings;
 
 /// How often SQLite's WAL is checkpointed, off the writer connection.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);

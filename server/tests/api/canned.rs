@@ -163,12 +163,7 @@ async fn through_the_dashboard(app: TestApp) {
     app.create_with_role("ann", Role::Agent).await;
     let admin = app.sign_in("root").await;
     let agent = app.sign_in("ann").await;
-    let call = |path: &'static str, cookie: &str, form: Vec<(&'static str, String)>| {
-        app.server_fn(path)
-            .header("cookie", cookie.to_string())
-            .form(&form)
-            .send()
-    };
+    let call = |path, cookie: &str, form| app.call_fn(path, cookie, form);
     let new = vec![
         ("shortcut", "thanks".to_string()),
         ("content", "Thank you!".to_string()),

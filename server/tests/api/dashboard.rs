@@ -259,12 +259,7 @@ async fn only_admins_manage_the_team(app: TestApp) {
     app.create_with_role("ann", Role::Agent).await;
     let admin = app.sign_in("root").await;
     let agent = app.sign_in("ann").await;
-    let call = |path: &'static str, cookie: &str, form: Vec<(&'static str, String)>| {
-        app.server_fn(path)
-            .header("cookie", cookie.to_string())
-            .form(&form)
-            .send()
-    };
+    let call = |path, cookie: &str, form| app.call_fn(path, cookie, form);
 
     let team: Value = call("/api/team", &agent, vec![])
         .await

@@ -363,6 +363,20 @@ impl TestApp {
             .header("origin", &self.address)
     }
 
+    /// Calls a server function (form-encoded arguments) as the signed-in
+    /// agent of `cookie`, from one of the dashboard's pages.
+    pub fn call_fn(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: Vec<(&'static str, String)>,
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        self.server_fn(path)
+            .header("cookie", cookie.to_string())
+            .form(&form)
+            .send()
+    }
+
     pub async fn session_cookie(&self, username: &str) -> String {
         self.create_agent(username).await;
         self.sign_in(username).await

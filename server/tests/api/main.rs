@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod account;
 mod admin_api;
 mod agent_socket;
 mod canned;
@@ -20,6 +21,7 @@ mod live;
 mod migrate;
 mod presence;
 mod process;
+mod settings;
 mod stats;
 mod tokens;
 mod two_instances;

@@ -75,12 +75,7 @@ async fn token_server_functions_by_role(app: TestApp) {
     app.create_with_role("ann", Role::Agent).await;
     let admin = app.sign_in("root").await;
     let agent = app.sign_in("ann").await;
-    let call = |path: &'static str, cookie: &str, form: Vec<(&'static str, String)>| {
-        app.server_fn(path)
-            .header("cookie", cookie.to_string())
-            .form(&form)
-            .send()
-    };
+    let call = |path, cookie: &str, form| app.call_fn(path, cookie, form);
     let new = vec![
         ("username", "ann".to_string()),
         ("name", "zapier".to_string()),

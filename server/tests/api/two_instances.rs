@@ -177,3 +177,50 @@ async fn presence_crosses_instances() {
         }
     }
 }
+
+/// Widget settings saved on one instance apply on the other at once (it
+/// reloads them on the save's event), without a restart.
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL and TEST_REDIS_URL; scripts/test.sh runs it when set"]
+async fn widget_settings_saved_on_one_instance_apply_on_the_other() {
+    let store = postgres_and_redis_store().await;
+    let a = spawn_on(store.clone(), &[]).await;
+    let b = spawn_on(store, &[]).await;
+    let token = a.api_token("root").await;
+    let resp = a
+        .admin(
+            Method::PUT,
+            "/chat/api/admin/widget-settings/",
+            &token,
+            Some(json!({"title": "Saved on A", "allowed_origins": ["https://shop.example.com"]})),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let config: serde_json::Value = b
+            .get("/chat/api/widget/config/")
+            .await
+            .json()
+            .await
+            .unwrap();
+        if config["title"] == "Saved on A" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B still shows {}",
+            config["title"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let resp = b
+        .client
+        .post(b.url("/chat/api/chat/start/"))
+        .header("origin", "https://evil.example.com")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403, "B enforces A's allowed origins");
+}

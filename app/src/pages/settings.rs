@@ -1,0 +1,470 @@
+//! `/dashboard/settings`: the widget's settings, for admins. Every
+//! setting in one form, a live preview of the real widget with the unsaved
+//! values (an iframe of `/dashboard/widget-preview`, refreshed a moment
+//! after each change), the integration snippet with a copy button, and
+//! identity verification: the secret (make a new one), the required
+//! toggle, and the server-side code that computes `customer_hash`.
+//! Saving applies the settings on every instance at once.
+//!
+//! Stable selectors: `form.widget-settings` (inputs by `name`),
+//! `iframe.widget-preview`, `.snippet code`, `.identity-secret`,
+//! `.saved-at`.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::{ErrorBox, Frame};
+use crate::api::{rotate_identity_secret, save_widget_settings, widget_settings};
+use crate::types::{
+    query_escape, short_time, OfflineMode, SecretSource, WidgetPosition, WidgetSettingsChange,
+    WidgetSettingsView,
+};
+
+/// How long the preview waits after a change before it reloads.
+const PREVIEW_DELAY_MS: u64 = 400;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| widget_settings());
+    view! {
+        <Frame>
+            <div class="page-head">
+                <h1>"Widget"</h1>
+            </div>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(initial) => view! { <Settings initial /> }.into_any(),
+                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Frame>
+    }
+}
+
+/// The form's values, as typed.
+#[derive(Clone, Debug, PartialEq)]
+struct Draft {
+    title: String,
+    welcome_message: String,
+    primary_color: String,
+    text_color: String,
+    position: WidgetPosition,
+    offline_mode: OfflineMode,
+    reply_time: String,
+    allowed_origins: String,
+    identity_required: bool,
+}
+
+impl Draft {
+    fn of(s: &WidgetSettingsView) -> Self {
+        Self {
+            title: s.title.clone(),
+            welcome_message: s.welcome_message.clone(),
+            primary_color: s.primary_color.clone(),
+            text_color: s.text_color.clone(),
+            position: s.position,
+            offline_mode: s.offline_mode,
+            reply_time: s.reply_time.clone(),
+            allowed_origins: s.allowed_origins.join("\n"),
+            identity_required: s.identity_required,
+        }
+    }
+
+    fn change(&self) -> WidgetSettingsChange {
+        WidgetSettingsChange {
+            title: Some(self.title.clone()),
+            welcome_message: Some(self.welcome_message.clone()),
+            primary_color: Some(self.primary_color.clone()),
+            text_color: Some(self.text_color.clone()),
+            position: Some(self.position),
+            offline_mode: Some(self.offline_mode),
+            reply_time: Some(self.reply_time.clone()),
+            allowed_origins: Some(
+                self.allowed_origins
+                    .split(['\n', ','])
+                    .map(|o| o.trim().to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            ),
+            identity_required: Some(self.identity_required),
+            identity_secret: None,
+        }
+    }
+
+    /// The preview page's address for these values.
+    fn preview_src(&self, available: bool) -> String {
+        // The preview shows the look; origins and identity do not change it.
+        let look = WidgetSettingsChange {
+            allowed_origins: None,
+            identity_required: None,
+            ..self.change()
+        };
+        let json = serde_json::to_string(&look).unwrap_or_default();
+        format!(
+            "/dashboard/widget-preview?available={available}&draft={}",
+            query_escape(&json)
+        )
+    }
+}
+
+#[component]
+fn Settings(initial: WidgetSettingsView) -> impl IntoView {
+    let saved = RwSignal::new(initial.clone());
+    let draft = RwSignal::new(Draft::of(&initial));
+    let available = RwSignal::new(true);
+    let preview_src = RwSignal::new(Draft::of(&initial).preview_src(true));
+    let error = RwSignal::new(None::<String>);
+    let status = RwSignal::new(None::<&'static str>);
+    let busy = RwSignal::new(false);
+
+    // The preview follows the form a moment after the last change.
+    let generation = StoredValue::new(0u64);
+    Effect::new(move |first: Option<()>| {
+        let src = draft.with(|d| d.preview_src(available.get()));
+        if first.is_none() {
+            return;
+        }
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        set_timeout(
+            move || {
+                if generation.try_get_value() == Some(mine) {
+                    preview_src.set(src);
+                }
+            },
+            std::time::Duration::from_millis(PREVIEW_DELAY_MS),
+        );
+    });
+
+    let dirty = move || draft.with(|d| *d != saved.with(Draft::of));
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let change = draft.with_untracked(Draft::change);
+        busy.set(true);
+        spawn_local(async move {
+            match save_widget_settings(change).await {
+                Ok(now) => {
+                    draft.set(Draft::of(&now));
+                    saved.set(now);
+                    error.set(None);
+                    status.set(Some(
+                        "Saved. Every widget uses these settings from its next page load.",
+                    ));
+                }
+                Err(e) => {
+                    error.set(Some(e.message));
+                    status.set(None);
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let rotate = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let sure = web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message(
+                        "Make a new identity secret? Hashes your site computes with the current one stop matching at once.",
+                    )
+                    .ok()
+                })
+                .unwrap_or(false);
+            if !sure {
+                return;
+            }
+        }
+        spawn_local(async move {
+            match rotate_identity_secret().await {
+                Ok(now) => {
+                    saved.set(now);
+                    error.set(None);
+                    status.set(Some("A new identity secret is in force."));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+
+    let text = move |get: fn(&Draft) -> String, set: fn(&mut Draft, String)| {
+        (
+            move || draft.with(get),
+            move |ev: leptos::ev::Event| {
+                let value = event_target_value(&ev);
+                draft.update(|d| set(d, value));
+                status.set(None);
+            },
+        )
+    };
+    let (title, on_title) = text(|d| d.title.clone(), |d, v| d.title = v);
+    let (welcome, on_welcome) = text(|d| d.welcome_message.clone(), |d, v| d.welcome_message = v);
+    let (primary, on_primary) = text(|d| d.primary_color.clone(), |d, v| d.primary_color = v);
+    let (textc, on_textc) = text(|d| d.text_color.clone(), |d, v| d.text_color = v);
+    let (reply, on_reply) = text(|d| d.reply_time.clone(), |d, v| d.reply_time = v);
+    let (origins, on_origins) = text(|d| d.allowed_origins.clone(), |d, v| d.allowed_origins = v);
+
+    view! {
+        <div class="settings-grid">
+            <form class="stack widget-settings card" on:submit=save>
+                <h2>"Look"</h2>
+                <label>
+                    "Title"
+                    <input type="text" name="title" maxlength="80" required prop:value=title on:input=on_title />
+                </label>
+                <label>
+                    "Welcome message (shown atop an empty conversation)"
+                    <textarea name="welcome_message" rows="3" maxlength="1000" prop:value=welcome on:input=on_welcome></textarea>
+                </label>
+                <div class="row">
+                    <label>
+                        "Colour"
+                        <span class="colour">
+                            <input type="color" aria-label="Pick the colour" prop:value=primary on:input=on_primary />
+                            <input type="text" name="primary_color" size="8" prop:value=primary on:input=on_primary />
+                        </span>
+                    </label>
+                    <label>
+                        "Text on the colour"
+                        <span class="colour">
+                            <input type="color" aria-label="Pick the text colour" prop:value=textc on:input=on_textc />
+                            <input type="text" name="text_color" size="8" prop:value=textc on:input=on_textc />
+                        </span>
+                    </label>
+                    <label>
+                        "Position"
+                        <select
+                            name="position"
+                            on:change=move |ev| {
+                                if let Some(p) = WidgetPosition::parse(&event_target_value(&ev)) {
+                                    draft.update(|d| d.position = p);
+                                }
+                            }
+                        >
+                            {[WidgetPosition::BottomRight, WidgetPosition::BottomLeft]
+                                .into_iter()
+                                .map(|p| {
+                                    let label = match p {
+                                        WidgetPosition::BottomRight => "Bottom right",
+                                        WidgetPosition::BottomLeft => "Bottom left",
+                                    };
+                                    view! {
+                                        <option value=p.as_str() selected=move || draft.with(|d| d.position == p)>
+                                            {label}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                </div>
+                <h2>"With no agent online"</h2>
+                <label>
+                    "The widget shows"
+                    <select
+                        name="offline_mode"
+                        on:change=move |ev| {
+                            if let Some(m) = OfflineMode::parse(&event_target_value(&ev)) {
+                                draft.update(|d| d.offline_mode = m);
+                            }
+                        }
+                    >
+                        {[OfflineMode::Form, OfflineMode::Async, OfflineMode::Hide]
+                            .into_iter()
+                            .map(|m| {
+                                let label = match m {
+                                    OfflineMode::Form => "A form: name, e-mail and message",
+                                    OfflineMode::Async => "The chat as usual, with the expected reply time",
+                                    OfflineMode::Hide => "Nothing (no launcher)",
+                                };
+                                view! {
+                                    <option value=m.as_str() selected=move || draft.with(|d| d.offline_mode == m)>
+                                        {label}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Expected reply time (e.g. “a few hours”)"
+                    <input type="text" name="reply_time" maxlength="100" prop:value=reply on:input=on_reply />
+                </label>
+                <h2>"Where it runs"</h2>
+                <label>
+                    "Allowed sites, one per line (empty: every site)"
+                    <textarea
+                        name="allowed_origins"
+                        rows="3"
+                        placeholder="https://shop.example.com"
+                        prop:value=origins
+                        on:input=on_origins
+                    ></textarea>
+                </label>
+                <h2>"Identity verification"</h2>
+                <IdentityPanel saved draft rotate />
+                <div class="row">
+                    <button type="submit" disabled=move || busy.get() || !dirty()>
+                        "Save"
+                    </button>
+                    <button
+                        type="button"
+                        class="link"
+                        disabled=move || !dirty()
+                        on:click=move |_| {
+                            draft.set(saved.with_untracked(Draft::of));
+                            status.set(None);
+                        }
+                    >
+                        "Undo changes"
+                    </button>
+                    <span class="muted saved-at">
+                        {move || {
+                            saved
+                                .with(|s| s.updated_at.clone())
+                                .map(|t| format!("Last saved {}", short_time(&t)))
+                                .unwrap_or_else(|| "From the server's environment (never saved here)".into())
+                        }}
+                    </span>
+                </div>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {move || status.get().map(|s| view! { <p class="notice" role="status">{s}</p> })}
+            </form>
+            <section class="preview-column">
+                <div class="card">
+                    <div class="page-head">
+                        <h2>"Preview"</h2>
+                        <select
+                            aria-label="Preview as"
+                            on:change=move |ev| available.set(event_target_value(&ev) == "online")
+                        >
+                            <option value="online">"An agent is online"</option>
+                            <option value="offline">"No agent online"</option>
+                        </select>
+                    </div>
+                    <iframe
+                        class="widget-preview"
+                        title="Widget preview"
+                        src=move || preview_src.get()
+                    ></iframe>
+                    <p class="muted">
+                        "The real widget with the values above, before you save. What you send from it starts a real conversation."
+                    </p>
+                </div>
+                <Snippet saved />
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn IdentityPanel(
+    saved: RwSignal<WidgetSettingsView>,
+    draft: RwSignal<Draft>,
+    rotate: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
+) -> impl IntoView {
+    let reveal = RwSignal::new(false);
+    let secret = move || saved.with(|s| s.identity_secret.clone());
+    let source = move || saved.with(|s| s.identity_secret_source);
+    view! {
+        <p class="muted">
+            "Your server signs each signed-in user's id: "
+            <code>"customer_hash = hex(HMAC-SHA256(secret, customerId))"</code>
+            ". A verified visitor gets the same conversation on every device."
+        </p>
+        <div class="identity-secret" data-source=move || format!("{:?}", source()).to_lowercase()>
+            {move || match secret() {
+                None => view! { <span>"No secret yet."</span> }.into_any(),
+                Some(value) => {
+                    let from = match source() {
+                        SecretSource::Environment => " (from IDENTITY_SECRET)",
+                        _ => "",
+                    };
+                    view! {
+                        <span>
+                            "Secret" {from} ": "
+                            <code class="secret-value">
+                                {move || if reveal.get() { value.clone() } else { "•".repeat(16) }}
+                            </code>
+                        </span>
+                        <button type="button" class="link" on:click=move |_| reveal.update(|r| *r = !*r)>
+                            {move || if reveal.get() { "Hide" } else { "Show" }}
+                        </button>
+                    }
+                        .into_any()
+                }
+            }}
+            <button type="button" class="link rotate-secret" on:click=rotate>
+                {move || if secret().is_some() { "Make a new secret" } else { "Make a secret" }}
+            </button>
+        </div>
+        <label class="check">
+            <input
+                type="checkbox"
+                name="identity_required"
+                prop:checked=move || draft.with(|d| d.identity_required)
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    draft.update(|d| d.identity_required = on);
+                }
+            />
+            "Required: a visitor who names a customerId must bring a valid customerHash"
+        </label>
+    }
+}
+
+/// The snippet a website owner pastes, and the server-side hash code.
+#[component]
+fn Snippet(saved: RwSignal<WidgetSettingsView>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let code = move || {
+        let s = saved.get();
+        let hash = if s.identity_secret.is_some() {
+            "\n    customerHash: \"…\"    // computed on your server, see below"
+        } else {
+            ""
+        };
+        format!(
+            "<script>\n  window.DEFMISChat = {{\n    apiUrl: \"{url}\",\n    customerId: null,      // your user's id, or null for a guest\n    customerName: \"\",\n    customerEmail: \"\",{hash}\n  }};\n</script>\n<script src=\"{url}/static/js/chat-widget.js\" async></script>",
+            url = s.public_url,
+        )
+    };
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(w) = web_sys::window() {
+            let _ = w.navigator().clipboard().write_text(&code());
+            copied.set(true);
+            set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+        }
+    };
+    view! {
+        <div class="card snippet">
+            <div class="page-head">
+                <h2>"Add it to your site"</h2>
+                <button type="button" class="copy-snippet" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+            <p class="muted">"Paste before " <code>"</body>"</code> " on every page:"</p>
+            <pre><code>{code}</code></pre>
+            <Show when=move || saved.with(|s| s.identity_secret.is_some())>
+                <h3>"customerHash on your server"</h3>
+                <pre class="hmac-example"><code>{HMAC_EXAMPLES}</code></pre>
+            </Show>
+        </div>
+    }
+}
+
+const HMAC_EXAMPLES: &str = r#"// Node.js
+const crypto = require("crypto");
+const customerHash = crypto.createHmac("sha256", process.env.DEFMIS_IDENTITY_SECRET)
+  .update(String(user.id)).digest("hex");
+
+# Python
+import hashlib, hmac, os
+customer_hash = hmac.new(os.environ["DEFMIS_IDENTITY_SECRET"].encode(),
+                         str(user.id).encode(), hashlib.sha256).hexdigest()
+
+// PHP
+$customerHash = hash_hmac('sha256', (string) $user->id, getenv('DEFMIS_IDENTITY_SECRET'));"#;
