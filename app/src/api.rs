@@ -91,6 +91,8 @@ mod backend {
             current: &str,
             password: &str,
         ) -> Result<(), ApiError>;
+        /// The OpenAPI document (JSON).
+        fn openapi(&self) -> &'static str;
         /// Ends every dashboard session of the agent.
         async fn sign_out_everywhere(&self, agent: &AgentView) -> Result<(), ApiError>;
         /// The widget's settings in force; admins only.
@@ -719,6 +721,18 @@ pub async fn sign_out_everywhere() -> Result<(), ApiError> {
             backend.sign_out_everywhere(&agent).await?;
             set_session_cookie("", 0, backend.secure_cookies());
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// The HTTP API's OpenAPI document, as JSON text (every signed-in agent).
+#[server(endpoint = "openapi_document")]
+pub async fn openapi_document() -> Result<String, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            Ok(backend.openapi().to_string())
         }
         .await,
     )

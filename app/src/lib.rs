@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/dashboard/tokens") view=pages::TokensPage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard/settings") view=pages::SettingsPage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard/account") view=pages::AccountPage ssr=SsrMode::Async />
+                <Route path=path!("/dashboard/api") view=pages::ApiDocsPage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard/login") view=pages::LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/dashboard/setup") view=pages::SetupPage ssr=SsrMode::Async />
                 <Route

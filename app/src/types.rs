@@ -15,6 +15,7 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -82,6 +83,7 @@ id_type!(
 
 /// One stored message, as visitors and agents see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MessageView {
     pub id: MessageId,
     /// Position in its conversation: 1, 2, 3… without gaps. Clients resume
@@ -97,6 +99,7 @@ pub struct MessageView {
 
 /// Who wrote a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sender {
     Customer,
@@ -125,6 +128,7 @@ impl Sender {
 
 /// Whether a conversation is still being worked on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Open,
@@ -150,6 +154,7 @@ impl SessionStatus {
 
 /// One conversation with one visitor, as agents see it in lists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionView {
     pub id: SessionId,
     pub customer_id: CustomerId,
@@ -190,6 +195,7 @@ pub struct SessionView {
 
 /// One conversation with its latest messages and notes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConversationView {
     pub session: SessionView,
     /// The latest messages, in seq order.
@@ -207,6 +213,7 @@ pub struct ConversationView {
 /// A private note an agent left on a conversation. Agents only: never in
 /// a visitor's history or on a visitor's socket, and never given a seq.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NoteView {
     pub id: NoteId,
     pub session_id: SessionId,
@@ -222,6 +229,7 @@ pub struct NoteView {
 /// One page of a conversation's notes, newest first; `next_cursor` fetches
 /// the older ones.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NotePage {
     pub notes: Vec<NoteView>,
     pub next_cursor: Option<String>,
@@ -231,6 +239,8 @@ pub struct NotePage {
 /// dashboard's `list_sessions` take them; every field is optional (see
 /// docs/api.md). Parsed and checked by the server.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 pub struct InboxParams {
     /// `open`, `closed` or `all` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,6 +271,7 @@ pub struct InboxParams {
 
 /// One page of the conversation list; `next_cursor` fetches the next.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionPage {
     pub sessions: Vec<SessionView>,
     pub next_cursor: Option<String>,
@@ -269,6 +280,7 @@ pub struct SessionPage {
 /// A run of messages in seq order; `has_more` says whether more exist past
 /// the end it was read towards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MessagePage {
     pub messages: Vec<MessageView>,
     pub has_more: bool,
@@ -276,6 +288,7 @@ pub struct MessagePage {
 
 /// A reply the team saved, typed as `/shortcut` in a conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CannedResponse {
     pub id: CannedResponseId,
     /// Lower case, without the `/`: `refund` for `/refund`.
@@ -311,6 +324,7 @@ pub fn canned_matches<'a>(draft: &str, all: &'a [CannedResponse]) -> Vec<&'a Can
 /// The dashboard home's figures (`GET /chat/api/admin/stats/`). Days are
 /// UTC days.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Stats {
     /// Every conversation ever started.
     pub conversations: i64,
@@ -336,6 +350,7 @@ pub struct Stats {
 
 /// Conversations started on one UTC day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DayCount {
     /// `YYYY-MM-DD`.
     pub date: String,
@@ -344,6 +359,7 @@ pub struct DayCount {
 
 /// The signed-in support agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AgentView {
     pub id: AgentId,
     pub username: String,
@@ -354,6 +370,7 @@ pub struct AgentView {
 
 /// An account, as the admin API lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AgentAccount {
     pub id: AgentId,
     pub username: String,
@@ -364,6 +381,7 @@ pub struct AgentAccount {
 
 /// An API token, as listed (its value is shown once, when made).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiTokenView {
     pub id: String,
     pub agent_id: AgentId,
@@ -377,6 +395,7 @@ pub struct ApiTokenView {
 
 /// A new API token: its listing, and its value, shown this once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewApiToken {
     #[serde(flatten)]
     pub view: ApiTokenView,
@@ -385,6 +404,7 @@ pub struct NewApiToken {
 
 /// Where the widget's launcher sits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum WidgetPosition {
     #[default]
@@ -411,6 +431,7 @@ impl WidgetPosition {
 
 /// What the widget shows when no agent is available.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OfflineMode {
     /// A form: name, email, message (`POST /chat/api/chat/offline/`).
@@ -443,6 +464,7 @@ impl OfflineMode {
 
 /// Where the identity secret in force comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SecretSource {
     /// None is set: `customer_hash` is ignored.
@@ -456,6 +478,7 @@ pub enum SecretSource {
 /// The widget's settings as admins see and change them
 /// (`GET /chat/api/admin/widget-settings/`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WidgetSettingsView {
     pub title: String,
     pub welcome_message: String,
@@ -487,6 +510,7 @@ pub struct WidgetSettingsView {
 /// A change to the widget's settings: each field optional; what is left
 /// out keeps its value (`PUT /chat/api/admin/widget-settings/`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WidgetSettingsChange {
     #[serde(default)]
@@ -552,6 +576,7 @@ pub fn staff_name(display_name: &str, username: &str) -> String {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,

@@ -484,3 +484,20 @@ test("my account, and an admin's password reset", async ({ browser }) => {
   await second.context.close();
   await me.context.close();
 });
+
+test("the API reference lists every operation and schema", async ({ browser }) => {
+  const agent = await signedIn(browser, AGENT);
+  const console = watchConsole(agent.page, "api");
+  await agent.page.goto("/dashboard/api");
+  const start = agent.page.locator('.operation[data-method="POST"][data-path="/chat/api/chat/start/"]');
+  await expect(start).toBeVisible();
+  await expect(start).toContainText("StartResponse");
+  await expect(agent.page.locator('.operation[data-method="PUT"][data-path="/chat/api/admin/widget-settings/"]')).toBeVisible();
+  await expect(agent.page.locator('.schema[data-name="ErrorBody"]')).toBeVisible();
+  const doc = await agent.page.request.get("/chat/api/openapi.json");
+  const paths = Object.values((await doc.json()).paths as Record<string, object>);
+  const operations = paths.reduce((n: number, item) => n + Object.keys(item).length, 0);
+  await expect(agent.page.locator(".operation")).toHaveCount(operations);
+  console.check();
+  await agent.context.close();
+});

@@ -182,7 +182,7 @@ fn parse_cidrs(raw: &str) -> Result<Vec<IpNet>, String> {
 }
 
 /// What the widget asks for at `GET /chat/api/widget/config/`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct WidgetSettings {
     pub title: String,
     pub welcome_message: String,

@@ -3,6 +3,7 @@
 
 use axum::response::Html;
 
+#[utoipa::path(get, path = "/", tag = "operations", responses((status = 200, description = "The demo page, embedding the widget with the seed's snippet", content_type = "text/html")))]
 pub async fn page() -> Html<&'static str> {
     Html(DEMO)
 }

@@ -29,6 +29,8 @@
 //! - [`limits`]: rate and count limits, the client address; [`serve`]: the
 //!   listener (header and body timeouts, graceful stop); [`metrics`]:
 //!   Prometheus metrics on `METRICS_ADDR`.
+//! - [`openapi`]: the OpenAPI document (`/chat/api/openapi.json`),
+//!   generated from the handlers' attributes.
 //! - [`cli`]: `serve`, `migrate`, `create-admin`, `create-api-token`.
 //!
 //! A visitor's message travels: `chat::socket` (or `chat::routes`) →
@@ -51,6 +53,7 @@ pub mod error;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod openapi;
 pub mod presence;
 pub mod serve;
 pub mod settings;

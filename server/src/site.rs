@@ -22,13 +22,15 @@ pub fn router() -> Router<AppState> {
 
 /// Alive: the process answers (it checks nothing else, so an orchestrator
 /// does not restart a server whose database is briefly away).
-async fn health() -> impl IntoResponse {
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers: `{\"status\":\"ok\"}`", body = crate::openapi::Health)))]
+pub async fn health() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Ready: the database answers within 2 s and, when configured, Redis is
 /// connected. 503 names what is down.
-async fn ready(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "The database (and Redis, when configured) answer", body = crate::openapi::Health), (status = 503, description = "Something is down; `checks` names it", body = crate::openapi::Health)))]
+pub async fn ready(State(state): State<AppState>) -> Response {
     let database = matches!(
         tokio::time::timeout(std::time::Duration::from_secs(2), state.chat.ping()).await,
         Ok(Ok(()))

@@ -36,7 +36,7 @@ use crate::presence::Presence;
 use crate::settings::SettingsService;
 use crate::state::{AppState, Inner};
 use crate::storage::Db;
-use crate::{agents, canned, chat, dashboard, serve, settings, site, storage};
+use crate::{agents, canned, chat, dashboard, openapi, serve, settings, site, storage};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -238,6 +238,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::router())
         .merge(canned::router())
         .merge(settings::router())
+        .merge(openapi::router())
         .merge(dashboard::router(&state))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn_with_state(

@@ -11,6 +11,7 @@ use leptos_meta::Title;
 
 mod account;
 mod admin;
+mod api_docs;
 mod auth;
 mod canned;
 mod conversation;
@@ -22,6 +23,7 @@ mod tokens;
 
 pub use account::AccountPage;
 pub use admin::AdminPage;
+pub use api_docs::ApiDocsPage;
 pub use auth::{LoginPage, SetupPage};
 pub use canned::CannedPage;
 pub use conversation::ConversationPage;
@@ -50,6 +52,7 @@ fn Frame(children: Children) -> impl IntoView {
                 <A href="/dashboard/settings">"Widget"</A>
                 <A href="/dashboard/admin">"Team"</A>
                 <A href="/dashboard/tokens">"Tokens"</A>
+                <A href="/dashboard/api">"API"</A>
                 <A href="/dashboard/account">"Account"</A>
             </nav>
             <Show when=move || attention.permission.get().is_none()>

@@ -63,11 +63,11 @@ pub fn router() -> Router<AppState> {
         // The names for the same resource.
         .route(
             "/chat/api/admin/api-tokens/",
-            get(routes::list_tokens).post(routes::add_token),
+            get(routes::list_api_tokens).post(routes::add_api_token),
         )
         .route(
             "/chat/api/admin/api-tokens/{id}/",
-            delete(routes::remove_token),
+            delete(routes::remove_api_token),
         )
 }
 
@@ -595,7 +595,7 @@ impl AgentService {
 }
 
 /// A new account, from the admin API.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewAccount {
     pub username: String,
     pub password: String,
@@ -610,7 +610,7 @@ fn agent_role() -> Role {
 }
 
 /// What `PATCH …/agents/{id}/` may change.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct AccountChange {
     pub role: Option<Role>,
     pub display_name: Option<String>,

@@ -13,8 +13,21 @@ use crate::chat::routes::HistoryParams;
 use crate::error::{AppError, Json, Query};
 use crate::state::AppState;
 
+/// `{"agents": [...]}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AgentList {
+    pub agents: Vec<app::types::AgentAccount>,
+}
+
+/// `{"tokens": [...]}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<app::types::ApiTokenView>,
+}
+
 /// `GET /chat/api/admin/sessions/?status=&q=&assigned=&unread=&waiting=&offline=&cursor=&limit=`:
 /// the inbox.
+#[utoipa::path(get, path = "/chat/api/admin/sessions/", tag = "conversations", params(app::types::InboxParams), responses((status = 200, description = "A page of the inbox (keyset)", body = app::types::SessionPage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
@@ -24,6 +37,7 @@ pub async fn list_sessions(
 }
 
 /// `GET /chat/api/admin/stats/`: the dashboard home's figures.
+#[utoipa::path(get, path = "/chat/api/admin/stats/", tag = "conversations", responses((status = 200, description = "The home's figures", body = app::types::Stats), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn stats(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
@@ -31,6 +45,7 @@ pub async fn stats(
     Ok(Json(state.chat.stats().await?))
 }
 
+#[utoipa::path(get, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 200, description = "The conversation, its latest 50 messages and newest 200 notes", body = app::types::ConversationView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn session_detail(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
@@ -40,6 +55,7 @@ pub async fn session_detail(
 }
 
 /// `GET …/session/{id}/messages/?after=&before=&limit=`: a page of history.
+#[utoipa::path(get, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), crate::chat::routes::HistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn messages(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
@@ -52,11 +68,12 @@ pub async fn messages(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StatusBody {
     pub status: SessionStatus,
 }
 
+#[utoipa::path(patch, path = "/chat/api/admin/session/{id}/status/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = StatusBody, responses((status = 200, description = "Changed", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update_status(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
@@ -69,9 +86,11 @@ pub async fn update_status(
 /// `PUT …/session/{id}/assignee/` body: `{"agent_id": "…"}`, or
 /// `{"agent_id": null}` to unassign. The key is required, so an empty body
 /// never unassigns by accident.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AssigneeBody {
+    /// An agent's id, or `null` to unassign (required).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required)]
     pub agent_id: Option<Option<AgentId>>,
 }
 
@@ -80,6 +99,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<AgentId>>, D
     Option::<AgentId>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(put, path = "/chat/api/admin/session/{id}/assignee/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = AssigneeBody, responses((status = 200, description = "Assigned (or unassigned)", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn assign(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
@@ -95,12 +115,13 @@ pub async fn assign(
     Ok(Json(state.chat.assign(&agent, &id, target.as_ref()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NoteBody {
     pub content: String,
 }
 
 /// `POST …/session/{id}/notes/`: a private note, `201`.
+#[utoipa::path(post, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = NoteBody, responses((status = 201, description = "A private note (agents only)", body = app::types::NoteView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
@@ -111,7 +132,7 @@ pub async fn add_note(
     Ok((StatusCode::CREATED, Json(note)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct NotesQuery {
     pub cursor: Option<String>,
     pub limit: Option<u32>,
@@ -119,6 +140,7 @@ pub struct NotesQuery {
 
 /// `GET …/session/{id}/notes/?cursor=&limit=`: a page of notes, newest
 /// first.
+#[utoipa::path(get, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), NotesQuery), responses((status = 200, description = "Notes, newest first", body = app::types::NotePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn notes(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
@@ -133,12 +155,13 @@ pub async fn notes(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReplyBody {
     pub content: String,
     pub client_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = ReplyBody, responses((status = 201, description = "Stored (committed) and sent", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn reply(
     State(state): State<AppState>,
     CurrentAgent(agent): CurrentAgent,
@@ -153,15 +176,17 @@ pub async fn reply(
 }
 
 /// `GET /chat/api/admin/agents/` (admins).
+#[utoipa::path(get, path = "/chat/api/admin/agents/", tag = "agents", responses((status = 200, description = "Every account (admins)", body = AgentList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_agents(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
     let agents = state.agents.accounts(&actor).await?;
-    Ok(Json(serde_json::json!({ "agents": agents })))
+    Ok(Json(AgentList { agents }))
 }
 
 /// `POST /chat/api/admin/agents/` (admins).
+#[utoipa::path(post, path = "/chat/api/admin/agents/", tag = "agents", request_body = super::NewAccount, responses((status = 201, description = "Created (admins)", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_agent(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -173,6 +198,7 @@ pub async fn add_agent(
 
 /// `PATCH /chat/api/admin/agents/{id}/` (admins; an agent: their own
 /// display name).
+#[utoipa::path(patch, path = "/chat/api/admin/agents/{id}/", tag = "agents", params(("id" = String, Path, description = "The agent's id")), request_body = super::AccountChange, responses((status = 200, description = "Changed", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn change_agent(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -183,21 +209,23 @@ pub async fn change_agent(
 }
 
 /// `GET /chat/api/admin/tokens/` (admins).
+#[utoipa::path(get, path = "/chat/api/admin/tokens/", tag = "agents", responses((status = 200, description = "API tokens, never their values (admins)", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_tokens(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
     let tokens = state.agents.tokens(&actor).await?;
-    Ok(Json(serde_json::json!({ "tokens": tokens })))
+    Ok(Json(TokenList { tokens }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     pub username: String,
     pub name: Option<String>,
 }
 
 /// `POST /chat/api/admin/tokens/` (admins): the value, once.
+#[utoipa::path(post, path = "/chat/api/admin/tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "The new token; its value shown this once (admins)", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_token(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -211,6 +239,7 @@ pub async fn add_token(
 }
 
 /// `DELETE /chat/api/admin/tokens/{id}/` (admins).
+#[utoipa::path(delete, path = "/chat/api/admin/tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "Revoked (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_token(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -218,4 +247,31 @@ pub async fn remove_token(
 ) -> Result<impl IntoResponse, AppError> {
     state.agents.remove_token(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The same three under the name, `/chat/api/admin/api-tokens/`.
+#[utoipa::path(get, path = "/chat/api/admin/api-tokens/", tag = "agents", responses((status = 200, description = "As GET /chat/api/admin/tokens/", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn list_api_tokens(
+    state: State<AppState>,
+    actor: CurrentAgent,
+) -> Result<impl IntoResponse, AppError> {
+    list_tokens(state, actor).await
+}
+
+#[utoipa::path(post, path = "/chat/api/admin/api-tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "As POST /chat/api/admin/tokens/", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn add_api_token(
+    state: State<AppState>,
+    actor: CurrentAgent,
+    body: Json<NewToken>,
+) -> Result<impl IntoResponse, AppError> {
+    add_token(state, actor, body).await
+}
+
+#[utoipa::path(delete, path = "/chat/api/admin/api-tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "As DELETE /chat/api/admin/tokens/{id}/"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn remove_api_token(
+    state: State<AppState>,
+    actor: CurrentAgent,
+    id: Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    remove_token(state, actor, id).await
 }

@@ -71,7 +71,7 @@ impl Shortcut {
 }
 
 /// A change to a canned response: each field optional.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CannedChange {
     pub shortcut: Option<String>,
@@ -79,7 +79,7 @@ pub struct CannedChange {
 }
 
 /// A new canned response.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCanned {
     pub shortcut: String,

@@ -11,16 +11,24 @@ use crate::agents::extract::CurrentAgent;
 use crate::error::{AppError, Json};
 use crate::state::AppState;
 
+/// `{"canned_responses": [...]}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CannedList {
+    pub canned_responses: Vec<app::types::CannedResponse>,
+}
+
 /// `GET /chat/api/admin/canned-responses/` → `{"canned_responses": […]}`.
+#[utoipa::path(get, path = "/chat/api/admin/canned-responses/", tag = "canned responses", responses((status = 200, description = "Every canned response, by shortcut", body = CannedList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     CurrentAgent(_): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
-    let all = state.canned.list().await?;
-    Ok(Json(serde_json::json!({ "canned_responses": all })))
+    let canned_responses = state.canned.list().await?;
+    Ok(Json(CannedList { canned_responses }))
 }
 
 /// `POST /chat/api/admin/canned-responses/` `{"shortcut", "content"}` → 201.
+#[utoipa::path(post, path = "/chat/api/admin/canned-responses/", tag = "canned responses", request_body = super::NewCanned, responses((status = 201, description = "Saved (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -31,6 +39,7 @@ pub async fn create(
 }
 
 /// `PATCH /chat/api/admin/canned-responses/{id}/` `{"shortcut"?, "content"?}`.
+#[utoipa::path(patch, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), request_body = super::CannedChange, responses((status = 200, description = "Changed (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -41,6 +50,7 @@ pub async fn update(
 }
 
 /// `DELETE /chat/api/admin/canned-responses/{id}/` → 204.
+#[utoipa::path(delete, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), responses((status = 204, description = "Deleted (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,

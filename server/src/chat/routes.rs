@@ -39,7 +39,7 @@ fn bearer(parts: &Parts) -> Option<String> {
 
 /// `GET /chat/api/widget/config/`: the settings, and whether an agent is
 /// available now.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct WidgetConfig {
     #[serde(flatten)]
     pub settings: WidgetSettings,
@@ -47,6 +47,7 @@ pub struct WidgetConfig {
 }
 
 /// Not cached: availability and settings change.
+#[utoipa::path(get, path = "/chat/api/widget/config/", tag = "widget", responses((status = 200, description = "The widget settings in force and whether an agent is available", body = WidgetConfig), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)))]
 pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "no-cache")],
@@ -84,6 +85,7 @@ pub async fn check_origin(
 }
 
 /// An empty body starts a fresh conversation with no name or email.
+#[utoipa::path(post, path = "/chat/api/chat/start/", tag = "widget", request_body = Option<crate::chat::StartRequest>, responses((status = 200, description = "The conversation started or resumed, with its token", body = crate::chat::StartResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)))]
 pub async fn start(
     State(state): State<AppState>,
     from: ClientAddr,
@@ -100,6 +102,7 @@ pub async fn start(
 
 /// A message left while no agent is available → `201`, the same body as a
 /// start.
+#[utoipa::path(post, path = "/chat/api/chat/offline/", tag = "widget", request_body = crate::chat::OfflineRequest, responses((status = 201, description = "Stored; the same answer as a start", body = crate::chat::StartResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)))]
 pub async fn offline(
     State(state): State<AppState>,
     from: ClientAddr,
@@ -111,13 +114,14 @@ pub async fn offline(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PostMessage {
     pub customer_id: String,
     pub content: String,
     pub client_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/chat/api/chat/message/", tag = "widget", request_body = PostMessage, responses((status = 201, description = "Stored (committed)", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
 pub async fn post_message(
     State(state): State<AppState>,
     BearerToken(token): BearerToken,
@@ -131,7 +135,7 @@ pub async fn post_message(
     Ok((StatusCode::CREATED, Json(written.message)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReadBody {
     pub customer_id: String,
     pub seq: i64,
@@ -139,6 +143,7 @@ pub struct ReadBody {
 
 /// The visitor has read up to `seq` (the HTTP transport's read frame):
 /// 204, stored the same way.
+#[utoipa::path(post, path = "/chat/api/chat/read/", tag = "widget", request_body = ReadBody, responses((status = 204, description = "Stored"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
 pub async fn read(
     State(state): State<AppState>,
     BearerToken(token): BearerToken,
@@ -153,7 +158,7 @@ pub async fn read(
 }
 
 /// `?after=&before=&limit=`, shared by the widget and admin history.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct HistoryParams {
     pub after: Option<i64>,
     pub before: Option<i64>,
@@ -162,7 +167,7 @@ pub struct HistoryParams {
 
 /// The widget's history adds `wait` (long polling), whole seconds 0–30.
 /// (Not `#[serde(flatten)]`: query strings lose their numbers through it.)
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct VisitorHistoryParams {
     pub after: Option<i64>,
     pub before: Option<i64>,
@@ -195,6 +200,7 @@ impl From<HistoryParams> for HistoryQuery {
     }
 }
 
+#[utoipa::path(get, path = "/chat/api/chat/{customer_id}/history/", tag = "widget", params(("customer_id" = String, Path, description = "The conversation's public id"), VisitorHistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
 pub async fn history(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,

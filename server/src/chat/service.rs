@@ -42,12 +42,13 @@ pub const NOTES_PAGE_MAX: u32 = 200;
 const ASSIGN_ATTEMPTS: usize = 3;
 
 /// `POST /chat/api/chat/start/` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct StartRequest {
     pub name: Option<String>,
     pub email: Option<String>,
     /// A string, or an integer (`42` → `"42"`).
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub customer_id: serde_json::Value,
     pub token: Option<String>,
     /// hex HMAC-SHA256(`IDENTITY_SECRET`, customer_id).
@@ -56,12 +57,13 @@ pub struct StartRequest {
 
 /// `POST /chat/api/chat/offline/` body: a message left while no agent was
 /// available.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct OfflineRequest {
     pub name: Option<String>,
     pub email: Option<String>,
     pub message: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub customer_id: serde_json::Value,
     pub token: Option<String>,
     pub customer_hash: Option<String>,
@@ -83,7 +85,7 @@ struct Credentials<'a> {
 }
 
 /// `POST /chat/api/chat/start/` answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StartResponse {
     pub customer_id: CustomerId,
     pub token: String,

@@ -33,6 +33,7 @@ use crate::ws::{
 const CATCH_UP_MAX_PAGES: usize = 20;
 const CATCH_UP_PAGE: u64 = 500;
 
+#[utoipa::path(get, path = "/ws/chat/{customer_id}/", tag = "sockets", params(("customer_id" = String, Path, description = "The conversation's public id")), responses((status = 101, description = "The visitor socket: its first frame must be `{\"type\":\"auth\",\"token\"}` (docs/api.md, Visitor socket)"), (status = "4XX", description = "Refused (origin, limits)", body = crate::openapi::ErrorBody)))]
 pub async fn visitor_socket(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,

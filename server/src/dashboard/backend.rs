@@ -238,6 +238,10 @@ impl Backend for DashboardBackend {
             .await?)
     }
 
+    fn openapi(&self) -> &'static str {
+        crate::openapi::json()
+    }
+
     async fn sign_out_everywhere(&self, agent: &AgentView) -> Result<(), ApiError> {
         self.0.agents.sign_out_everywhere(agent).await?;
         Ok(())

@@ -52,6 +52,7 @@ const ANSWERS_EVERY: Duration = Duration::from_secs(2);
 /// Numbers this instance's agent sockets.
 static SOCKETS: AtomicU64 = AtomicU64::new(1);
 
+#[utoipa::path(get, path = "/ws/admin/dashboard/", tag = "sockets", responses((status = 101, description = "The agent socket: every event of every conversation (docs/api.md, Agent socket)"), (status = "4XX", description = "Refused (credentials, origin)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn agent_socket(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -14,7 +14,7 @@ use crate::agents::extract::CurrentAgent;
 use crate::error::{AppError, Query};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct PreviewQuery {
     /// A [`WidgetSettingsChange`] as JSON; absent: the saved settings.
     #[serde(default)]
@@ -24,6 +24,7 @@ pub struct PreviewQuery {
     available: Option<bool>,
 }
 
+#[utoipa::path(get, path = "/dashboard/widget-preview", tag = "widget settings", params(PreviewQuery), responses((status = 200, description = "A page running the real widget with the draft settings", content_type = "text/html"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn page(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,

@@ -9,6 +9,7 @@ use crate::error::{AppError, Json};
 use crate::state::AppState;
 
 /// `GET /chat/api/admin/widget-settings/`.
+#[utoipa::path(get, path = "/chat/api/admin/widget-settings/", tag = "widget settings", responses((status = 200, description = "The widget settings in force (admins)", body = app::types::WidgetSettingsView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -17,6 +18,7 @@ pub async fn show(
 }
 
 /// `PUT /chat/api/admin/widget-settings/`: the fields to change.
+#[utoipa::path(put, path = "/chat/api/admin/widget-settings/", tag = "widget settings", request_body = app::types::WidgetSettingsChange, responses((status = 200, description = "Saved and applied on every instance (admins)", body = app::types::WidgetSettingsView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn change(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,
@@ -26,6 +28,7 @@ pub async fn change(
 }
 
 /// `POST /chat/api/admin/widget-settings/identity-secret/`: a new secret.
+#[utoipa::path(post, path = "/chat/api/admin/widget-settings/identity-secret/", tag = "widget settings", responses((status = 200, description = "A new identity secret (admins)", body = app::types::WidgetSettingsView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     CurrentAgent(actor): CurrentAgent,

@@ -19,6 +19,7 @@ mod hardening;
 mod inbox;
 mod live;
 mod migrate;
+mod openapi;
 mod presence;
 mod process;
 mod settings;
