@@ -34,6 +34,10 @@ Usage:
                                            ends every dashboard session of NAME
   defmis-chat list-api-tokens              ids, owners, labels (never values)
   defmis-chat revoke-api-token --id ID     sockets using it close within seconds
+  defmis-chat seed-benchmark --conversations N --messages M [--agent NAME]
+                                           add N conversations holding M messages
+                                           in all (the inbox benchmark's data;
+                                           agent replies by NAME when given)
   defmis-chat help
 
 Configuration comes from the environment and ./.env; see README.md.";
@@ -64,6 +68,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         "reset-password" => reset_password(config, &args[1..]).await,
         "list-api-tokens" => list_api_tokens(config).await,
         "revoke-api-token" => revoke_api_token(config, &args[1..]).await,
+        "seed-benchmark" => seed_benchmark(config, &args[1..]).await,
         other => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
 }
@@ -248,5 +253,46 @@ async fn revoke_api_token(config: Config, args: &[String]) -> anyhow::Result<()>
         .await
         .map_err(fail)?;
     println!("revoked {id}");
+    Ok(())
+}
+
+async fn seed_benchmark(config: Config, args: &[String]) -> anyhow::Result<()> {
+    use crate::chat::seed;
+    let count = |name: &str, max: u64| -> anyhow::Result<u64> {
+        let raw = flag(args, name)?.with_context(|| format!("{name} is required"))?;
+        let n: u64 = raw
+            .parse()
+            .with_context(|| format!("{name} must be a whole number"))?;
+        if n > max {
+            bail!("{name} is at most {max}");
+        }
+        Ok(n)
+    };
+    let conversations = count("--conversations", seed::MAX_CONVERSATIONS)?;
+    let messages = count("--messages", seed::MAX_MESSAGES)?;
+    let agents = agent_service(&config).await?;
+    let agent = match flag(args, "--agent")? {
+        Some(name) => {
+            let agent = agents.view_by_username(&name).await.map_err(fail)?;
+            let shown = app::types::shown_agent_name(&agent.display_name);
+            Some((agent.id, shown))
+        }
+        None => None,
+    };
+    let db = storage::connect(&config)
+        .await
+        .context("DATABASE_URL: cannot connect")?;
+    let hasher = TokenHasher::new(config.secret_key.clone());
+    let done = seed::run(db, &hasher, agent, conversations, messages, |line| {
+        eprintln!("seed-benchmark: {line}")
+    })
+    .await
+    .map_err(fail)?;
+    println!(
+        "added {} conversations and {} messages in {:.1} s",
+        done.conversations,
+        done.messages,
+        done.took.as_secs_f64()
+    );
     Ok(())
 }

@@ -133,7 +133,8 @@ pub struct Widget {
     pub cb: RefCell<Option<Callbacks>>,
     emit: Function,
     /// `DEFMISChat.preview`: settings the dashboard's preview shows
-    /// instead of the server's (an object), else undefined.
+    /// instead of the server's (an object), else undefined. A preview
+    /// never starts a conversation.
     preview: JsValue,
 }
 
@@ -206,10 +207,17 @@ impl Widget {
         opts: &JsValue,
     ) -> Option<Rc<Widget>> {
         let ui = Ui::mount(host, lang)?;
+        // The dashboard's preview keeps nothing of a real visitor's.
+        let preview = get(opts, "preview");
+        let key = if preview.is_object() {
+            cat(&[&api, "#preview"])
+        } else {
+            api.clone()
+        };
         let w = Rc::new(Widget {
             ws_base: crate::transport::ws_base(&api),
-            creds_key: cat(&["defmis-chat:", &api]),
-            outbox_key: cat(&["defmis-chat-outbox:", &api]),
+            creds_key: cat(&["defmis-chat:", &key]),
+            outbox_key: cat(&["defmis-chat-outbox:", &key]),
             api,
             ui,
             st: RefCell::new(State {
@@ -224,7 +232,7 @@ impl Widget {
             max_len: Cell::new(4000),
             cb: RefCell::new(None),
             emit,
-            preview: get(opts, "preview"),
+            preview,
         });
         w.wire();
         w.restore();
@@ -572,6 +580,7 @@ impl Widget {
                 && st.config_done
                 && !st.starting
                 && !st.form
+                && !self.preview.is_object()
                 && conn != Conn::Offline
                 && now >= st.retry_at;
             let (mut kill, mut ping, mut connect) = (false, false, false);

@@ -349,7 +349,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                         src=move || preview_src.get()
                     ></iframe>
                     <p class="muted">
-                        "The real widget with the values above, before you save. What you send from it starts a real conversation."
+                        "The real widget with the values above, before you save. It starts no conversation: what you type here is not sent."
                     </p>
                 </div>
                 <Snippet saved />

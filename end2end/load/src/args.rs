@@ -23,6 +23,11 @@ Flags:
   --api-token TOKEN             agent API token (default: env DEFMIS_API_TOKEN)
   --server-pid PID              server process for RSS/CPU figures (default: the pid listening on --url's port)
   --json PATH                   also write the JSON report to PATH
+  --inbox-bench N               instead: time the inbox (admin API) N times per case —
+                                first page, a deep filtered page, a search — on a
+                                database seeded by `defmis-chat seed-benchmark`
+  --deep-pages P                with --inbox-bench: pages walked before the deep case (default 200)
+  --search WORD                 with --inbox-bench: the search case's words (default zebra)
   -h, --help                    this text
 
 Every address must be loopback: 127.0.0.0/8, localhost or [::1].
@@ -43,6 +48,10 @@ pub struct Args {
     pub api_token: Option<String>,
     pub server_pid: Option<u32>,
     pub json: Option<String>,
+    /// `--inbox-bench N`: the inbox benchmark instead of the load run.
+    pub inbox_bench: Option<u32>,
+    pub deep_pages: u32,
+    pub search: String,
 }
 
 /// What `parse` found: a run, or a request for the usage text.
@@ -81,6 +90,9 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
     let mut api_token: Option<String> = None;
     let mut server_pid: Option<u32> = None;
     let mut json: Option<String> = None;
+    let mut inbox_bench: Option<u32> = None;
+    let mut deep_pages: u32 = 200;
+    let mut search = "zebra".to_string();
 
     let mut i = 0;
     while i < argv.len() {
@@ -128,6 +140,14 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             "--api-token" => api_token = Some(value).filter(|t| !t.trim().is_empty()),
             "--server-pid" => server_pid = Some(number(name, &value, 1, u32::MAX as u64)?),
             "--json" => json = Some(value),
+            "--inbox-bench" => inbox_bench = Some(number(name, &value, 1, 10_000)?),
+            "--deep-pages" => deep_pages = number(name, &value, 0, 100_000)?,
+            "--search" => {
+                if value.trim().is_empty() || value.len() > 200 {
+                    return Err("--search needs 1–200 bytes of words".into());
+                }
+                search = value
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -154,6 +174,9 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         api_token,
         server_pid,
         json,
+        inbox_bench,
+        deep_pages,
+        search,
     })))
 }
 

@@ -6,6 +6,7 @@
 mod agent;
 mod args;
 mod idle;
+mod inbox;
 mod net;
 mod procfs;
 mod report;
@@ -74,6 +75,9 @@ fn main() {
              (with the server's DATABASE_URL and SECRET_KEY in the environment)",
         );
     };
+    if let Some(n) = a.inbox_bench {
+        inbox_bench(&a, &token, n);
+    }
     let fd = procfs::raise_fd_limit();
     let needed = a.visitors as u64 + a.agents as u64 + a.idle_sockets as u64 + 256;
     if fd.soft > 0 && needed > fd.soft {
@@ -165,6 +169,55 @@ fn main() {
         }
         println!("JSON: {}", serde_json::to_string(&json).unwrap_or_default());
         code
+    });
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}
+
+/// `--inbox-bench N`: the inbox benchmark, then exit (0, or 1 on failure).
+fn inbox_bench(a: &Args, token: &str, n: u32) -> ! {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => usage_exit(&format!("cannot start the async runtime: {e}")),
+    };
+    // Bounded: three cases of at most 10,000 requests plus the walk, each
+    // with its timeout; and a last-resort deadline.
+    let deadline = Duration::from_secs(3_600);
+    let code = runtime.block_on(async {
+        let client = match http_client(a) {
+            Ok(c) => c,
+            Err(Stop::Usage(m) | Stop::Failed(m)) => usage_exit(&m),
+        };
+        match tokio::time::timeout(deadline, inbox::run(&client, a, token, n)).await {
+            Ok(Ok(report)) => {
+                println!("{}", inbox::table(&report));
+                let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+                if let Some(path) = &a.json {
+                    if let Err(e) = std::fs::write(path, json.clone() + "\n") {
+                        eprintln!("defmis-load: cannot write {path}: {e}");
+                    }
+                }
+                println!(
+                    "JSON: {}",
+                    serde_json::to_string(&report).unwrap_or_default()
+                );
+                0
+            }
+            Ok(Err(e)) => {
+                eprintln!("defmis-load: inbox benchmark failed: {e}");
+                1
+            }
+            Err(_) => {
+                eprintln!(
+                    "defmis-load: inbox benchmark overran {} s",
+                    deadline.as_secs()
+                );
+                1
+            }
+        }
     });
     let _ = std::io::stdout().flush();
     std::process::exit(code);

@@ -418,6 +418,11 @@ impl AgentService {
         })
     }
 
+    /// The account named `username`.
+    pub async fn view_by_username(&self, username: &str) -> Result<AgentView, AppError> {
+        Ok(view(&self.by_username(username).await?))
+    }
+
     /// Turns an account off: it cannot sign in, and its open sockets close
     /// (4401) at their next check. Its tokens stay, inert, so turning it
     /// back on restores them.

@@ -14,6 +14,7 @@
 //! - `identity`: `customer_hash` checks and derived tokens.
 //! - `routes`: the public widget HTTP API (thin handlers).
 //! - `socket`: the visitor WebSocket (a [`crate::ws::Handler`]).
+//! - `seed`: the inbox benchmark's data (`defmis-chat seed-benchmark`).
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -25,6 +26,7 @@ pub mod domain;
 pub mod identity;
 pub mod inbox;
 pub mod routes;
+pub mod seed;
 pub mod service;
 pub mod socket;
 pub mod store;

@@ -134,29 +134,7 @@ impl ChatStore {
     }
 
     pub async fn create(&self, c: &Conversation) -> Result<Result<(), CustomerIdTaken>, AppError> {
-        let inserted = chat_sessions::ActiveModel {
-            id: Set(c.id.to_string()),
-            customer_id: Set(c.customer_id.to_string()),
-            token_hash: Set(c.token_hash.clone()),
-            name: Set(c.name.clone()),
-            email: Set(c.email.clone()),
-            status: Set(c.status.as_str().to_string()),
-            created_at: Set(c.created_at),
-            updated_at: Set(c.updated_at),
-            last_message: Set(None),
-            last_message_at: Set(None),
-            last_seq: Set(0),
-            customer_read_seq: Set(0),
-            agent_read_seq: Set(0),
-            offline: Set(c.offline),
-            assignee_id: Set(c.assignee_id.as_ref().map(ToString::to_string)),
-            last_customer_seq: Set(0),
-            last_agent_seq: Set(0),
-            first_customer_at: Set(None),
-            first_agent_at: Set(None),
-        }
-        .insert(&self.db.write)
-        .await;
+        let inserted = new_row(c).insert(&self.db.write).await;
         match inserted {
             Ok(_) => Ok(Ok(())),
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -164,6 +142,20 @@ impl ChatStore {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Stores many new conversations in one transaction (the benchmark's
+    /// seeding; a taken customer_id fails the whole call).
+    pub async fn create_many(&self, all: &[Conversation]) -> Result<(), AppError> {
+        if all.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.write.begin().await?;
+        chat_sessions::Entity::insert_many(all.iter().map(new_row))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Sets name and email (only the given ones); answers the stored row.
@@ -603,4 +595,29 @@ fn bump_statement(
          FROM v WHERE chat_sessions.id = v.id",
     );
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// A new conversation's row.
+fn new_row(c: &Conversation) -> chat_sessions::ActiveModel {
+    chat_sessions::ActiveModel {
+        id: Set(c.id.to_string()),
+        customer_id: Set(c.customer_id.to_string()),
+        token_hash: Set(c.token_hash.clone()),
+        name: Set(c.name.clone()),
+        email: Set(c.email.clone()),
+        status: Set(c.status.as_str().to_string()),
+        created_at: Set(c.created_at),
+        updated_at: Set(c.updated_at),
+        last_message: Set(None),
+        last_message_at: Set(None),
+        last_seq: Set(0),
+        customer_read_seq: Set(0),
+        agent_read_seq: Set(0),
+        offline: Set(c.offline),
+        assignee_id: Set(c.assignee_id.as_ref().map(ToString::to_string)),
+        last_customer_seq: Set(0),
+        last_agent_seq: Set(0),
+        first_customer_at: Set(None),
+        first_agent_at: Set(None),
+    }
 }
