@@ -415,7 +415,7 @@ test("widget settings: a live preview, then every widget without a restart", asy
   await expect(preview.locator(".dc-offline-form")).toBeVisible();
 
   // The snippet is there to copy.
-  await expect(admin.page.locator(".snippet code").first()).toContainText("/static/js/chat-widget.js");
+  await expect(admin.page.locator(".snippet pre code").first()).toContainText("/static/js/chat-widget.js");
 
   // Saved: a visitor's page has it at once.
   await form.getByRole("button", { name: "Save" }).click();

@@ -7,7 +7,7 @@
 //! Saving applies the settings on every instance at once.
 //!
 //! Stable selectors: `form.widget-settings` (inputs by `name`),
-//! `iframe.widget-preview`, `.snippet code`, `.identity-secret`,
+//! `iframe.widget-preview`, `.snippet pre code`, `.identity-secret`,
 //! `.saved-at`.
 
 use leptos::prelude::*;

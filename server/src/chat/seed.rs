@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use app::types::{AgentId, CustomerId, SessionId, SessionStatus};
-use chrono::Utc;
 
 use super::domain::Conversation;
 use super::store::{Author, ChatStore, NewMessage};
@@ -104,7 +103,9 @@ pub async fn run(
     let started = Instant::now();
     let store = ChatStore::new(db);
     let span = chrono::Duration::days(SPAN_DAYS);
-    let now = Utc::now();
+    // Microseconds, as the server stores every time (the inbox's cursors
+    // compare them exactly).
+    let now = crate::storage::now();
     let begin = now - span;
     let step = span / i32::try_from(conversations.max(1)).unwrap_or(i32::MAX);
     let run_id = &random_token()[..8];
@@ -125,11 +126,7 @@ pub async fn run(
                     token_hash: token_hash.clone(),
                     name: Some(format!("Customer {i}")),
                     email: Some(format!("customer{i}@bench.example.com")),
-                    status: if i.is_multiple_of(3) {
-                        SessionStatus::Closed
-                    } else {
-                        SessionStatus::Open
-                    },
+                    status: SessionStatus::Open,
                     created_at: at,
                     updated_at: at,
                     last_message: None,
@@ -203,6 +200,15 @@ pub async fn run(
         store.write_batch(&batch, batch_at).await?;
     }
     progress(&format!("{written} messages"));
+    // A visitor's message reopens a conversation: close a third after.
+    let closing: Vec<SessionId> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i.is_multiple_of(3))
+        .map(|(_, (id, _))| id.clone())
+        .collect();
+    store.close_many(&closing).await?;
+    progress(&format!("{} closed", closing.len()));
     Ok(Seeded {
         conversations,
         messages: written,

@@ -22,6 +22,7 @@ mod migrate;
 mod openapi;
 mod presence;
 mod process;
+mod seed;
 mod settings;
 mod stats;
 mod tokens;

@@ -144,6 +144,22 @@ impl ChatStore {
         }
     }
 
+    /// Closes many conversations (the benchmark's seeding), 1,000 per
+    /// statement.
+    pub async fn close_many(&self, ids: &[SessionId]) -> Result<(), AppError> {
+        for chunk in ids.chunks(1_000) {
+            chat_sessions::Entity::update_many()
+                .col_expr(
+                    chat_sessions::Column::Status,
+                    sea_orm::sea_query::Expr::value(SessionStatus::Closed.as_str()),
+                )
+                .filter(chat_sessions::Column::Id.is_in(chunk.iter().map(|id| id.as_str())))
+                .exec(&self.db.write)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Stores many new conversations in one transaction (the benchmark's
     /// seeding; a taken customer_id fails the whole call).
     pub async fn create_many(&self, all: &[Conversation]) -> Result<(), AppError> {
