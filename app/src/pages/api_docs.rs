@@ -141,8 +141,10 @@ fn Reference(doc: Value) -> impl IntoView {
 
 #[component]
 fn Operation(path: String, method: String, op: Value) -> impl IntoView {
-    let summary = op["summary"].as_str().unwrap_or("").to_string();
-    let description = op["description"].as_str().unwrap_or("").to_string();
+    // Handlers' doc comments, with their Markdown code marks dropped.
+    let text = |v: &Value| v.as_str().unwrap_or("").replace('`', "");
+    let summary = text(&op["summary"]);
+    let description = text(&op["description"]);
     let auth: Vec<String> = op["security"]
         .as_array()
         .into_iter()

@@ -343,11 +343,13 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                             <option value="offline">"No agent online"</option>
                         </select>
                     </div>
-                    <iframe
-                        class="widget-preview"
-                        title="Widget preview"
-                        src=move || preview_src.get()
-                    ></iframe>
+                    <div class="preview-frame">
+                        <iframe
+                            class="widget-preview"
+                            title="Widget preview"
+                            src=move || preview_src.get()
+                        ></iframe>
+                    </div>
                     <p class="muted">
                         "The real widget with the values above, before you save. It starts no conversation: what you type here is not sent."
                     </p>
