@@ -208,6 +208,40 @@ pub struct ConversationView {
     /// Fetches the older notes, when there are any.
     #[serde(default)]
     pub notes_next_cursor: Option<String>,
+    /// What the visitor's browser reported at their last start (`None`:
+    /// nothing yet, e.g. a conversation from before the customer panel).
+    #[serde(default)]
+    pub visitor: Option<VisitorView>,
+    /// The same person's other conversations (same e-mail, any case),
+    /// newest first, at most 10.
+    #[serde(default)]
+    pub earlier: Vec<SessionView>,
+}
+
+/// The customer panel's facts about a visitor, from their last start (the
+/// widget's `context` and the `User-Agent` header). Text to show as text:
+/// a visitor controls every field.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VisitorView {
+    /// Identity verification vouched for them at their last start.
+    pub verified: bool,
+    /// Their last start, or when their socket last closed (RFC 3339, UTC).
+    pub last_seen: String,
+    /// The page they were on (http or https only).
+    pub page_url: Option<String>,
+    /// The page that sent them to it.
+    pub referrer: Option<String>,
+    pub user_agent: Option<String>,
+    /// The browser and system, named from `user_agent` ("Firefox 133 on
+    /// Windows").
+    pub browser: Option<String>,
+    /// An IANA name as the browser reports it (`Europe/Paris`).
+    pub time_zone: Option<String>,
+    /// Minutes east of UTC.
+    pub utc_offset: Option<i32>,
+    /// Their wall-clock time when this was read ("14:05 (UTC+02:00)").
+    pub local_time: Option<String>,
 }
 
 /// A private note an agent left on a conversation. Agents only: never in

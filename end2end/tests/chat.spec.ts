@@ -15,7 +15,7 @@ test("visitor and agent talk live, and the conversation survives a reload", asyn
   await dashboard.signIn(AGENT.username, AGENT.password);
 
   const widget = new WidgetPage(visitorPage);
-  await widget.goto();
+  await widget.goto("/?from=e2e");
   await widget.open();
   const hello = `Hello from the browser ${Date.now()}`;
   await widget.send(hello);
@@ -28,6 +28,14 @@ test("visitor and agent talk live, and the conversation survives a reload", asyn
   await expect(agentPage).toHaveURL(/\/dashboard\/conversations\//);
   await dashboard.waitLive();
   await expect(dashboard.message("customer", hello)).toBeVisible();
+
+  // The customer panel: where the visitor is, with what, and their time.
+  const panel = agentPage.locator(".customer-panel");
+  await expect(panel.locator(".page-url a")).toHaveAttribute("href", /\/\?from=e2e$/);
+  await expect(panel.locator(".page-url a")).toHaveAttribute("rel", /noopener/);
+  await expect(panel.locator(".browser")).toHaveText(/^Chrome \d+ on Linux$/);
+  await expect(panel.locator(".local-time")).toHaveText(/\(UTC[+-]\d\d:\d\d\)/);
+  await expect(panel.locator(".first-seen")).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
 
   // A second visitor message arrives live on the open conversation.
   const more = "Are you there?";

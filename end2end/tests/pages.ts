@@ -22,8 +22,8 @@ export function watchConsole(page: Page, label: string, expected?: RegExp) {
 export class WidgetPage {
   constructor(readonly page: Page) {}
 
-  async goto() {
-    await this.page.goto("/");
+  async goto(path = "/") {
+    await this.page.goto(path);
     await expect(this.page.locator("#defmis-chat-root")).toBeAttached();
   }
 

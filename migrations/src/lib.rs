@@ -34,6 +34,7 @@ mod m20261215_000001_first_reply;
 mod m20261215_000002_canned_responses;
 mod m20261215_000003_token_last_used;
 mod m20261220_000001_site_settings;
+mod m20261225_000001_visitor_context;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000002_canned_responses::Migration),
             Box::new(m20261215_000003_token_last_used::Migration),
             Box::new(m20261220_000001_site_settings::Migration),
+            Box::new(m20261225_000001_visitor_context::Migration),
         ]
     }
 }

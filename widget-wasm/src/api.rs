@@ -69,7 +69,8 @@ fn identity(opts: &JsValue) -> Identity {
 /// Starts the widget in the shadow root the loader made on `host`.
 /// `api` is the server's base URL (no trailing slash); `opts` is
 /// `window.DEFMISChat`; `emit(name, data)` reaches the page's `on()`
-/// handlers.
+/// handlers, and `emit("context")` answers the page's facts for the
+/// customer panel (`page_url`, `referrer`, `time_zone`, `utc_offset`).
 #[wasm_bindgen]
 pub fn start(host: HtmlElement, api: String, opts: JsValue, emit: Function) {
     if WIDGET.try_with(|w| w.borrow().is_some()).unwrap_or(true) {

@@ -681,6 +681,19 @@ impl Widget {
     /// `POST /chat/api/chat/start/`, resuming stored credentials or the
     /// page's identity, and stepping back (with a console warning) when the
     /// server refuses what the page supplied.
+    /// `body.context`: the page's address, referrer and time zone, for
+    /// the agents' customer panel, read now (the page may have changed).
+    /// The loader's `emit("context")` answers them (no page handler sees
+    /// it).
+    fn add_context(&self, body: &Object) {
+        if let Ok(ctx) = self
+            .emit
+            .call2(&JsValue::NULL, &JsValue::from_str("context"), body)
+        {
+            set(body, "context", &ctx);
+        }
+    }
+
     async fn start_session(self: Rc<Self>) {
         let epoch = {
             let mut st = self.st.borrow_mut();
@@ -705,6 +718,7 @@ impl Widget {
                     set_opt(&body, "customer_hash", st.who.hash.as_deref());
                 }
             }
+            self.add_context(&body);
             let reply = js::request(
                 "POST",
                 &self.url("/chat/api/chat/start/"),
@@ -1131,6 +1145,7 @@ impl Widget {
             }
             st.wanted = true;
         }
+        self.add_context(&body);
         let reply = js::request(
             "POST",
             &self.url("/chat/api/chat/offline/"),

@@ -23,6 +23,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
+use super::customer_panel::CustomerPanel;
 use super::keys::{self, Shortcut, ShortcutHelp};
 use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::{
@@ -159,6 +160,7 @@ fn Conversation(
         })
     };
     let has_earlier = RwSignal::new(initial.has_more);
+    let (visitor, earlier_conversations) = (initial.visitor, initial.earlier);
     // The client_id of the draft being sent: a resend after a failure
     // reuses it, so the reply is stored once.
     let pending = RwSignal::new(None::<(String, String)>);
@@ -644,6 +646,7 @@ fn Conversation(
                 </select>
             </label>
         </div>
+        <CustomerPanel session visitor earlier=earlier_conversations />
         <Show when=move || has_earlier.get()>
             <button type="button" class="secondary load-earlier" on:click=load_earlier.clone()>
                 "Load earlier messages"

@@ -15,6 +15,7 @@ mod api_docs;
 mod auth;
 mod canned;
 mod conversation;
+mod customer_panel;
 mod home;
 mod keys;
 mod sessions;

@@ -8,7 +8,9 @@
  * object: open() close() toggle() identify({customerId, customerName,
  * customerEmail, customerHash}) on(event, fn) shutdown(); events ready, open,
  * close, message, unread. Calls made before the widget loaded are queued.
- * Writes nothing (no cookie, no storage); never lets a failure reach the page. */
+ * Writes nothing (no cookie, no storage); never lets a failure reach the page.
+ * Each start tells the server the page's address, referrer and time zone
+ * (shown to agents in the customer panel). */
 (function () {
   'use strict';
   var w = window, d = document;
@@ -21,7 +23,15 @@
     try { console.warn('DEFMIS Chat: widget not loaded:', e); } catch (_) {}
   }
 
+  // The widget asks for the page's facts with each start (for the agents'
+  // customer panel); no page handler sees it.
   function emit(ev, data) {
+    if (ev === 'context') {
+      var z;
+      try { z = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (_) {}
+      return { page_url: location.href, referrer: d.referrer, time_zone: z,
+        utc_offset: -new Date().getTimezoneOffset() };
+    }
     (handlers[ev] || []).forEach(function (f) {
       try { f(data); } catch (e) { warn(e); }
     });

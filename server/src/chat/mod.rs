@@ -6,12 +6,15 @@
 //! - `service`: [`ChatService`], the rules.
 //! - `store`: the queries (the only SeaORM in this domain), batch writes;
 //!   `store/inbox.rs` the inbox, session views and assignment,
-//!   `store/notes.rs` agents' private notes.
+//!   `store/notes.rs` agents' private notes, `store/visitor.rs` the
+//!   customer panel's rows.
 //! - `writer`: the group-commit task in front of the store.
 //! - `domain`: parsed input values and [`domain::Conversation`].
 //! - `inbox`: the agents' list query (filters, search words, cursors),
 //!   parsed once.
 //! - `identity`: `customer_hash` checks and derived tokens.
+//! - `visitor`: the customer panel's facts (page, referrer, browser,
+//!   local time), read leniently from a start.
 //! - `routes`: the public widget HTTP API (thin handlers).
 //! - `socket`: the visitor WebSocket (a [`crate::ws::Handler`]).
 //! - `seed`: the inbox benchmark's data (`defmis-chat seed-benchmark`).
@@ -30,6 +33,7 @@ pub mod seed;
 pub mod service;
 pub mod socket;
 pub mod store;
+pub mod visitor;
 pub mod writer;
 
 pub use service::{ChatService, HistoryQuery, OfflineRequest, StartRequest, StartResponse};

@@ -6,7 +6,7 @@ use app::protocol::Party;
 use app::types::ErrorCode;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +89,7 @@ pub async fn check_origin(
 pub async fn start(
     State(state): State<AppState>,
     from: ClientAddr,
+    headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<impl IntoResponse, AppError> {
     let body = body.map_err(|_| AppError::TooLarge("The body is too large.".into()))?;
@@ -97,7 +98,9 @@ pub async fn start(
     } else {
         crate::error::parse_json(&body)?
     };
-    Ok(Json(state.chat.start(req, from).await?))
+    Ok(Json(
+        state.chat.start(req, from, user_agent(&headers)).await?,
+    ))
 }
 
 /// A message left while no agent is available → `201`, the same body as a
@@ -106,12 +109,18 @@ pub async fn start(
 pub async fn offline(
     State(state): State<AppState>,
     from: ClientAddr,
+    headers: HeaderMap,
     Json(body): Json<OfflineRequest>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.chat.offline(body, from).await?),
-    ))
+    let answer = state.chat.offline(body, from, user_agent(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// The request's `User-Agent`, when it is text.
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -8,7 +8,7 @@ use app::protocol::Party;
 use app::types::{
     AgentId, AgentView, ConversationView, CustomerId, ErrorCode, InboxParams, MessagePage,
     MessageView, NotePage, NoteView, Role, SessionId, SessionPage, SessionStatus, SessionView,
-    Stats,
+    Stats, VisitorView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +18,9 @@ use super::domain::{
 };
 use super::identity::{Identity, Verdict};
 use super::inbox::{InboxQuery, NoteCursor};
+use super::store::VisitorRecord;
 use super::store::{Author, ChatStore, NewMessage, Range, Written};
+use super::visitor::{browser, local_time, Visit};
 use super::writer::Writer;
 use crate::auth::{random_token, TokenHasher};
 use crate::bus::{Audience, Bus, Change};
@@ -37,6 +39,9 @@ pub const NOTES_LATEST: u64 = 200;
 /// Note pages: the default size and the most one may ask for.
 pub const NOTES_PAGE_DEFAULT: u32 = 50;
 pub const NOTES_PAGE_MAX: u32 = 200;
+/// The customer panel lists at most this many of a person's other
+/// conversations.
+const EARLIER_MAX: u64 = 10;
 /// How many times an assignment is tried again when another changed the
 /// assignee in between.
 const ASSIGN_ATTEMPTS: usize = 3;
@@ -53,6 +58,12 @@ pub struct StartRequest {
     pub token: Option<String>,
     /// hex HMAC-SHA256(`IDENTITY_SECRET`, customer_id).
     pub customer_hash: Option<String>,
+    /// What the page knows of the visitor, for the customer panel:
+    /// `page_url`, `referrer`, `time_zone`, `utc_offset` (minutes east of
+    /// UTC). Advisory: unusable values are dropped, never refused.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Value>,
 }
 
 /// `POST /chat/api/chat/offline/` body: a message left while no agent was
@@ -70,6 +81,10 @@ pub struct OfflineRequest {
     /// Makes a resent form safe once the conversation exists (with its
     /// token or hash): the message is stored once.
     pub client_id: Option<String>,
+    /// As in a start.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub context: Option<serde_json::Value>,
 }
 
 /// The most a long poll (`wait`) may hold a history request.
@@ -82,6 +97,8 @@ struct Credentials<'a> {
     customer_id: &'a serde_json::Value,
     token: Option<&'a str>,
     customer_hash: Option<&'a str>,
+    /// What the browser reported, recorded once the conversation opens.
+    visit: Visit,
 }
 
 /// `POST /chat/api/chat/start/` answer.
@@ -227,10 +244,12 @@ impl ChatService {
     /// Starts a conversation, or resumes one when its customer_id and token
     /// (or a valid `customer_hash`) match. A customer_id alone grants
     /// nothing.
+    /// `user_agent`: the request's header, for the customer panel.
     pub async fn start(
         &self,
         req: StartRequest,
         from: ClientAddr,
+        user_agent: Option<&str>,
     ) -> Result<StartResponse, AppError> {
         let name = parse_name(req.name.as_deref())?;
         let email = parse_email(req.email.as_deref())?;
@@ -238,6 +257,7 @@ impl ChatService {
             customer_id: &req.customer_id,
             token: req.token.as_deref(),
             customer_hash: req.customer_hash.as_deref(),
+            visit: Visit::parse(req.context.as_ref(), user_agent),
         };
         let (conversation, token, created) =
             self.open(credentials, name, email, false, from).await?;
@@ -265,6 +285,7 @@ impl ChatService {
         &self,
         req: OfflineRequest,
         from: ClientAddr,
+        user_agent: Option<&str>,
     ) -> Result<StartResponse, AppError> {
         let name = parse_name(req.name.as_deref())?;
         let email = parse_email(req.email.as_deref())?.ok_or_else(|| {
@@ -278,6 +299,7 @@ impl ChatService {
             customer_id: &req.customer_id,
             token: req.token.as_deref(),
             customer_hash: req.customer_hash.as_deref(),
+            visit: Visit::parse(req.context.as_ref(), user_agent),
         };
         let (conversation, token, _) = self
             .open(credentials, name.clone(), Some(email.clone()), true, from)
@@ -377,6 +399,8 @@ impl ChatService {
                     None => self.identity.token_for(found.id.as_str()),
                 };
                 let conversation = self.update_contact(found, name, email).await?;
+                self.record_visit(&conversation.id, verified, &credentials.visit)
+                    .await;
                 return Ok((conversation, token, false));
             }
             if supplied.is_some() && !verified && self.identity.required() {
@@ -392,12 +416,32 @@ impl ChatService {
                 derived_token: verified,
             };
             match self.create(new).await? {
-                Some((conversation, token)) => return Ok((conversation, token, true)),
+                Some((conversation, token)) => {
+                    self.record_visit(&conversation.id, verified, &credentials.visit)
+                        .await;
+                    return Ok((conversation, token, true));
+                }
                 None if verified => continue,
                 None => return Err(customer_id_taken()),
             }
         }
         Err(customer_id_taken())
+    }
+
+    /// Stores what the browser reported; a failure costs the panel its
+    /// facts, never the visitor their start.
+    async fn record_visit(&self, id: &SessionId, verified: bool, visit: &Visit) {
+        if let Err(e) = self.store.record_visit(id, verified, visit, now()).await {
+            tracing::warn!(session = %id, error = %e, "visitor context not stored");
+        }
+    }
+
+    /// The visitor's socket closed: they were last seen now. Best effort,
+    /// as above.
+    pub async fn visitor_left(&self, id: &SessionId) {
+        if let Err(e) = self.store.visitor_seen(id, now()).await {
+            tracing::warn!(session = %id, error = %e, "last seen not stored");
+        }
     }
 
     /// A verified customer's conversation answers the derived token; one
@@ -780,12 +824,25 @@ impl ChatService {
             .store
             .notes(&conversation.id, None, NOTES_LATEST)
             .await?;
+        let visitor = self.store.visitor(&conversation.id).await?;
+        let earlier = match &conversation.email {
+            Some(email) => {
+                let rows = self
+                    .store
+                    .same_email(email, &conversation.id, EARLIER_MAX)
+                    .await?;
+                self.store.session_views(&rows).await?
+            }
+            None => Vec::new(),
+        };
         Ok(ConversationView {
             session: self.store.session_view(&conversation).await?,
             messages,
             has_more,
             notes,
             notes_next_cursor: next.map(|c| c.encode()),
+            visitor: visitor.map(visitor_view),
+            earlier,
         })
     }
 
@@ -921,5 +978,21 @@ impl ChatService {
 
     pub async fn ping(&self) -> Result<(), AppError> {
         self.store.ping().await
+    }
+}
+
+/// The panel's view of a visitor: the stored facts, the browser named and
+/// their wall-clock time now.
+fn visitor_view(v: VisitorRecord) -> VisitorView {
+    VisitorView {
+        verified: v.verified,
+        last_seen: crate::storage::rfc3339(v.last_seen_at),
+        browser: v.user_agent.as_deref().and_then(browser),
+        local_time: v.utc_offset.and_then(|m| local_time(now(), m)),
+        page_url: v.page_url,
+        referrer: v.referrer,
+        user_agent: v.user_agent,
+        time_zone: v.time_zone,
+        utc_offset: v.utc_offset,
     }
 }

@@ -107,6 +107,7 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
         }
     }
     let first = Reply::SendAll(first);
+    let id = visitor.conversation.id.clone();
     Box::pin(drive_watching(
         &state,
         socket,
@@ -116,7 +117,13 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
         Some(availability),
     ))
     .await;
+    // For the customer panel's "last seen"; bounded like every write here.
+    let left = state.chat.visitor_left(&id);
+    let _ = tokio::time::timeout(LAST_SEEN_TIMEOUT, Box::pin(left)).await;
 }
+
+/// How long recording a visitor's departure may take.
+const LAST_SEEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 struct Visitor {
     state: AppState,

@@ -25,6 +25,7 @@ pub mod chat_sessions;
 pub mod messages;
 pub mod session_notes;
 pub mod site_settings;
+pub mod visitor_contexts;
 
 /// How often SQLite's WAL is checkpointed, off the writer connection.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);

@@ -11,15 +11,6 @@ use crate::on_every_store;
 
 const CANNED: &str = "/chat/api/admin/canned-responses/";
 
-async fn token(app: &TestApp, username: &str, role: Role) -> String {
-    app.create_with_role(username, role).await;
-    app.state
-        .agents
-        .create_api_token(username, None)
-        .await
-        .unwrap()
-}
-
 async fn code(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();
@@ -35,8 +26,8 @@ async fn list(app: &TestApp, token: &str) -> Vec<Value> {
 }
 
 async fn admins_write_and_everyone_reads(app: TestApp) {
-    let admin = token(&app, "root", Role::Admin).await;
-    let agent = token(&app, "ann", Role::Agent).await;
+    let admin = app.token_with_role("root", Role::Admin).await;
+    let agent = app.token_with_role("ann", Role::Agent).await;
     assert!(list(&app, &agent).await.is_empty());
 
     let resp = app

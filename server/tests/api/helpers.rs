@@ -346,6 +346,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A new account with this role, and an API token of theirs.
+    pub async fn token_with_role(&self, username: &str, role: app::types::Role) -> String {
+        self.create_with_role(username, role).await;
+        self.state
+            .agents
+            .create_api_token(username, None)
+            .await
+            .unwrap()
+    }
+
     /// Signs in through the dashboard's server function; returns the cookie.
     pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
         self.server_fn("/api/login")
@@ -611,4 +621,13 @@ pub async fn tcp_proxy(target: &str) -> TcpProxy {
         }
     });
     TcpProxy { addr, cut }
+}
+
+/// The `customer_hash` a site's server computes: hex HMAC-SHA256(secret,
+/// customer_id).
+pub fn identity_hash(secret: &str, customer_id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(customer_id.as_bytes());
+    server::auth::hex(&mac.finalize().into_bytes())
 }

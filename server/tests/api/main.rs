@@ -14,6 +14,7 @@ mod admin_api;
 mod agent_socket;
 mod canned;
 mod core;
+mod customer_panel;
 mod dashboard;
 mod hardening;
 mod inbox;

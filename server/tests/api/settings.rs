@@ -3,28 +3,17 @@
 //! allowed origins, identity verification); admins only; on every store.
 
 use app::types::Role;
-use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use crate::helpers::TestApp;
+use crate::helpers::{identity_hash, TestApp};
 use crate::on_every_store;
 
 const SETTINGS: &str = "/chat/api/admin/widget-settings/";
 const ROTATE: &str = "/chat/api/admin/widget-settings/identity-secret/";
 const CONFIG: &str = "/chat/api/widget/config/";
-
-async fn token(app: &TestApp, username: &str, role: Role) -> String {
-    app.create_with_role(username, role).await;
-    app.state
-        .agents
-        .create_api_token(username, None)
-        .await
-        .unwrap()
-}
 
 async fn status_code(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
@@ -36,15 +25,9 @@ async fn config(app: &TestApp) -> Value {
     app.get(CONFIG).await.json().await.unwrap()
 }
 
-fn hash(secret: &str, customer_id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(customer_id.as_bytes());
-    server::auth::hex(&mac.finalize().into_bytes())
-}
-
 async fn saved_settings_apply_at_once(app: TestApp) {
-    let admin = token(&app, "root", Role::Admin).await;
-    let agent = token(&app, "ann", Role::Agent).await;
+    let admin = app.token_with_role("root", Role::Admin).await;
+    let agent = app.token_with_role("ann", Role::Agent).await;
 
     // The environment's values until a save.
     let before = config(&app).await;
@@ -157,7 +140,7 @@ async fn saved_settings_apply_at_once(app: TestApp) {
 }
 
 async fn allowed_origins_are_enforced(app: TestApp) {
-    let admin = token(&app, "root", Role::Admin).await;
+    let admin = app.token_with_role("root", Role::Admin).await;
     let resp = app
         .admin(
             Method::PUT,
@@ -241,7 +224,7 @@ async fn allowed_origins_are_enforced(app: TestApp) {
 }
 
 async fn identity_secret_rotates_and_required_applies(app: TestApp) {
-    let admin = token(&app, "root", Role::Admin).await;
+    let admin = app.token_with_role("root", Role::Admin).await;
     let resp = app.admin(Method::POST, ROTATE, &admin, None).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let made: Value = resp.json().await.unwrap();
@@ -250,12 +233,12 @@ async fn identity_secret_rotates_and_required_applies(app: TestApp) {
     assert_eq!(made["identity_secret_source"], "dashboard");
 
     let verified = app
-        .start_chat(json!({"customer_id": "u-1", "customer_hash": hash(&secret, "u-1")}))
+        .start_chat(json!({"customer_id": "u-1", "customer_hash": identity_hash(&secret, "u-1")}))
         .await;
     assert_eq!(verified.status(), StatusCode::OK);
     let wrong = app
         .start_chat(
-            json!({"customer_id": "u-2", "customer_hash": hash("another-secret-123", "u-2")}),
+            json!({"customer_id": "u-2", "customer_hash": identity_hash("another-secret-123", "u-2")}),
         )
         .await;
     assert_eq!(status_code(wrong).await, (401, "invalid_identity".into()));
@@ -286,11 +269,11 @@ async fn identity_secret_rotates_and_required_applies(app: TestApp) {
     let newer = again["identity_secret"].as_str().unwrap().to_string();
     assert_ne!(newer, secret);
     let old = app
-        .start_chat(json!({"customer_id": "u-4", "customer_hash": hash(&secret, "u-4")}))
+        .start_chat(json!({"customer_id": "u-4", "customer_hash": identity_hash(&secret, "u-4")}))
         .await;
     assert_eq!(status_code(old).await, (401, "invalid_identity".into()));
     let new = app
-        .start_chat(json!({"customer_id": "u-4", "customer_hash": hash(&newer, "u-4")}))
+        .start_chat(json!({"customer_id": "u-4", "customer_hash": identity_hash(&newer, "u-4")}))
         .await;
     assert_eq!(new.status(), StatusCode::OK);
 
@@ -309,7 +292,7 @@ async fn identity_secret_rotates_and_required_applies(app: TestApp) {
         .unwrap();
     assert_eq!(set["identity_secret"], own);
     let resp = app
-        .start_chat(json!({"customer_id": "u-5", "customer_hash": hash(own, "u-5")}))
+        .start_chat(json!({"customer_id": "u-5", "customer_hash": identity_hash(own, "u-5")}))
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
 }

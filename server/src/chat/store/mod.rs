@@ -7,6 +7,8 @@
 //! - `inbox`: the agents' list (filters, search, keyset pages), session
 //!   views, assignment.
 //! - `notes`: agents' private notes.
+//! - `visitor`: the customer panel's facts and a person's other
+//!   conversations.
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,8 +26,10 @@ use super::domain::Conversation;
 mod inbox;
 mod notes;
 mod stats;
+mod visitor;
 use crate::error::AppError;
 use crate::storage::{agents, chat_sessions, messages, rfc3339, Db};
+pub use visitor::VisitorRecord;
 
 /// Who wrote a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
