@@ -167,6 +167,7 @@ mod backend {
             agent: &AgentView,
             session_id: &SessionId,
             content: &str,
+            client_id: Option<&str>,
         ) -> Result<NoteView, ApiError>;
         /// Older notes of a conversation, from a `next_cursor`.
         async fn notes(&self, session_id: &SessionId, cursor: &str) -> Result<NotePage, ApiError>;
@@ -400,12 +401,19 @@ pub async fn assign_session(
     )
 }
 
+/// A private note; a resend with the same `client_id` stores it once.
 #[server(endpoint = "add_note")]
-pub async fn add_note(session_id: SessionId, content: String) -> Result<NoteView, ApiError> {
+pub async fn add_note(
+    session_id: SessionId,
+    content: String,
+    client_id: Option<String>,
+) -> Result<NoteView, ApiError> {
     answer(
         async move {
             let (backend, agent) = require_agent().await?;
-            backend.add_note(&agent, &session_id, &content).await
+            backend
+                .add_note(&agent, &session_id, &content, client_id.as_deref())
+                .await
         }
         .await,
     )

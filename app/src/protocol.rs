@@ -303,6 +303,7 @@ mod tests {
                 author_name: Some("Ann".into()),
                 content: "private".into(),
                 created_at: "2026-12-10T09:00:00.000000Z".into(),
+                client_id: Some("c-1".into()),
             },
         })
         .unwrap();
@@ -310,7 +311,8 @@ mod tests {
             note,
             serde_json::json!({"type": "note", "note": {
                 "id": "n1", "session_id": "s", "author_id": "a1", "author_name": "Ann",
-                "content": "private", "created_at": "2026-12-10T09:00:00.000000Z"
+                "content": "private", "created_at": "2026-12-10T09:00:00.000000Z",
+                "client_id": "c-1"
             }})
         );
     }

@@ -258,6 +258,9 @@ pub struct NoteView {
     pub content: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// The id its sender gave it (a resend with it stores the note once).
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 /// One page of a conversation's notes, newest first; `next_cursor` fetches

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorBox, Frame};
+use super::{ErrorBox, Frame, PasswordField};
 use crate::api::{change_password, current_agent, set_display_name, sign_out_everywhere};
 use crate::types::AgentView;
 
@@ -123,41 +123,14 @@ fn Account(agent: AgentView) -> impl IntoView {
         </form>
         <form class="card stack change-password" on:submit=save_password>
             <h2>"Password"</h2>
-            <label>
-                "Current password"
-                <input
-                    type="password"
-                    name="current"
-                    required
-                    autocomplete="current-password"
-                    prop:value=move || current.get()
-                    on:input=input(current)
-                />
-            </label>
-            <label>
-                "New password (at least 10 characters)"
-                <input
-                    type="password"
-                    name="password"
-                    required
-                    minlength="10"
-                    autocomplete="new-password"
-                    prop:value=move || password.get()
-                    on:input=input(password)
-                />
-            </label>
-            <label>
-                "New password again"
-                <input
-                    type="password"
-                    name="password_confirm"
-                    required
-                    minlength="10"
-                    autocomplete="new-password"
-                    prop:value=move || confirm.get()
-                    on:input=input(confirm)
-                />
-            </label>
+            <PasswordField label="Current password" name="current" value=current />
+            <PasswordField
+                label="New password (at least 10 characters)"
+                name="password"
+                value=password
+                new=true
+            />
+            <PasswordField label="New password again" name="password_confirm" value=confirm new=true />
             <div>
                 <button type="submit" class="primary">"Change password"</button>
             </div>

@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorBox, Frame};
+use super::{ErrorBox, Frame, PasswordField};
 use crate::api::{list_accounts, reset_account_password, set_account_active, CreateAccount};
 use crate::types::{AgentAccount, AgentId, Role};
 
@@ -157,18 +157,12 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                         .unwrap_or_default();
                     view! {
                         <form class="card stack reset-password" on:submit=reset>
-                            <label>
-                                {format!("New password for {who} (at least 10 characters)")}
-                                <input
-                                    type="password"
-                                    name="password"
-                                    required
-                                    minlength="10"
-                                    autocomplete="new-password"
-                                    prop:value=move || new_password.get()
-                                    on:input=move |ev| new_password.set(event_target_value(&ev))
-                                />
-                            </label>
+                            <PasswordField
+                                label=format!("New password for {who} (at least 10 characters)")
+                                name="password"
+                                value=new_password
+                                new=true
+                            />
                             <div class="actions">
                                 <button type="submit" class="primary">"Set password"</button>
                                 <button type="button" class="link" on:click=move |_| resetting.set(None)>

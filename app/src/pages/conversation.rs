@@ -490,6 +490,8 @@ fn Conversation(
     // Private notes.
     let note_draft = RwSignal::new(String::new());
     let note_sending = RwSignal::new(false);
+    // As for replies: a resend of the same draft reuses its client_id.
+    let note_pending = StoredValue::new(None::<(String, String)>);
     let on_note = {
         let session_id = session_id.clone();
         move |ev: leptos::ev::SubmitEvent| {
@@ -500,11 +502,17 @@ fn Conversation(
             }
             note_sending.set(true);
             let session_id = session_id.clone();
+            let client_id = match note_pending.get_value() {
+                Some((text, id)) if text == content => id,
+                _ => new_client_id(),
+            };
+            note_pending.set_value(Some((content.clone(), client_id.clone())));
             spawn_local(async move {
-                match add_note(session_id, content).await {
+                match add_note(session_id, content, Some(client_id)).await {
                     Ok(note) => {
                         add_notes(vec![note]);
                         note_draft.set(String::new());
+                        note_pending.set_value(None);
                         error.set(None);
                     }
                     Err(e) => error.set(Some(e.message)),

@@ -33,6 +33,32 @@ pub use sessions::SessionsPage;
 pub use settings::SettingsPage;
 pub use tokens::TokensPage;
 
+/// A password input bound to `value`. `new`: a password being set (at
+/// least 10 characters, and browsers offer to generate one); otherwise
+/// the current one (browsers offer the saved one).
+#[component]
+fn PasswordField(
+    #[prop(into)] label: String,
+    name: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] new: bool,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            <input
+                type="password"
+                name=name
+                required
+                minlength=new.then_some("10")
+                autocomplete=if new { "new-password" } else { "current-password" }
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+        </label>
+    }
+}
+
 /// The frame of every signed-in page: brand, navigation, sign-out.
 #[component]
 fn Frame(children: Children) -> impl IntoView {

@@ -118,6 +118,10 @@ pub async fn assign(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NoteBody {
     pub content: String,
+    /// The client's id for the note: a resend stores it once (and answers
+    /// `201` with the stored note again).
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 /// `POST …/session/{id}/notes/`: a private note, `201`.
@@ -128,7 +132,10 @@ pub async fn add_note(
     Path(id): Path<SessionId>,
     Json(body): Json<NoteBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let note = state.chat.add_note(&agent, &id, &body.content).await?;
+    let note = state
+        .chat
+        .add_note(&agent, &id, &body.content, body.client_id.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
 

@@ -295,6 +295,7 @@ mod tests {
             author_name: Some("Ann".into()),
             content: "private".into(),
             created_at: "2026-12-10T09:00:00.000000Z".into(),
+            client_id: None,
         };
         for audience in [
             Audience::Agents,

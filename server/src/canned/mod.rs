@@ -11,8 +11,8 @@ use app::types::{AgentId, AgentView, CannedResponse, CannedResponseId, ErrorCode
 use axum::routing::{get, patch};
 use axum::Router;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
 use crate::auth::require_admin;
@@ -25,6 +25,9 @@ pub mod routes;
 
 /// The most canned responses a team keeps (the list is read whole).
 pub const MAX_CANNED: u64 = 500;
+/// The PostgreSQL advisory lock creates take (any fixed number no other
+/// part of the server uses).
+const CREATE_LOCK: i64 = 0x6361_6e6e_6564;
 /// The longest shortcut, in characters.
 pub const SHORTCUT_MAX: usize = 32;
 
@@ -144,11 +147,15 @@ impl CannedService {
         require_admin(actor)?;
         let shortcut = Shortcut::parse(&new.shortcut)?;
         let content = MessageText::parse(&new.content, self.max_chars)?;
-        if canned_responses::Entity::find()
-            .count(&self.db.read)
-            .await?
-            >= MAX_CANNED
-        {
+        // Count and insert in one transaction that concurrent creates wait
+        // for (SQLite: its one writer; PostgreSQL: an advisory lock), so
+        // two admins at 499 cannot make 501.
+        let txn = self.db.write.begin().await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({CREATE_LOCK})"))
+                .await?;
+        }
+        if canned_responses::Entity::find().count(&txn).await? >= MAX_CANNED {
             return Err(AppError::Conflict(
                 ErrorCode::TooMany,
                 format!("A team keeps at most {MAX_CANNED} canned responses; delete one first."),
@@ -163,13 +170,15 @@ impl CannedService {
             created_at: Set(at),
             updated_at: Set(at),
         };
-        match row.insert(&self.db.write).await {
-            Ok(row) => Ok(view(row)),
+        let row = match row.insert(&txn).await {
+            Ok(row) => row,
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                Err(taken(&shortcut))
+                return Err(taken(&shortcut));
             }
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => return Err(e.into()),
+        };
+        txn.commit().await?;
+        Ok(view(row))
     }
 
     /// Changes the shortcut or the text; admins only.

@@ -919,21 +919,33 @@ impl ChatService {
 
     /// Leaves a private note on a conversation: stored in its own table
     /// (never a message: no seq, never in a visitor's history), announced
-    /// to agents only. Same length and character rules as a message.
+    /// to agents only. Same length and character rules as a message; a
+    /// `client_id` makes a resend safe (the note is stored and announced
+    /// once; the resend answers it again).
     pub async fn add_note(
         &self,
         actor: &AgentView,
         session_id: &SessionId,
         content: &str,
+        client_id: Option<&str>,
     ) -> Result<NoteView, AppError> {
         let text = MessageText::parse(content, self.max_chars)?;
-        let note = self
+        let client_id = client_id.map(ClientId::parse).transpose()?;
+        let (note, replay) = self
             .store
-            .insert_note(session_id, actor, text.as_str(), now())
+            .insert_note(
+                session_id,
+                actor,
+                text.as_str(),
+                client_id.as_ref().map(ClientId::as_str),
+                now(),
+            )
             .await?
             .map_err(|_| unknown_session())?;
-        self.bus
-            .publish(Audience::Agents, Change::NoteAdded { note: note.clone() });
+        if !replay {
+            self.bus
+                .publish(Audience::Agents, Change::NoteAdded { note: note.clone() });
+        }
         Ok(note)
     }
 

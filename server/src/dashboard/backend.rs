@@ -273,8 +273,13 @@ impl Backend for DashboardBackend {
         agent: &AgentView,
         session_id: &SessionId,
         content: &str,
+        client_id: Option<&str>,
     ) -> Result<NoteView, ApiError> {
-        Ok(self.0.chat.add_note(agent, session_id, content).await?)
+        Ok(self
+            .0
+            .chat
+            .add_note(agent, session_id, content, client_id)
+            .await?)
     }
 
     async fn notes(&self, session_id: &SessionId, cursor: &str) -> Result<NotePage, ApiError> {

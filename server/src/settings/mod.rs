@@ -319,9 +319,7 @@ impl SettingsService {
         actor: &AgentView,
         change: WidgetSettingsChange,
     ) -> Result<WidgetSettingsView, AppError> {
-        require_admin(actor)?;
-        let base = self.saved().await?;
-        let next = base.apply(change, self.defaults.identity_secret.is_some())?;
+        let next = self.applied(actor, change).await?;
         let value = serde_json::to_string(&next).map_err(|e| {
             tracing::error!(error = %e, "widget settings: cannot serialise");
             AppError::Internal
@@ -333,6 +331,17 @@ impl SettingsService {
         Ok(view(&self.current(), &self.defaults.public_url))
     }
 
+    /// The saved settings with `change` applied and checked; admins only.
+    async fn applied(
+        &self,
+        actor: &AgentView,
+        change: WidgetSettingsChange,
+    ) -> Result<Stored, AppError> {
+        require_admin(actor)?;
+        let base = self.saved().await?;
+        base.apply(change, self.defaults.identity_secret.is_some())
+    }
+
     /// What the widget would show with `change` applied, without saving
     /// it (the dashboard's live preview); admins only.
     pub async fn preview(
@@ -340,9 +349,7 @@ impl SettingsService {
         actor: &AgentView,
         change: WidgetSettingsChange,
     ) -> Result<WidgetSettings, AppError> {
-        require_admin(actor)?;
-        let base = self.saved().await?;
-        let next = base.apply(change, self.defaults.identity_secret.is_some())?;
+        let next = self.applied(actor, change).await?;
         Ok(live_from(&self.defaults, Some((next, crate::storage::now(), None))).widget)
     }
 

@@ -207,4 +207,45 @@ async fn through_the_dashboard(app: TestApp) {
     assert_eq!(all, json!([]));
 }
 
-on_every_store!(admins_write_and_everyone_reads, through_the_dashboard);
+/// At most 500: admins saving at once at 499 make exactly one more.
+async fn the_limit_holds_under_concurrent_saves(app: TestApp) {
+    let admin = app.token_with_role("root", Role::Admin).await;
+    let actor = app.state.agents.view_by_username("root").await.unwrap();
+    for i in 0..499 {
+        let new = server::canned::NewCanned {
+            shortcut: format!("s{i}"),
+            content: "text".into(),
+        };
+        app.state.canned.create(&actor, new).await.unwrap();
+    }
+    let saves = (0..8).map(|i| {
+        app.admin(
+            Method::POST,
+            CANNED,
+            &admin,
+            Some(json!({"shortcut": format!("race{i}"), "content": "x"})),
+        )
+    });
+    let mut outcomes: Vec<(u16, String)> = Vec::new();
+    for resp in futures_util::future::join_all(saves).await {
+        outcomes.push(code(resp).await);
+    }
+    let made = outcomes.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(made, 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|o| o.0 == 201 || *o == (409, "too_many".to_string())));
+    let all: Value = app
+        .admin(Method::GET, CANNED, &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["canned_responses"].as_array().map(Vec::len), Some(500));
+}
+
+on_every_store!(
+    admins_write_and_everyone_reads,
+    through_the_dashboard,
+    the_limit_holds_under_concurrent_saves,
+);

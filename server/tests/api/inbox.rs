@@ -902,6 +902,87 @@ async fn notes_are_for_agents_only(app: TestApp) {
     assert_quiet(&mut again).await;
 }
 
+/// A note resent with its client_id (a lost answer, a retry) is stored
+/// and announced once, and the resend answers the stored note; through
+/// the admin API and the server function.
+async fn a_resent_note_is_stored_once(app: TestApp) {
+    let (token, _) = admin(&app, "alice").await;
+    let v = app.start().await;
+    let sid = v.session_id.as_str();
+    let mut agents_ws = app.agent_ws(&token).await;
+    let path = format!("/chat/api/admin/session/{sid}/notes/");
+    let body = json!({"content": "called back, no answer", "client_id": "note-1"});
+    let first = app
+        .admin(Method::POST, &path, &token, Some(body.clone()))
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["client_id"], "note-1");
+    let again = app.admin(Method::POST, &path, &token, Some(body)).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    // The same client_id on another conversation is another note.
+    let other = app.start().await;
+    let other_path = format!("/chat/api/admin/session/{}/notes/", other.session_id);
+    let body = json!({"content": "elsewhere", "client_id": "note-1"});
+    let resp = app
+        .admin(Method::POST, &other_path, &token, Some(body))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    // Through the dashboard, a resend too.
+    let cookie = app.sign_in("alice").await;
+    let form = [
+        ("session_id", sid),
+        ("content", "from the dashboard"),
+        ("client_id", "note-2"),
+    ];
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let resp = app
+            .server_fn("/api/add_note")
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        made.push(resp.json::<Value>().await.unwrap());
+    }
+    assert_eq!(made[0], made[1]);
+    let bad = json!({"content": "x", "client_id": "has space"});
+    let resp = app.admin(Method::POST, &path, &token, Some(bad)).await;
+    assert_eq!(
+        error_code(resp).await,
+        (422, "invalid_client_id".to_string())
+    );
+
+    // Stored once each; one `note` frame each.
+    let page: Value = app
+        .admin(Method::GET, &path, &token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let contents: Vec<&str> = page["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        vec!["from the dashboard", "called back, no answer"]
+    );
+    for want in ["called back, no answer", "elsewhere", "from the dashboard"] {
+        assert_eq!(
+            next_of_type(&mut agents_ws, "note").await["note"]["content"],
+            want
+        );
+    }
+    assert_quiet(&mut agents_ws).await;
+}
+
 /// Enough notes that a conversation view holds only the newest 200.
 async fn a_conversation_view_holds_the_newest_200_notes(app: TestApp) {
     let (token, _) = admin(&app, "alice").await;
@@ -1053,5 +1134,6 @@ on_every_store!(
     assignment,
     notes_are_for_agents_only,
     a_conversation_view_holds_the_newest_200_notes,
+    a_resent_note_is_stored_once,
     the_dashboard_list_takes_the_same_filters,
 );

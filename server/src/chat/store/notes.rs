@@ -6,7 +6,7 @@ use app::types::{AgentId, AgentView, NoteId, NoteView, SessionId};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, SqlErr,
+    SqlErr,
 };
 
 use super::inbox::staff_name;
@@ -26,19 +26,23 @@ fn note_view(row: session_notes::Model, author_name: Option<String>) -> NoteView
         author_name,
         content: row.content,
         created_at: rfc3339(row.created_at),
+        client_id: row.client_id,
     }
 }
 
 impl ChatStore {
     /// Stores a note (the conversation must exist: its foreign key says
-    /// so, in the same statement).
+    /// so, in the same statement). With a `client_id` stored before on
+    /// this conversation, nothing is written: the answer is that note and
+    /// `true` (a replay).
     pub async fn insert_note(
         &self,
         session_id: &SessionId,
         author: &AgentView,
         content: &str,
+        client_id: Option<&str>,
         at: DateTime<Utc>,
-    ) -> Result<Result<NoteView, NoSuchSession>, AppError> {
+    ) -> Result<Result<(NoteView, bool), NoSuchSession>, AppError> {
         let row = session_notes::Model {
             // Time-ordered, like message ids.
             id: uuid::Uuid::now_v7().to_string(),
@@ -46,23 +50,36 @@ impl ChatStore {
             author_id: Some(author.id.to_string()),
             content: content.to_string(),
             created_at: at,
+            client_id: client_id.map(str::to_string),
         };
-        let inserted = session_notes::ActiveModel {
-            id: Set(row.id.clone()),
-            session_id: Set(row.session_id.clone()),
-            author_id: Set(row.author_id.clone()),
-            content: Set(row.content.clone()),
-            created_at: Set(row.created_at),
-        }
-        .insert(&self.db.write)
-        .await;
+        let inserted = session_notes::ActiveModel::from(row.clone())
+            .insert(&self.db.write)
+            .await;
         match inserted {
             Ok(_) => {
                 let name = staff_name(&author.display_name, &author.username);
-                Ok(Ok(note_view(row, Some(name))))
+                Ok(Ok((note_view(row, Some(name)), false)))
             }
             Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
                 Ok(Err(NoSuchSession))
+            }
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                let Some(client_id) = client_id else {
+                    return Err(e.into());
+                };
+                let stored = session_notes::Entity::find()
+                    .filter(session_notes::Column::SessionId.eq(session_id.as_str()))
+                    .filter(session_notes::Column::ClientId.eq(client_id))
+                    .one(&self.db.write)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::internal("note replay", "no note for its client_id")
+                    })?;
+                let name = match stored.author_id.as_deref() {
+                    Some(id) => self.staff_names(&[id]).await?.remove(id),
+                    None => None,
+                };
+                Ok(Ok((note_view(stored, name), true)))
             }
             Err(e) => Err(e.into()),
         }
