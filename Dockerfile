@@ -27,7 +27,7 @@ COPY . .
 # The widget (public/static/widget/) first: cargo-leptos copies public/ into
 # the site.
 RUN bash scripts/build-widget.sh \
- && cargo leptos build --release
+ && cargo leptos build --release --split
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -7,7 +7,7 @@
 # forwarded client address. Prints PASS/FAIL per check; exits 1 if any
 # failed, 2 if it could not run.
 #
-#   cargo leptos build --release     # first (with scripts/build-widget.sh before it)
+#   cargo leptos build --release --split     # first (with scripts/build-widget.sh before it)
 #   scripts/check-nginx.sh           # KEEP_TMP=1 keeps the logs and configs
 #
 # Installs nginx with apt-get when /usr/sbin/nginx is missing (needs root);
@@ -23,8 +23,8 @@ NGINX=/usr/sbin/nginx
 
 die() { echo "check-nginx: $*" >&2; exit 2; }
 
-[[ -x $BIN ]] || die "$BIN is missing; build it with: cargo leptos build --release"
-[[ -d $SITE/pkg && -d $SITE/static ]] || die "$SITE is incomplete; build it with: cargo leptos build --release"
+[[ -x $BIN ]] || die "$BIN is missing; build it with: cargo leptos build --release --split"
+[[ -d $SITE/pkg && -d $SITE/static ]] || die "$SITE is incomplete; build it with: cargo leptos build --release --split"
 [[ -f $CONF ]] || die "$CONF is missing"
 command -v python3 >/dev/null || die "python3 is needed"
 
@@ -330,8 +330,8 @@ report(status == 200 and h.get("content-type") == "application/wasm" and h.get("
        " (built by scripts/build-widget.sh before cargo leptos build)")
 status, h, _ = request(N, "GET", "/pkg/defmis-chat.wasm", headers={"Accept-Encoding": "gzip"})
 report(status == 200 and h.get("content-type") == "application/wasm" and h.get("content-encoding") == "gzip"
-       and "max-age=3600" in h.get("cache-control", ""),
-       "GET /pkg/defmis-chat.wasm is 200, application/wasm, gzipped, max-age=3600",
+       and h.get("cache-control") == "no-cache",
+       "GET /pkg/defmis-chat.wasm is 200, application/wasm, gzipped, no-cache (split chunks stay in step)",
        f"got {status} type={h.get('content-type')!r} encoding={h.get('content-encoding')!r}"
        f" cache-control={h.get('cache-control')!r}")
 

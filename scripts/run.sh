@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-tools.sh
 scripts/build-widget.sh
-exec cargo leptos serve --release
+# --split: the dashboard's pages are lazy wasm chunks (app/src/lib.rs).
+exec cargo leptos serve --release --split

@@ -60,7 +60,7 @@ step "app tests and the widget's golden frames"
 cargo test -p app --features ssr 2>&1 | tee -a "$log"
 cargo test -p widget-wasm 2>&1 | tee -a "$log"
 
-step "browser tests (cargo leptos end-to-end --release)"
+step "browser tests (cargo leptos end-to-end --release --split)"
 e2e_dir=$(mktemp -d)
 export DATABASE_URL="sqlite://$e2e_dir/e2e.db?mode=rwc"
 export SECRET_KEY="end-to-end-secret-key-0123456789abcdef"
@@ -70,7 +70,7 @@ export IDENTITY_SECRET="e2e-identity-secret-0123456789"
 export LIMIT_STARTS_PER_MINUTE=600
 unset REDIS_URL
 e2e_log=$(mktemp)
-cargo leptos end-to-end --release 2>&1 | tee "$e2e_log"
+cargo leptos end-to-end --release --split 2>&1 | tee "$e2e_log"
 cat "$e2e_log" >>"$log"
 # cargo-leptos 0.3.10 can exit 0 when the build fails: the browser tests
 # count only if Playwright reported them.

@@ -16,10 +16,10 @@
 #![recursion_limit = "256"]
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, LazyRoute, SsrMode,
 };
 
 pub mod api;
@@ -43,6 +43,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <link rel="icon" href="data:," />
+                // Here, not as a leptos_meta `Stylesheet` in `App`: a
+                // leptos_meta component in `App` (a `Stylesheet`, a `Title`)
+                // breaks the lazy routes' async hydration (tachys expects a
+                // marker the server never wrote); pages set their titles.
+                <link id="leptos" rel="stylesheet" href="/pkg/defmis-chat.css" />
                 <MetaTags />
             </head>
             <body>
@@ -72,31 +77,158 @@ fn content_security_policy() {
     }
 }
 
+/// The dashboard's pages in three lazy groups, each a separate wasm chunk
+/// (`cargo leptos … --split`) fetched when one of its pages is first
+/// shown — on a first visit before hydrating it (the server preloads
+/// it), later on navigation: what agents use all day (home, inbox,
+/// conversation), what admins and account owners open now and then, and
+/// sign-in. The main module holds the shell, the router and what the
+/// groups share. Three groups rather than one chunk per page: pages share
+/// most of their code, and a split per page cut it into some 170 small
+/// files (560 KB gzipped for a conversation's first load, in 100
+/// requests).
+#[derive(Clone, Copy)]
+enum Page {
+    Home,
+    Inbox,
+    Conversation,
+    Admin,
+    Canned,
+    Tokens,
+    Settings,
+    Account,
+    ApiDocs,
+    Login,
+    Setup,
+}
+
+#[leptos::lazy]
+fn agent_pages(page: Page) -> AnyView {
+    match page {
+        Page::Inbox => view! { <pages::SessionsPage /> }.into_any(),
+        Page::Conversation => view! { <pages::ConversationPage /> }.into_any(),
+        _ => view! { <pages::HomePage /> }.into_any(),
+    }
+}
+
+#[leptos::lazy]
+fn admin_pages(page: Page) -> AnyView {
+    match page {
+        Page::Canned => view! { <pages::CannedPage /> }.into_any(),
+        Page::Tokens => view! { <pages::TokensPage /> }.into_any(),
+        Page::Settings => view! { <pages::SettingsPage /> }.into_any(),
+        Page::Account => view! { <pages::AccountPage /> }.into_any(),
+        Page::ApiDocs => view! { <pages::ApiDocsPage /> }.into_any(),
+        _ => view! { <pages::AdminPage /> }.into_any(),
+    }
+}
+
+#[leptos::lazy]
+fn sign_in_pages(page: Page) -> AnyView {
+    match page {
+        Page::Setup => view! { <pages::SetupPage /> }.into_any(),
+        _ => view! { <pages::LoginPage /> }.into_any(),
+    }
+}
+
+/// A route for each page: `data` is nothing (pages fetch their own), the
+/// view comes from the page's group. `preload` fetches the group's chunk
+/// (`__preload_…` is what `#[lazy]` makes beside the function, in the
+/// browser build): the router awaits it before hydrating or showing the
+/// page, so the view is ready at once — without it hydration would find
+/// the page still loading and expect the HTML of an empty view.
+macro_rules! lazy_pages {
+    ($($route:ident => $group:ident / $preload:ident ($page:ident)),* $(,)?) => {
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $group(Page::$page).await
+                }
+
+                async fn preload() {
+                    #[cfg(feature = "hydrate")]
+                    $preload().await;
+                }
+            }
+        )*
+    };
+}
+
+lazy_pages!(
+    HomeRoute => agent_pages / __preload_agent_pages (Home),
+    InboxRoute => agent_pages / __preload_agent_pages (Inbox),
+    ConversationRoute => agent_pages / __preload_agent_pages (Conversation),
+    AdminRoute => admin_pages / __preload_admin_pages (Admin),
+    CannedRoute => admin_pages / __preload_admin_pages (Canned),
+    TokensRoute => admin_pages / __preload_admin_pages (Tokens),
+    SettingsRoute => admin_pages / __preload_admin_pages (Settings),
+    AccountRoute => admin_pages / __preload_admin_pages (Account),
+    ApiDocsRoute => admin_pages / __preload_admin_pages (ApiDocs),
+    LoginRoute => sign_in_pages / __preload_sign_in_pages (Login),
+    SetupRoute => sign_in_pages / __preload_sign_in_pages (Setup),
+);
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/defmis-chat.css" />
-        <Title text="DEFMIS Chat" />
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/dashboard") view=pages::HomePage ssr=SsrMode::Async />
+                <Route path=path!("/dashboard") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
                 <Route
                     path=path!("/dashboard/conversations")
-                    view=pages::SessionsPage
+                    view={Lazy::<InboxRoute>::new()}
                     ssr=SsrMode::Async
                 />
-                <Route path=path!("/dashboard/admin") view=pages::AdminPage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard/canned") view=pages::CannedPage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard/tokens") view=pages::TokensPage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard/settings") view=pages::SettingsPage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard/account") view=pages::AccountPage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard/api") view=pages::ApiDocsPage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard/login") view=pages::LoginPage ssr=SsrMode::Async />
-                <Route path=path!("/dashboard/setup") view=pages::SetupPage ssr=SsrMode::Async />
+                <Route
+                    path=path!("/dashboard/admin")
+                    view={Lazy::<AdminRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/canned")
+                    view={Lazy::<CannedRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/tokens")
+                    view={Lazy::<TokensRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/settings")
+                    view={Lazy::<SettingsRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/account")
+                    view={Lazy::<AccountRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/api")
+                    view={Lazy::<ApiDocsRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/login")
+                    view={Lazy::<LoginRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/setup")
+                    view={Lazy::<SetupRoute>::new()}
+                    ssr=SsrMode::Async
+                />
                 <Route
                     path=path!("/dashboard/conversations/:id")
-                    view=pages::ConversationPage
+                    view={Lazy::<ConversationRoute>::new()}
                     ssr=SsrMode::Async
                 />
             </Routes>

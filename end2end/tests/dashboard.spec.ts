@@ -501,3 +501,48 @@ test("the API reference lists every operation and schema", async ({ browser }) =
   console.check();
   await agent.context.close();
 });
+
+test("each group of pages is its own wasm chunk, fetched when first used", async ({ browser }) => {
+  const wasmRequests = (page: import("@playwright/test").Page) => {
+    const seen: string[] = [];
+    page.on("request", (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith("/pkg/") && path.endsWith(".wasm")) seen.push(path);
+    });
+    return (group: string) => seen.some((p) => p.includes(`/split_${group}_pages_`));
+  };
+
+  // Sign-in (its own group), then the home (the agents' group): the admin
+  // pages' chunk is not fetched.
+  const first = await browser.newContext();
+  const page = await first.newPage();
+  const pageConsole = watchConsole(page, "dashboard");
+  const fetched = wasmRequests(page);
+  const dashboard = new DashboardPage(page);
+  await dashboard.signIn(ADMIN.username, ADMIN.password);
+  expect(fetched("sign_in")).toBe(true);
+  expect(fetched("agent")).toBe(true);
+  expect(fetched("admin")).toBe(false);
+  // Moving to an admin page in the page (no reload) fetches its chunk.
+  await page.locator("nav").getByRole("link", { name: "Widget" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/settings$/);
+  await expect(page.locator(".snippet pre code").first()).toContainText("DEFMISChat");
+  expect(fetched("admin")).toBe(true);
+  pageConsole.check();
+
+  // A first visit straight to a conversation list: server-rendered, then
+  // hydrated with the main module and the agents' chunk only.
+  const second = await browser.newContext({ storageState: await first.storageState() });
+  const direct = await second.newPage();
+  const directConsole = watchConsole(direct, "dashboard");
+  const directFetched = wasmRequests(direct);
+  await direct.goto("/dashboard/conversations");
+  await new DashboardPage(direct).waitHydrated();
+  await new DashboardPage(direct).waitLive();
+  expect(directFetched("agent")).toBe(true);
+  expect(directFetched("admin")).toBe(false);
+  expect(directFetched("sign_in")).toBe(false);
+  directConsole.check();
+  await first.close();
+  await second.close();
+});

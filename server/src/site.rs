@@ -111,6 +111,13 @@ pub async fn static_or_404(State(state): State<AppState>, request: Request) -> R
             HeaderValue::from_static("*"),
         );
     }
+    if path.starts_with("/pkg/") {
+        // The dashboard's main module and its per-page chunks must come
+        // from one release: revalidate every time (304 when unchanged).
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
     response
 }
 

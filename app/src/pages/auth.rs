@@ -1,6 +1,7 @@
 //! Sign-in and the first-run setup of the first admin.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{setup_needed, CompleteSetup, Login};
@@ -16,6 +17,7 @@ pub fn LoginPage() -> impl IntoView {
             .map(|e| view! { <p class="error" role="alert">{e.message}</p> })
     };
     view! {
+        <Title text="DEFMIS Chat" />
         <main class="content narrow">
             <h1>"Sign in"</h1>
             <ActionForm action=login attr:class="stack">
@@ -49,6 +51,7 @@ pub fn SetupPage() -> impl IntoView {
             .map(|e| view! { <p class="error" role="alert">{e.message}</p> })
     };
     view! {
+        <Title text="DEFMIS Chat" />
         <main class="content narrow">
             <h1>"Create the first admin"</h1>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -186,7 +186,31 @@ async fn static_files_are_compressed_and_cors_open() {
     );
     let missing = app.get("/static/widget/nope.js").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(
+        resp_cache_control(&app, "/static/widget/defmis_widget_bg.wasm")
+            .await
+            .is_none()
+    );
+
+    // The dashboard's split wasm: main module and chunks revalidated on
+    // every load, so they always come from one release.
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/chunk_1.wasm"), &wasm).unwrap();
+    assert_eq!(
+        resp_cache_control(&app, "/pkg/chunk_1.wasm")
+            .await
+            .as_deref(),
+        Some("no-cache")
+    );
     let _ = std::fs::remove_dir_all(site);
+}
+
+async fn resp_cache_control(app: &crate::helpers::TestApp, path: &str) -> Option<String> {
+    let resp = app.get(path).await;
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    resp.headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap_or_default().to_string())
 }
 
 /// The seed's addresses: `/dashboard/` (and every dashboard page with a
