@@ -902,6 +902,72 @@ async fn notes_are_for_agents_only(app: TestApp) {
     assert_quiet(&mut again).await;
 }
 
+/// A search paged by cursor returns every match once, in inbox order,
+/// whether a page comes from probing conversations one by one (PostgreSQL,
+/// when the next ones hold a full page), from collecting every match, or
+/// from both across pages; filters apply in either way.
+async fn search_pages_in_inbox_order(app: TestApp) {
+    let (token, _) = admin(&app, "alice").await;
+    let mut matching = Vec::new();
+    for i in 0..9 {
+        let v = app
+            .start_with(json!({"name": format!("Visitor {i}")}))
+            .await;
+        // Two of three mention a refund, one in an earlier message.
+        match i % 3 {
+            0 => app.say(&v, "Where is my parcel?").await,
+            1 => app.say(&v, "I would like a refund").await,
+            _ => {
+                app.say(&v, "refund please").await;
+                app.say(&v, "thanks").await
+            }
+        };
+        if i % 3 != 0 {
+            matching.push(v.session_id.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // Newest activity first.
+    matching.reverse();
+    for limit in ["1", "2", "4", "50"] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("q", "refund"), ("limit", limit)];
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let page = list(&app, &token, &query).await;
+            seen.extend(ids(&page));
+            cursor = page["next_cursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, matching, "limit {limit}");
+    }
+    // With a filter: the unread ones (all) that mention it, closed ones out.
+    let closed = &matching[0];
+    let path = format!("/chat/api/admin/session/{closed}/status/");
+    let resp = app
+        .admin(
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"status": "closed"})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = list(
+        &app,
+        &token,
+        &[("q", "refund"), ("status", "open"), ("limit", "2")],
+    )
+    .await;
+    assert!(!ids(&page).contains(closed));
+    assert_eq!(ids(&page).len(), 2);
+}
+
 /// A note resent with its client_id (a lost answer, a retry) is stored
 /// and announced once, and the resend answers the stored note; through
 /// the admin API and the server function.
@@ -1135,5 +1201,6 @@ on_every_store!(
     notes_are_for_agents_only,
     a_conversation_view_holds_the_newest_200_notes,
     a_resent_note_is_stored_once,
+    search_pages_in_inbox_order,
     the_dashboard_list_takes_the_same_filters,
 );

@@ -8,6 +8,7 @@ use app::types::{AgentId, Sender, SessionId, SessionView};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 
 use super::{conversation, ChatStore};
@@ -49,6 +50,24 @@ fn search_condition(backend: DatabaseBackend, terms: &SearchTerms) -> Expr {
     }
 }
 
+/// PostgreSQL's per-conversation form of [`search_condition`]: the
+/// conversation's own row, then its messages by `session_id`. `OFFSET 0`
+/// keeps the planner from turning the `EXISTS` into one hashed set of
+/// every matching message (which a frequent word makes large): walking
+/// the inbox in order, a frequent word fills a page after a few probes.
+fn per_conversation_search(terms: &SearchTerms) -> Expr {
+    Expr::cust_with_values(
+        "(chat_sessions.search @@ to_tsquery('simple', $1) \
+         OR EXISTS (SELECT 1 FROM messages m WHERE m.session_id = chat_sessions.id \
+         AND m.search @@ to_tsquery('simple', $1) OFFSET 0))",
+        [terms.tsquery()],
+    )
+}
+
+/// How many conversations, in inbox order, a PostgreSQL search probes one
+/// by one before it falls back to collecting every match.
+const SEARCH_WINDOW: u64 = 2_000;
+
 /// `Some(true)`: `left > right`; `Some(false)`: `left <= right`.
 fn compared(
     flag: Option<bool>,
@@ -64,10 +83,43 @@ impl ChatStore {
     /// `(updated_at, id)` descending, filters and search applied before
     /// the limit. Answers the rows and, when more follow, where the next
     /// page starts.
+    ///
+    /// A search on PostgreSQL first probes the next [`SEARCH_WINDOW`]
+    /// conversations one by one ([`per_conversation_search`]); when they
+    /// hold a full page, that is the page (they come in inbox order, so no
+    /// match beyond them can come before). Otherwise — a rare word, or the
+    /// end of the list — it collects every match ([`search_condition`]).
     pub async fn inbox(
         &self,
         query: &InboxQuery,
     ) -> Result<(Vec<Conversation>, Option<ListCursor>), AppError> {
+        use chat_sessions::Column as C;
+        let backend = self.db.backend();
+        if let (Some(terms), DatabaseBackend::Postgres) = (&query.search, backend) {
+            let window = Self::filtered(query)
+                .select_only()
+                .column(C::Id)
+                .order_by_desc(C::UpdatedAt)
+                .order_by_desc(C::Id)
+                .limit(SEARCH_WINDOW)
+                .into_query();
+            let probed = Self::filtered(query)
+                .filter(C::Id.in_subquery(window))
+                .filter(per_conversation_search(terms));
+            let (rows, next) = self.page(probed, query.limit).await?;
+            if next.is_some() {
+                return Ok((rows, next));
+            }
+        }
+        let mut select = Self::filtered(query);
+        if let Some(terms) = &query.search {
+            select = select.filter(search_condition(backend, terms));
+        }
+        self.page(select, query.limit).await
+    }
+
+    /// The inbox's filters and cursor, without the search.
+    fn filtered(query: &InboxQuery) -> sea_orm::Select<chat_sessions::Entity> {
         use chat_sessions::Column as C;
         let mut select = chat_sessions::Entity::find();
         if let Some(status) = query.status {
@@ -87,9 +139,6 @@ impl ChatStore {
         if let Some(offline) = query.offline {
             select = select.filter(C::Offline.eq(offline));
         }
-        if let Some(terms) = &query.search {
-            select = select.filter(search_condition(self.db.backend(), terms));
-        }
         if let Some(c) = &query.after {
             select = select.filter(
                 Condition::any().add(C::UpdatedAt.lt(c.updated_at)).add(
@@ -99,17 +148,28 @@ impl ChatStore {
                 ),
             );
         }
+        select
+    }
+
+    /// The first `limit` rows of `select` in inbox order, and the cursor of
+    /// the next page when there is more.
+    async fn page(
+        &self,
+        select: sea_orm::Select<chat_sessions::Entity>,
+        limit: u64,
+    ) -> Result<(Vec<Conversation>, Option<ListCursor>), AppError> {
+        use chat_sessions::Column as C;
         let mut rows: Vec<Conversation> = select
             .order_by_desc(C::UpdatedAt)
             .order_by_desc(C::Id)
-            .limit(query.limit + 1)
+            .limit(limit + 1)
             .all(&self.db.read)
             .await?
             .into_iter()
             .map(conversation)
             .collect();
-        let more = rows.len() as u64 > query.limit;
-        rows.truncate(query.limit as usize);
+        let more = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
         let next = more.then(|| rows.last()).flatten().map(|last| ListCursor {
             updated_at: last.updated_at,
             id: last.id.clone(),
