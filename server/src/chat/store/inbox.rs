@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use app::types::{AgentId, Sender, SessionId, SessionView};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
 };
 
 use super::{conversation, ChatStore};
@@ -85,10 +85,11 @@ impl ChatStore {
     /// page starts.
     ///
     /// A search on PostgreSQL first probes the next [`SEARCH_WINDOW`]
-    /// conversations one by one ([`per_conversation_search`]); when they
-    /// hold a full page, that is the page (they come in inbox order, so no
-    /// match beyond them can come before). Otherwise — a rare word, or the
-    /// end of the list — it collects every match ([`search_condition`]).
+    /// conversations one by one, in inbox order ([`per_conversation_search`],
+    /// stopping at a full page); when they hold a full page, or are all
+    /// that is left, that is the answer (no match beyond them comes before
+    /// them). Otherwise — a rare word — it collects every match
+    /// ([`search_condition`]).
     pub async fn inbox(
         &self,
         query: &InboxQuery,
@@ -96,18 +97,32 @@ impl ChatStore {
         use chat_sessions::Column as C;
         let backend = self.db.backend();
         if let (Some(terms), DatabaseBackend::Postgres) = (&query.search, backend) {
-            let window = Self::filtered(query)
+            // Where the window ends: the SEARCH_WINDOW-th candidate.
+            let edge: Option<(DateTime<Utc>, String)> = Self::filtered(query)
                 .select_only()
+                .column(C::UpdatedAt)
                 .column(C::Id)
                 .order_by_desc(C::UpdatedAt)
                 .order_by_desc(C::Id)
-                .limit(SEARCH_WINDOW)
-                .into_query();
-            let probed = Self::filtered(query)
-                .filter(C::Id.in_subquery(window))
-                .filter(per_conversation_search(terms));
+                .offset(SEARCH_WINDOW - 1)
+                .limit(1)
+                .into_tuple()
+                .one(&self.db.read)
+                .await?;
+            let mut probed = Self::filtered(query).filter(per_conversation_search(terms));
+            if let Some((at, id)) = &edge {
+                probed = probed.filter(
+                    Condition::any().add(C::UpdatedAt.gt(*at)).add(
+                        Condition::all()
+                            .add(C::UpdatedAt.eq(*at))
+                            .add(C::Id.gte(id.as_str())),
+                    ),
+                );
+            }
             let (rows, next) = self.page(probed, query.limit).await?;
-            if next.is_some() {
+            // A full page, or every candidate probed (no edge: fewer than
+            // the window are left): that is the answer.
+            if next.is_some() || edge.is_none() {
                 return Ok((rows, next));
             }
         }
