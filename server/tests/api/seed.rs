@@ -107,7 +107,7 @@ async fn seeded_data_pages_and_searches(app: TestApp) {
     );
 }
 
-/// More conversations than PostgreSQL's search probes one by one (2,000):
+/// More conversations than PostgreSQL's search probes one by one (300):
 /// a frequent word's pages come from probing, a rare word's from
 /// collecting every match; either way, paged by cursor, every matching
 /// conversation comes once, newest activity first. (PostgreSQL only: the
