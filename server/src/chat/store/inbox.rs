@@ -113,7 +113,9 @@ impl ChatStore {
                 .await?;
             let mut probed = Self::filtered(query).filter(per_conversation_search(terms));
             if let Some((at, id)) = &edge {
-                probed = probed.filter(
+                // The plain `>=` is what PostgreSQL can bound its index
+                // scan with (it reads the `OR` row by row, to the end).
+                probed = probed.filter(C::UpdatedAt.gte(*at)).filter(
                     Condition::any().add(C::UpdatedAt.gt(*at)).add(
                         Condition::all()
                             .add(C::UpdatedAt.eq(*at))
