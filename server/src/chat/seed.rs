@@ -107,7 +107,14 @@ pub async fn run(
     // compare them exactly).
     let now = crate::storage::now();
     let begin = now - span;
-    let step = span / i32::try_from(conversations.max(1)).unwrap_or(i32::MAX);
+    // Whole microseconds too: a step with nanoseconds made times that no
+    // cursor could name (SQLite keeps them), and paging skipped the rest
+    // of a run of equal times.
+    let step = chrono::Duration::microseconds(
+        (span / i32::try_from(conversations.max(1)).unwrap_or(i32::MAX))
+            .num_microseconds()
+            .unwrap_or(1),
+    );
     let run_id = &random_token()[..8];
     // Every conversation shares one token hash: the benchmark never resumes
     // them as visitors.
