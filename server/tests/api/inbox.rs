@@ -400,6 +400,25 @@ async fn full_text_search(app: TestApp) {
     assert_eq!(search("Grüße").await, sorted(&[&zoe]));
     assert_eq!(search("東京").await, sorted(&[&zoe]));
     assert_eq!(search("Zoë").await, sorted(&[&zoe]));
+    assert_eq!(search("zoe").await, sorted(&[&zoe]));
+    assert_eq!(search("grü").await, sorted(&[&zoe]));
+
+    // A prefix of many words (SQLite expands a prefix into at most 16
+    // words of its index, and past that asks FTS5 for the prefix itself):
+    // both find the same conversations.
+    let many = app.start_with(json!({"name": "Pat"})).await;
+    let words: Vec<String> = (0..20).map(|i| format!("pa{i:02}x")).collect();
+    app.say(&many, &words.join(" ")).await;
+    let pancake = app.start_with(json!({"name": "Cook"})).await;
+    app.say(&pancake, "PANCAKES please").await;
+    assert_eq!(search("pa").await, sorted(&[&many, &pancake]));
+    assert_eq!(search("pa1").await, sorted(&[&many]));
+    assert_eq!(search("pa19X").await, sorted(&[&many]));
+    assert_eq!(search("Pancake").await, sorted(&[&pancake]));
+    assert_eq!(search("pa please").await, sorted(&[&pancake]));
+    assert_eq!(search("pat").await, sorted(&[&many]));
+    assert!(search("pa cook").await.is_empty());
+    let everyone = sorted(&[&ann, &bob, &zoe, &many, &pancake]);
 
     // Query syntax of either database is plain text here: never a 500.
     for q in [
@@ -562,7 +581,7 @@ async fn keyset_paging_at_its_edges(app: TestApp) {
     // FTS5 tables consistent).
     assert!(matching(&app, &token, &[("q", "message")]).await.len() == 6);
     if app.db.backend() == sea_orm::DatabaseBackend::Sqlite {
-        for table in ["messages_fts", "chat_sessions_fts"] {
+        for table in ["message_words", "chat_sessions_fts"] {
             app.sql(
                 &format!("INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)"),
                 vec![],

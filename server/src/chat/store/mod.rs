@@ -25,6 +25,7 @@ use super::domain::Conversation;
 
 mod inbox;
 mod notes;
+mod search;
 mod stats;
 mod visitor;
 use crate::error::AppError;
