@@ -374,7 +374,6 @@ async fn full_text_search(app: TestApp) {
         .start_with(json!({"name": "Zoë", "email": "zoe@shop.test"}))
         .await;
     app.say(&zoe, "Grüße aus Köln, 東京").await;
-    let everyone = sorted(&[&ann, &bob, &zoe]);
 
     let search = |q: &'static str| {
         let app = &app;
