@@ -36,7 +36,6 @@ mod m20261215_000003_token_last_used;
 mod m20261220_000001_site_settings;
 mod m20261225_000001_visitor_context;
 mod m20261225_000002_note_client_id;
-mod m20261230_000001_message_words;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -57,7 +56,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000001_site_settings::Migration),
             Box::new(m20261225_000001_visitor_context::Migration),
             Box::new(m20261225_000002_note_client_id::Migration),
-            Box::new(m20261230_000001_message_words::Migration),
         ]
     }
 }

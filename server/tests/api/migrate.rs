@@ -61,8 +61,8 @@ async fn found(db: &Db, word: &str) -> i64 {
         _ => {
             count(
                 db,
-                "SELECT COUNT(DISTINCT rowid >> 24) FROM message_words \
-                 WHERE message_words MATCH ?",
+                "SELECT COUNT(DISTINCT session_id) FROM messages WHERE rowid IN \
+                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)",
                 vec![format!("\"{word}\"*").into()],
             )
             .await

@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use app::types::{AgentId, Sender, SessionId, SessionView};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
-use super::{conversation, search, ChatStore};
+use super::{conversation, ChatStore};
 use crate::chat::domain::Conversation;
-use crate::chat::inbox::{Assigned, InboxQuery, ListCursor};
+use crate::chat::inbox::{Assigned, InboxQuery, ListCursor, SearchTerms};
 use crate::error::AppError;
 use crate::storage::{agents, chat_sessions, messages};
 
@@ -20,6 +22,53 @@ use crate::storage::{agents, chat_sessions, messages};
 pub const UNREAD_WINDOW: i64 = 1000;
 
 pub use app::types::staff_name;
+
+/// A conversation matches a search when its visitor's name or e-mail does,
+/// or any one of its messages does (every word in that one field or
+/// message, each as a prefix).
+fn search_condition(backend: DatabaseBackend, terms: &SearchTerms) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => {
+            let q = terms.tsquery();
+            Expr::cust_with_values(
+                "(chat_sessions.search @@ to_tsquery('simple', $1) \
+                 OR chat_sessions.id IN (SELECT m.session_id FROM messages m \
+                 WHERE m.search @@ to_tsquery('simple', $1)))",
+                [q],
+            )
+        }
+        _ => {
+            let q = terms.fts5();
+            Expr::cust_with_values(
+                "(chat_sessions.rowid IN (SELECT rowid FROM chat_sessions_fts \
+                 WHERE chat_sessions_fts MATCH ?) \
+                 OR chat_sessions.id IN (SELECT session_id FROM messages WHERE rowid IN \
+                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)))",
+                [q.clone(), q],
+            )
+        }
+    }
+}
+
+/// PostgreSQL's per-conversation form of [`search_condition`]: the
+/// conversation's own row, then its messages by `session_id`. `OFFSET 0`
+/// keeps the planner from turning the `EXISTS` into one hashed set of
+/// every matching message (which a frequent word makes large): walking
+/// the inbox in order, a frequent word fills a page after a few probes.
+fn per_conversation_search(terms: &SearchTerms) -> Expr {
+    Expr::cust_with_values(
+        "(chat_sessions.search @@ to_tsquery('simple', $1) \
+         OR EXISTS (SELECT 1 FROM messages m WHERE m.session_id = chat_sessions.id \
+         AND m.search @@ to_tsquery('simple', $1) OFFSET 0))",
+        [terms.tsquery()],
+    )
+}
+
+/// How many conversations, in inbox order, a PostgreSQL search probes one
+/// by one before it falls back to collecting every match. Small: a word in
+/// most conversations fills a page within a few dozen, and a rare word
+/// pays for these probes (≈ 10 µs each) before the fallback.
+const SEARCH_WINDOW: u64 = 300;
 
 /// `Some(true)`: `left > right`; `Some(false)`: `left <= right`.
 fn compared(
@@ -37,64 +86,55 @@ impl ChatStore {
     /// the limit. Answers the rows and, when more follow, where the next
     /// page starts.
     ///
-    /// A search first probes the next few hundred conversations one by
-    /// one, in inbox order (stopping at a full page); when they hold a
-    /// full page, or are all that is left, that is the answer (no match
-    /// beyond them comes before them). Otherwise — a rare word — it
-    /// collects every match. See [`search`].
+    /// A search on PostgreSQL first probes the next [`SEARCH_WINDOW`]
+    /// conversations one by one, in inbox order ([`per_conversation_search`],
+    /// stopping at a full page); when they hold a full page, or are all
+    /// that is left, that is the answer (no match beyond them comes before
+    /// them). Otherwise — a rare word — it collects every match
+    /// ([`search_condition`]).
     pub async fn inbox(
         &self,
         query: &InboxQuery,
     ) -> Result<(Vec<Conversation>, Option<ListCursor>), AppError> {
         use chat_sessions::Column as C;
-        let Some(terms) = &query.search else {
-            return self.page(Self::filtered(query), query.limit).await;
-        };
-        let (probe, collect, window) = match search::plan(&self.db.read, terms).await? {
-            search::Plan::Nothing => return Ok((Vec::new(), None)),
-            search::Plan::Collect(condition) => {
-                return self
-                    .page(Self::filtered(query).filter(condition), query.limit)
-                    .await;
+        let backend = self.db.backend();
+        if let (Some(terms), DatabaseBackend::Postgres) = (&query.search, backend) {
+            // Where the window ends: the SEARCH_WINDOW-th candidate.
+            let edge: Option<(DateTime<Utc>, String)> = Self::filtered(query)
+                .select_only()
+                .column(C::UpdatedAt)
+                .column(C::Id)
+                .order_by_desc(C::UpdatedAt)
+                .order_by_desc(C::Id)
+                .offset(SEARCH_WINDOW - 1)
+                .limit(1)
+                .into_tuple()
+                .one(&self.db.read)
+                .await?;
+            let mut probed = Self::filtered(query).filter(per_conversation_search(terms));
+            if let Some((at, id)) = &edge {
+                // The plain `>=` is what PostgreSQL can bound its index
+                // scan with (it reads the `OR` row by row, to the end).
+                probed = probed.filter(C::UpdatedAt.gte(*at)).filter(
+                    Condition::any().add(C::UpdatedAt.gt(*at)).add(
+                        Condition::all()
+                            .add(C::UpdatedAt.eq(*at))
+                            .add(C::Id.gte(id.as_str())),
+                    ),
+                );
             }
-            search::Plan::Windowed {
-                probe,
-                collect,
-                window,
-            } => (probe, collect, window),
-        };
-        // Where the window ends: the window-th candidate.
-        let edge: Option<(DateTime<Utc>, String)> = Self::filtered(query)
-            .select_only()
-            .column(C::UpdatedAt)
-            .column(C::Id)
-            .order_by_desc(C::UpdatedAt)
-            .order_by_desc(C::Id)
-            .offset(window - 1)
-            .limit(1)
-            .into_tuple()
-            .one(&self.db.read)
-            .await?;
-        let mut probed = Self::filtered(query).filter(probe);
-        if let Some((at, id)) = &edge {
-            // The plain `>=` is what PostgreSQL can bound its index scan
-            // with (it reads the `OR` row by row, to the end).
-            probed = probed.filter(C::UpdatedAt.gte(*at)).filter(
-                Condition::any().add(C::UpdatedAt.gt(*at)).add(
-                    Condition::all()
-                        .add(C::UpdatedAt.eq(*at))
-                        .add(C::Id.gte(id.as_str())),
-                ),
-            );
+            let (rows, next) = self.page(probed, query.limit).await?;
+            // A full page, or every candidate probed (no edge: fewer than
+            // the window are left): that is the answer.
+            if next.is_some() || edge.is_none() {
+                return Ok((rows, next));
+            }
         }
-        let (rows, next) = self.page(probed, query.limit).await?;
-        // A full page, or every candidate probed (no edge: fewer than the
-        // window are left): that is the answer.
-        if next.is_some() || edge.is_none() {
-            return Ok((rows, next));
+        let mut select = Self::filtered(query);
+        if let Some(terms) = &query.search {
+            select = select.filter(search_condition(backend, terms));
         }
-        self.page(Self::filtered(query).filter(collect), query.limit)
-            .await
+        self.page(select, query.limit).await
     }
 
     /// The inbox's filters and cursor, without the search.
@@ -119,9 +159,7 @@ impl ChatStore {
             select = select.filter(C::Offline.eq(offline));
         }
         if let Some(c) = &query.after {
-            // The plain `<=` bounds PostgreSQL's index scan (the `OR`
-            // alone is read row by row from the top).
-            select = select.filter(C::UpdatedAt.lte(c.updated_at)).filter(
+            select = select.filter(
                 Condition::any().add(C::UpdatedAt.lt(c.updated_at)).add(
                     Condition::all()
                         .add(C::UpdatedAt.eq(c.updated_at))

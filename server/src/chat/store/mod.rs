@@ -25,7 +25,6 @@ use super::domain::Conversation;
 
 mod inbox;
 mod notes;
-mod search;
 mod stats;
 mod visitor;
 use crate::error::AppError;
