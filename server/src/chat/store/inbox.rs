@@ -159,7 +159,9 @@ impl ChatStore {
             select = select.filter(C::Offline.eq(offline));
         }
         if let Some(c) = &query.after {
-            select = select.filter(
+            // The plain `<=` bounds PostgreSQL's index scan (the `OR`
+            // alone is read row by row from the top).
+            select = select.filter(C::UpdatedAt.lte(c.updated_at)).filter(
                 Condition::any().add(C::UpdatedAt.lt(c.updated_at)).add(
                     Condition::all()
                         .add(C::UpdatedAt.eq(c.updated_at))
