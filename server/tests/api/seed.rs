@@ -172,3 +172,83 @@ on_every_store!(
     seeded_data_pages_and_searches,
     searches_past_the_probe_window
 );
+
+/// SQLite's search reads conversations in inbox order and matches their
+/// messages in Rust, and lets the index collect every match when a word is
+/// rare or the reading would cost too much. With limits shrunk to a few
+/// conversations, every page of every kind of search takes those paths in
+/// turn (a full page from reading, a rare word, a reading cut short by its
+/// budget, the end of the list): paged by cursor, the pages are what the
+/// index finds, in inbox order, each once.
+#[tokio::test]
+async fn small_search_steps_page_as_the_index_does() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use server::chat::inbox::InboxQuery;
+    use server::chat::store::{ChatStore, SearchProbe};
+
+    let app = crate::helpers::spawn_app().await;
+    let hasher =
+        server::auth::TokenHasher::new("test-secret-key-0123456789abcdef0123".to_string().into());
+    server::chat::seed::run(app.db.clone(), &hasher, None, 600, 3_000, |_| {})
+        .await
+        .unwrap();
+    let me = app::types::AgentId::from("an-agent");
+    let probe = SearchProbe {
+        step: 7,
+        messages: 60,
+        rare: 40,
+    };
+    let store = ChatStore::new(app.db.clone()).with_search_probe(probe);
+    let words = [
+        "refund",
+        "zebra",
+        "refund please",
+        "customer1",
+        "customer",
+        "pa",
+        "tomorrow week order",
+        "bench example",
+    ];
+    for q in words {
+        let terms = server::chat::inbox::SearchTerms::parse(q).unwrap().unwrap();
+        let fts = terms.fts5();
+        let want: Vec<String> = app
+            .db
+            .read
+            .query_all_raw(Statement::from_sql_and_values(
+                app.db.read.get_database_backend(),
+                "SELECT id FROM chat_sessions WHERE rowid IN \
+                 (SELECT rowid FROM chat_sessions_fts WHERE chat_sessions_fts MATCH ?) \
+                 OR id IN (SELECT session_id FROM messages WHERE rowid IN \
+                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)) \
+                 ORDER BY updated_at DESC, id DESC",
+                [fts.clone().into(), fts.into()],
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "id").unwrap())
+            .collect();
+        assert!(!want.is_empty(), "{q}");
+        for limit in [1, 5, 30] {
+            let mut got: Vec<String> = Vec::new();
+            let mut cursor: Option<String> = None;
+            for _ in 0..700 {
+                let params = app::types::InboxParams {
+                    q: Some(q.to_string()),
+                    limit: Some(limit),
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                };
+                let query = InboxQuery::parse(&params, &me).unwrap();
+                let (rows, next) = store.inbox(&query).await.unwrap();
+                got.extend(rows.into_iter().map(|c| c.id.to_string()));
+                cursor = next.map(|c| c.encode());
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(got, want, "q = {q:?}, limit = {limit}");
+        }
+    }
+}

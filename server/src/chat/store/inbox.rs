@@ -2,16 +2,20 @@
 //! keyset pages), session views with what the row alone does not hold
 //! (assignee's name, unread count), and assignment.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use app::types::{AgentId, Sender, SessionId, SessionView};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 
-use super::{conversation, ChatStore};
+use futures_util::TryStreamExt;
+
+use super::fts5::{Matcher, Words};
+use super::{conversation, ChatStore, SearchProbe};
 use crate::chat::domain::Conversation;
 use crate::chat::inbox::{Assigned, InboxQuery, ListCursor, SearchTerms};
 use crate::error::AppError;
@@ -70,6 +74,9 @@ fn per_conversation_search(terms: &SearchTerms) -> Expr {
 /// pays for these probes (≈ 10 µs each) before the fallback.
 const SEARCH_WINDOW: u64 = 300;
 
+/// A page of the inbox and where the next one starts.
+type Page = (Vec<Conversation>, Option<ListCursor>);
+
 /// `Some(true)`: `left > right`; `Some(false)`: `left <= right`.
 fn compared(
     flag: Option<bool>,
@@ -91,16 +98,20 @@ impl ChatStore {
     /// stopping at a full page); when they hold a full page, or are all
     /// that is left, that is the answer (no match beyond them comes before
     /// them). Otherwise — a rare word — it collects every match
-    /// ([`search_condition`]).
-    pub async fn inbox(
-        &self,
-        query: &InboxQuery,
-    ) -> Result<(Vec<Conversation>, Option<ListCursor>), AppError> {
+    /// ([`search_condition`]). A search on SQLite walks the inbox in order
+    /// too, matching messages in Rust ([`Self::probe_sqlite`]), and
+    /// collects every match when that would cost more.
+    pub async fn inbox(&self, query: &InboxQuery) -> Result<Page, AppError> {
         use chat_sessions::Column as C;
         let backend = self.db.backend();
+        if let (Some(terms), DatabaseBackend::Sqlite) = (&query.search, backend) {
+            if let Some(page) = self.probe_sqlite(query, terms).await? {
+                return Ok(page);
+            }
+        }
         if let (Some(terms), DatabaseBackend::Postgres) = (&query.search, backend) {
             // Where the window ends: the SEARCH_WINDOW-th candidate.
-            let edge: Option<(DateTime<Utc>, String)> = Self::filtered(query)
+            let edge: Option<(DateTime<Utc>, String)> = Self::filtered(query, query.after.as_ref())
                 .select_only()
                 .column(C::UpdatedAt)
                 .column(C::Id)
@@ -111,7 +122,8 @@ impl ChatStore {
                 .into_tuple()
                 .one(&self.db.read)
                 .await?;
-            let mut probed = Self::filtered(query).filter(per_conversation_search(terms));
+            let mut probed =
+                Self::filtered(query, query.after.as_ref()).filter(per_conversation_search(terms));
             if let Some((at, id)) = &edge {
                 // The plain `>=` is what PostgreSQL can bound its index
                 // scan with (it reads the `OR` row by row, to the end).
@@ -130,15 +142,135 @@ impl ChatStore {
                 return Ok((rows, next));
             }
         }
-        let mut select = Self::filtered(query);
+        let mut select = Self::filtered(query, query.after.as_ref());
         if let Some(terms) = &query.search {
             select = select.filter(search_condition(backend, terms));
         }
         self.page(select, query.limit).await
     }
 
-    /// The inbox's filters and cursor, without the search.
-    fn filtered(query: &InboxQuery) -> sea_orm::Select<chat_sessions::Entity> {
+    /// SQLite's search, for a word in many conversations: walks the
+    /// inbox in order, [`SearchProbe::step`] conversations at a time,
+    /// reads their messages and asks of each what `MATCH` would answer
+    /// ([`Matcher`], SQLite's own tokenizer), and stops at a full page.
+    /// (FTS5 cannot answer "does this conversation hold the word" cheaply:
+    /// a prefix query reads every matching word's whole list.)
+    ///
+    /// `None` — the index answers instead, collecting every match — when
+    /// the first step found less than a page and the word is rare (fewer
+    /// than [`SearchProbe::rare`] messages hold it), or when the next
+    /// conversation's messages would pass [`SearchProbe::messages`] read.
+    async fn probe_sqlite(
+        &self,
+        query: &InboxQuery,
+        terms: &SearchTerms,
+    ) -> Result<Option<Page>, AppError> {
+        use chat_sessions::Column as C;
+        let matcher = Matcher::new(terms);
+        let mut words = Words::default();
+        let mut found: Vec<Conversation> = Vec::new();
+        let mut after = query.after.clone();
+        let probe = self.probe;
+        let mut budget = probe.messages;
+        for step in 0.. {
+            if step == 1 && self.rare_on_sqlite(terms).await? {
+                return Ok(None);
+            }
+            let rows: Vec<chat_sessions::Model> = Self::filtered(query, after.as_ref())
+                .order_by_desc(C::UpdatedAt)
+                .order_by_desc(C::Id)
+                .limit(probe.step)
+                .all(&self.db.read)
+                .await?;
+            let last_step = (rows.len() as u64) < probe.step;
+            let mut fits = 0;
+            for row in &rows {
+                if row.last_seq > budget {
+                    break;
+                }
+                budget -= row.last_seq;
+                fits += 1;
+            }
+            let probed = &rows[..fits];
+            let by_contact: Vec<bool> = probed
+                .iter()
+                .map(|r| matcher.columns(&mut words, &[r.name.as_deref(), r.email.as_deref()]))
+                .collect();
+            let ask: Vec<&str> = probed
+                .iter()
+                .zip(&by_contact)
+                .filter(|(_, by_contact)| !**by_contact)
+                .map(|(r, _)| r.id.as_str())
+                .collect();
+            let mut held: HashSet<String> = HashSet::new();
+            if !ask.is_empty() {
+                // One row at a time: a step holds one message in memory.
+                let mut texts = messages::Entity::find()
+                    .select_only()
+                    .column(messages::Column::SessionId)
+                    .column(messages::Column::Content)
+                    .filter(messages::Column::SessionId.is_in(ask))
+                    .into_tuple::<(String, String)>()
+                    .stream(&self.db.read)
+                    .await?;
+                while let Some((session, text)) = texts.try_next().await? {
+                    if !held.contains(&session) && matcher.text(&mut words, &text) {
+                        held.insert(session);
+                    }
+                }
+            }
+            for (row, by_contact) in probed.iter().zip(by_contact) {
+                if by_contact || held.contains(&row.id) {
+                    found.push(conversation(row.clone()));
+                }
+            }
+            if found.len() as u64 > query.limit {
+                break;
+            }
+            if fits < rows.len() {
+                return Ok(None);
+            }
+            if last_step {
+                break;
+            }
+            after = probed.last().map(|r| ListCursor {
+                updated_at: r.updated_at,
+                id: r.id.clone().into(),
+            });
+        }
+        let more = found.len() as u64 > query.limit;
+        found.truncate(query.limit as usize);
+        let next = more.then(|| found.last()).flatten().map(|last| ListCursor {
+            updated_at: last.updated_at,
+            id: last.id.clone(),
+        });
+        Ok(Some((found, next)))
+    }
+
+    /// Whether fewer than [`SearchProbe::rare`] messages match (the index
+    /// stops counting there).
+    async fn rare_on_sqlite(&self, terms: &SearchTerms) -> Result<bool, AppError> {
+        let row = self
+            .db
+            .read
+            .query_one_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Sqlite,
+                "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                [terms.fts5().into(), self.probe.rare.into()],
+            ))
+            .await?;
+        let matches: i64 = match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        };
+        Ok((matches as u64) < self.probe.rare)
+    }
+
+    /// The inbox's filters and the cursor `after`, without the search.
+    fn filtered(
+        query: &InboxQuery,
+        after: Option<&ListCursor>,
+    ) -> sea_orm::Select<chat_sessions::Entity> {
         use chat_sessions::Column as C;
         let mut select = chat_sessions::Entity::find();
         if let Some(status) = query.status {
@@ -158,7 +290,7 @@ impl ChatStore {
         if let Some(offline) = query.offline {
             select = select.filter(C::Offline.eq(offline));
         }
-        if let Some(c) = &query.after {
+        if let Some(c) = after {
             // The plain `<=` bounds PostgreSQL's index scan (the `OR`
             // alone is read row by row from the top).
             select = select.filter(C::UpdatedAt.lte(c.updated_at)).filter(
@@ -178,7 +310,7 @@ impl ChatStore {
         &self,
         select: sea_orm::Select<chat_sessions::Entity>,
         limit: u64,
-    ) -> Result<(Vec<Conversation>, Option<ListCursor>), AppError> {
+    ) -> Result<Page, AppError> {
         use chat_sessions::Column as C;
         let mut rows: Vec<Conversation> = select
             .order_by_desc(C::UpdatedAt)

@@ -23,6 +23,7 @@ use sea_orm::{
 
 use super::domain::Conversation;
 
+mod fts5;
 mod inbox;
 mod notes;
 mod stats;
@@ -76,6 +77,30 @@ pub struct CustomerIdTaken;
 
 pub struct ChatStore {
     db: Db,
+    probe: SearchProbe,
+}
+
+/// How far SQLite's search reads conversations in inbox order before the
+/// index collects every match instead (see `inbox.rs`). The defaults suit
+/// every size; tests shrink them to walk every path on little data.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchProbe {
+    /// Conversations read per step.
+    pub step: u64,
+    /// Messages read per search at most.
+    pub messages: i64,
+    /// A search found in fewer messages is rare: the index answers it.
+    pub rare: u64,
+}
+
+impl Default for SearchProbe {
+    fn default() -> Self {
+        Self {
+            step: 200,
+            messages: 20_000,
+            rare: 2_000,
+        }
+    }
 }
 
 fn conversation(row: chat_sessions::Model) -> Conversation {
@@ -116,7 +141,15 @@ fn message_view(m: messages::Model, agent_name: Option<String>) -> MessageView {
 
 impl ChatStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            probe: SearchProbe::default(),
+        }
+    }
+
+    /// This store with other search limits.
+    pub fn with_search_probe(self, probe: SearchProbe) -> Self {
+        Self { probe, ..self }
     }
 
     pub async fn by_customer(
