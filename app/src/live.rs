@@ -265,6 +265,7 @@ mod socket {
                             frame @ (AgentServerFrame::Message { .. }
                             | AgentServerFrame::Session { .. }
                             | AgentServerFrame::Note { .. }
+                            | AgentServerFrame::Visitor { .. }
                             | AgentServerFrame::Typing { .. }
                             | AgentServerFrame::Presence { .. }
                             | AgentServerFrame::Read { .. }),

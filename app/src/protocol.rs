@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{
     AgentId, ApiError, CustomerId, MessageView, NoteView, SessionId, SessionStatus, SessionView,
+    VisitorView,
 };
 
 /// A frame a client sends; `TYPES` lists the `type` values it accepts, so an
@@ -216,6 +217,12 @@ pub enum AgentServerFrame {
         session_id: SessionId,
         by: Party,
         seq: i64,
+    },
+    /// What the customer panel shows of a conversation's visitor changed
+    /// (their browser reported another page of a single-page site).
+    Visitor {
+        session_id: SessionId,
+        visitor: VisitorView,
     },
     /// A frame was refused; nothing was stored.
     Error {

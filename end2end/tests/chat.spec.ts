@@ -37,6 +37,13 @@ test("visitor and agent talk live, and the conversation survives a reload", asyn
   await expect(panel.locator(".local-time")).toHaveText(/\(UTC[+-]\d\d:\d\d\)/);
   await expect(panel.locator(".first-seen")).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
 
+  // A single-page site moves on without a page load: the panel follows,
+  // forward (pushState) and back (popstate).
+  await visitorPage.evaluate(() => history.pushState({}, "", "/pricing?plan=team"));
+  await expect(panel.locator(".page-url a")).toHaveAttribute("href", /\/pricing\?plan=team$/);
+  await visitorPage.goBack();
+  await expect(panel.locator(".page-url a")).toHaveAttribute("href", /\/\?from=e2e$/);
+
   // A second visitor message arrives live on the open conversation.
   const more = "Are you there?";
   await widget.send(more);

@@ -34,6 +34,7 @@
 //! | `LIMIT_SOCKETS_PER_ADDRESS` | `200` | open sockets per client address |
 //! | `LIMIT_SOCKETS_PER_CONVERSATION` | `5` | open visitor sockets per conversation |
 //! | `LIMIT_MESSAGES_PER_MINUTE` / `LIMIT_MESSAGE_BURST` | `30` / `10` | visitor messages per conversation (socket and HTTP together) |
+//! | `LIMIT_PAGES_PER_MINUTE` | `30` | page changes a visitor's browser reports per conversation (`POST /chat/api/chat/context/`, single-page sites) |
 //! | `LIMIT_LOGIN_FAILURES_PER_USERNAME` / `…_PER_ADDRESS` | `5` / `30` | failed sign-ins per `LIMIT_LOGIN_WINDOW_MINUTES` (`15`) |
 //! | `LIMIT_HEADER_TIMEOUT_SECONDS` / `LIMIT_BODY_TIMEOUT_SECONDS` | `10` / `30` | time to send request headers / a request body |
 //! | `SHUTDOWN_GRACE_SECONDS` | `10` | on SIGTERM, how long in-flight work may take before exit |
@@ -107,6 +108,7 @@ pub struct LimitSettings {
     pub sockets_per_conversation: u32,
     pub messages_per_minute: u32,
     pub message_burst: u32,
+    pub pages_per_minute: u32,
     pub login_failures_per_username: u32,
     pub login_failures_per_address: u32,
     pub login_window: Duration,
@@ -138,6 +140,7 @@ impl LimitSettings {
             sockets_per_conversation: num("LIMIT_SOCKETS_PER_CONVERSATION", 5, 10_000)?,
             messages_per_minute: num("LIMIT_MESSAGES_PER_MINUTE", 30, 1_000_000)?,
             message_burst: num("LIMIT_MESSAGE_BURST", 10, 1_000_000)?,
+            pages_per_minute: num("LIMIT_PAGES_PER_MINUTE", 30, 1_000_000)?,
             login_failures_per_username: num("LIMIT_LOGIN_FAILURES_PER_USERNAME", 5, 1_000_000)?,
             login_failures_per_address: num("LIMIT_LOGIN_FAILURES_PER_ADDRESS", 30, 1_000_000)?,
             login_window: Duration::from_secs(

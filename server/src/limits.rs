@@ -44,6 +44,7 @@ const FAILURE_KEYS_MAX: usize = 100_000;
 pub enum Limit {
     Starts,
     Messages,
+    Pages,
     SocketsPerAddress,
     SocketsPerConversation,
     LoginUsername,
@@ -51,9 +52,10 @@ pub enum Limit {
 }
 
 impl Limit {
-    pub const ALL: [Limit; 6] = [
+    pub const ALL: [Limit; 7] = [
         Limit::Starts,
         Limit::Messages,
+        Limit::Pages,
         Limit::SocketsPerAddress,
         Limit::SocketsPerConversation,
         Limit::LoginUsername,
@@ -64,6 +66,7 @@ impl Limit {
         match self {
             Limit::Starts => "starts",
             Limit::Messages => "messages",
+            Limit::Pages => "pages",
             Limit::SocketsPerAddress => "sockets_per_address",
             Limit::SocketsPerConversation => "sockets_per_conversation",
             Limit::LoginUsername => "login_username",
@@ -99,6 +102,7 @@ pub struct Limits {
     trusted: Vec<IpNet>,
     starts: DefaultKeyedRateLimiter<AddrKey>,
     messages: DefaultKeyedRateLimiter<SessionId>,
+    pages: DefaultKeyedRateLimiter<SessionId>,
     login_users: FailureLog<String>,
     login_addrs: FailureLog<AddrKey>,
     sockets_by_addr: Arc<Counts<AddrKey>>,
@@ -121,6 +125,7 @@ impl Limits {
         let starts = Quota::per_minute(nonzero(settings.starts_per_minute));
         let messages = Quota::per_minute(nonzero(settings.messages_per_minute))
             .allow_burst(nonzero(settings.message_burst));
+        let pages = Quota::per_minute(nonzero(settings.pages_per_minute));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             login_users: FailureLog::new(
@@ -133,6 +138,7 @@ impl Limits {
             ),
             starts: RateLimiter::keyed(starts),
             messages: RateLimiter::keyed(messages),
+            pages: RateLimiter::keyed(pages),
             sockets_by_addr: Arc::new(Counts::new(settings.sockets_per_address)),
             sockets_by_conversation: Arc::new(Counts::new(settings.sockets_per_conversation)),
             hashing: Arc::new(Semaphore::new(cpus)),
@@ -189,6 +195,16 @@ impl Limits {
             conversation,
             Limit::Messages,
             "You are sending messages too fast; this one was not stored.",
+        )
+    }
+
+    /// One page change a visitor's browser reports for `conversation`.
+    pub fn page(&self, conversation: &SessionId) -> Result<(), AppError> {
+        self.check(
+            &self.pages,
+            conversation,
+            Limit::Pages,
+            "Too many page changes reported; this one was not stored.",
         )
     }
 
@@ -252,6 +268,8 @@ impl Limits {
         self.starts.shrink_to_fit();
         self.messages.retain_recent();
         self.messages.shrink_to_fit();
+        self.pages.retain_recent();
+        self.pages.shrink_to_fit();
         self.login_users.sweep();
         self.login_addrs.sweep();
     }

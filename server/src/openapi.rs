@@ -83,6 +83,7 @@ impl Modify for Security {
         crate::chat::routes::start,
         crate::chat::routes::post_message,
         crate::chat::routes::read,
+        crate::chat::routes::context,
         crate::chat::routes::offline,
         crate::chat::routes::history,
         crate::chat::socket::visitor_socket,

@@ -160,7 +160,7 @@ fn Conversation(
         })
     };
     let has_earlier = RwSignal::new(initial.has_more);
-    let (visitor, earlier_conversations) = (initial.visitor, initial.earlier);
+    let (visitor, earlier_conversations) = (RwSignal::new(initial.visitor), initial.earlier);
     // The client_id of the draft being sent: a resend after a failure
     // reuses it, so the reply is stored once.
     let pending = RwSignal::new(None::<(String, String)>);
@@ -259,6 +259,10 @@ fn Conversation(
                     by,
                     seq,
                 } if sid == session_id => session.update(|s| apply_read(s, by, seq)),
+                AgentServerFrame::Visitor {
+                    session_id: sid,
+                    visitor: v,
+                } if sid == session_id => visitor.set(Some(v)),
                 _ => {}
             }
         },
@@ -269,6 +273,7 @@ fn Conversation(
                 spawn_local(async move {
                     if let Ok(fresh) = get_conversation(session_id).await {
                         session.set(fresh.session);
+                        visitor.set(fresh.visitor);
                         messages.update(|l| merge(l, fresh.messages));
                         add_notes(fresh.notes);
                     }

@@ -48,24 +48,43 @@ fn text_row(label: &'static str, class: &'static str, value: Option<String>) -> 
 #[component]
 pub fn CustomerPanel(
     session: RwSignal<SessionView>,
-    visitor: Option<VisitorView>,
+    /// Live: a single-page site's visitor moving to another page changes it.
+    visitor: RwSignal<Option<VisitorView>>,
     earlier: Vec<SessionView>,
 ) -> impl IntoView {
-    let verified = visitor.as_ref().is_some_and(|v| v.verified);
-    let v = visitor.unwrap_or_default();
-    let local_time = v.local_time.map(|t| match &v.time_zone {
-        Some(zone) => format!("{t}, {zone}"),
-        None => t,
-    });
-    let last_seen = (!v.last_seen.is_empty()).then(|| short_time(&v.last_seen));
-    let browser = v.browser.or_else(|| v.user_agent.clone());
-    let agent_title = v.user_agent.unwrap_or_default();
+    let verified = move || visitor.with(|v| v.as_ref().is_some_and(|v| v.verified));
+    let facts = move || {
+        let v = visitor.get().unwrap_or_default();
+        let local_time = v.local_time.map(|t| match &v.time_zone {
+            Some(zone) => format!("{t}, {zone}"),
+            None => t,
+        });
+        let last_seen = (!v.last_seen.is_empty()).then(|| short_time(&v.last_seen));
+        let browser = v.browser.or_else(|| v.user_agent.clone());
+        let agent_title = v.user_agent.unwrap_or_default();
+        view! {
+            {text_row("Last seen", "last-seen", last_seen)}
+            {link_row("Page", "page-url", v.page_url)}
+            {link_row("Came from", "referrer", v.referrer)}
+            {browser
+                .map(|b| {
+                    view! {
+                        <dt>"Browser"</dt>
+                        <dd class="browser" title=agent_title>
+                            {b}
+                        </dd>
+                    }
+                })}
+            {text_row("Local time", "local-time", local_time)}
+        }
+    };
     view! {
         <details class="customer-panel" open>
             <summary>
                 "Customer"
-                {verified
-                    .then(|| {
+                {move || {
+                    verified()
+                        .then(|| {
                         view! {
                             <span
                                 class="badge verified"
@@ -74,7 +93,8 @@ pub fn CustomerPanel(
                                 "Verified"
                             </span>
                         }
-                    })}
+                    })
+                }}
             </summary>
             <dl>
                 <dt>"Customer id"</dt>
@@ -85,19 +105,7 @@ pub fn CustomerPanel(
                 {move || session.with(|s| text_row("E-mail", "customer-email", s.email.clone()))}
                 <dt>"First seen"</dt>
                 <dd class="first-seen">{move || session.with(|s| short_time(&s.created_at))}</dd>
-                {text_row("Last seen", "last-seen", last_seen)}
-                {link_row("Page", "page-url", v.page_url)}
-                {link_row("Came from", "referrer", v.referrer)}
-                {browser
-                    .map(|b| {
-                        view! {
-                            <dt>"Browser"</dt>
-                            <dd class="browser" title=agent_title>
-                                {b}
-                            </dd>
-                        }
-                    })}
-                {text_row("Local time", "local-time", local_time)}
+                {facts}
             </dl>
             {(!earlier.is_empty())
                 .then(|| {

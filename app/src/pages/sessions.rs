@@ -163,6 +163,7 @@ pub fn apply(
         AgentServerFrame::Typing { .. }
         | AgentServerFrame::Presence { .. }
         | AgentServerFrame::Note { .. }
+        | AgentServerFrame::Visitor { .. }
         | AgentServerFrame::Resync
         | AgentServerFrame::Error { .. }
         | AgentServerFrame::Pong => {}

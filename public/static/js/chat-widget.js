@@ -1,16 +1,8 @@
 /*! DEFMIS Chat widget loader. Embed with:
- *   <script>window.DEFMISChat = {apiUrl, customerId, customerName, customerEmail,
- *     customerHash, locale, primaryColor, position, hideLauncher, transport};</script>
+ *   <script>window.DEFMISChat = {apiUrl, customerId, customerName, customerEmail};</script>
  *   <script src="https://chat.example.com/static/js/chat-widget.js" async></script>
- * Every field is optional; apiUrl defaults to the origin this script came from.
- * Draws the launcher at once; loads the widget (wasm) when the browser is idle,
- * on the first interaction, or at once for a returning visitor. API on the same
- * object: open() close() toggle() identify({customerId, customerName,
- * customerEmail, customerHash}) on(event, fn) shutdown(); events ready, open,
- * close, message, unread. Calls made before the widget loaded are queued.
- * Writes nothing (no cookie, no storage); never lets a failure reach the page.
- * Each start tells the server the page's address, referrer and time zone
- * (shown to agents in the customer panel). */
+ * Every field is optional (more, the API on this object and its events: the
+ * README's "Embed the widget"). Never lets a failure reach the page. */
 (function () {
   'use strict';
   var w = window, d = document;
@@ -23,8 +15,7 @@
     try { console.warn('DEFMIS Chat: widget not loaded:', e); } catch (_) {}
   }
 
-  // The widget asks for the page's facts with each start (for the agents'
-  // customer panel); no page handler sees it.
+  // The page's facts for the customer panel (each start, each SPA page).
   function emit(ev, data) {
     if (ev === 'context') {
       var z;
@@ -114,6 +105,29 @@
       else if (d.readyState == 'complete') idle();
       else w.addEventListener('load', idle, { once: true });
     };
+
+    // A single-page site's new address (held 1 s), for a visitor with a
+    // conversation; best effort.
+    var last = location.href, timer;
+    var moved = function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        if (location.href == last) return;
+        last = location.href;
+        try {
+          var c = JSON.parse(localStorage.getItem('defmis-chat:' + api));
+          if (c && c.token) fetch(api + '/chat/api/chat/context/', { method: 'POST', keepalive: true,
+            headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + c.token },
+            body: JSON.stringify({ customer_id: c.customer_id, context: emit('context') }) }).catch(function () {});
+        } catch (_) {}
+      }, 1000);
+    };
+    ['pushState', 'replaceState'].forEach(function (k) {
+      var f = history[k];
+      history[k] = function () { var r = f.apply(this, arguments); moved(); return r; };
+    });
+    w.addEventListener('popstate', moved);
+    w.addEventListener('hashchange', moved);
 
     if (d.body) mount();
     else d.addEventListener('DOMContentLoaded', mount, { once: true });

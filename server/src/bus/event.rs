@@ -1,7 +1,9 @@
 //! [`Event`]: what changed, and who should hear of it.
 
 use app::protocol::{AgentServerFrame, Party, PresenceStatus, VisitorServerFrame, VisitorSession};
-use app::types::{AgentId, CustomerId, MessageView, NoteView, Sender, SessionId, SessionView};
+use app::types::{
+    AgentId, CustomerId, MessageView, NoteView, Sender, SessionId, SessionView, VisitorView,
+};
 use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +80,12 @@ pub enum Change {
         session_id: SessionId,
         by: Party,
         seq: i64,
+    },
+    /// A visitor's browser reported another page: the customer panel's
+    /// facts (to [`Audience::Agents`]; visitors never hear of it).
+    VisitorChanged {
+        session_id: SessionId,
+        visitor: VisitorView,
     },
     /// An admin saved settings: every instance reloads them (to
     /// [`Audience::Agents`]; nothing is sent to clients).
@@ -175,6 +183,13 @@ impl Event {
                 by: *by,
                 seq: *seq,
             },
+            Change::VisitorChanged {
+                session_id,
+                visitor,
+            } => AgentServerFrame::Visitor {
+                session_id: session_id.clone(),
+                visitor: visitor.clone(),
+            },
             Change::Resync => AgentServerFrame::Resync,
         })
     }
@@ -212,7 +227,7 @@ impl Event {
                 seq: *seq,
             }),
             // Notes are for agents only.
-            Change::NoteAdded { .. } => None,
+            Change::NoteAdded { .. } | Change::VisitorChanged { .. } => None,
             Change::Typing { .. }
             | Change::Read { .. }
             | Change::Resync

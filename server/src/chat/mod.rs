@@ -56,6 +56,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/chat/api/chat/start/", post(routes::start))
         .route("/chat/api/chat/message/", post(routes::post_message))
         .route("/chat/api/chat/read/", post(routes::read))
+        .route("/chat/api/chat/context/", post(routes::context))
         .route("/chat/api/chat/offline/", post(routes::offline))
         .route(
             "/chat/api/chat/{customer_id}/history/",

@@ -166,6 +166,36 @@ pub async fn read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ContextBody {
+    pub customer_id: String,
+    /// As in a start: `page_url`, `referrer`, `time_zone`, `utc_offset`.
+    #[schema(value_type = Object)]
+    pub context: Option<serde_json::Value>,
+}
+
+/// The visitor's browser is on another page of a single-page site (the
+/// loader reports `pushState`, `popstate` and `hashchange`): 204, the
+/// customer panel's page fields replaced and agents told.
+#[utoipa::path(post, path = "/chat/api/chat/context/", tag = "widget", request_body = ContextBody, responses((status = 204, description = "Stored"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
+pub async fn context(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+    headers: HeaderMap,
+    Json(body): Json<ContextBody>,
+) -> Result<impl IntoResponse, AppError> {
+    state
+        .chat
+        .visitor_moved(
+            &body.customer_id,
+            &token,
+            body.context.as_ref(),
+            user_agent(&headers),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `?after=&before=&limit=`, shared by the widget and admin history.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct HistoryParams {

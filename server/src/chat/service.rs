@@ -436,6 +436,43 @@ impl ChatService {
         }
     }
 
+    /// The visitor's browser moved to another page of a single-page site
+    /// (the loader reports it): the customer panel's page fields change
+    /// and agents hear of it. A body without a `context` object is
+    /// refused; limited per conversation.
+    pub async fn visitor_moved(
+        &self,
+        customer_id: &str,
+        token: &str,
+        context: Option<&serde_json::Value>,
+        user_agent: Option<&str>,
+    ) -> Result<(), AppError> {
+        let conversation = self.authenticate(customer_id, token).await?;
+        let visit = Visit::parse(context, user_agent);
+        if !visit.has_context {
+            return Err(AppError::Invalid(
+                ErrorCode::InvalidBody,
+                "context must be an object (page_url, referrer, time_zone, utc_offset).".into(),
+            ));
+        }
+        self.limits.page(&conversation.id)?;
+        let Some(record) = self
+            .store
+            .visitor_moved(&conversation.id, &visit, now())
+            .await?
+        else {
+            return Ok(());
+        };
+        self.bus.publish(
+            Audience::Agents,
+            Change::VisitorChanged {
+                session_id: conversation.id,
+                visitor: visitor_view(record),
+            },
+        );
+        Ok(())
+    }
+
     /// The visitor's socket closed: they were last seen now. Best effort,
     /// as above.
     pub async fn visitor_left(&self, id: &SessionId) {

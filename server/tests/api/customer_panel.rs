@@ -7,7 +7,7 @@ use app::types::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{identity_hash, TestApp, Visitor};
+use crate::helpers::{identity_hash, next_of_type, spawn_on, Store, TestApp, Visitor};
 use crate::on_every_store;
 
 const FIREFOX: &str =
@@ -236,8 +236,164 @@ async fn verification_last_seen_and_earlier_conversations(app: TestApp) {
     assert_eq!(shown["visitor"], Value::Null);
 }
 
+async fn report_page(app: &TestApp, token: Option<&str>, body: Value) -> (u16, Value) {
+    let mut req = app
+        .client
+        .post(app.url("/chat/api/chat/context/"))
+        .header("user-agent", FIREFOX)
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A single-page site's visitor moves on: the loader reports the new
+/// address, the stored page fields follow, and every agent socket hears
+/// of it at once (the panel updates live). Bad reports are refused and
+/// change nothing.
+async fn a_single_page_site_reports_its_new_pages(app: TestApp) {
+    let admin = app.token_with_role("root", Role::Admin).await;
+    let context = json!({
+        "page_url": "https://shop.example/",
+        "referrer": "https://www.google.com/",
+        "time_zone": "Europe/Madrid",
+        "utc_offset": 60
+    });
+    let (_, started) = start(&app, json!({"context": context}), Some(FIREFOX)).await;
+    let v = visitor(&started);
+    let mut agent = app.agent_ws(&admin).await;
+
+    let moved = json!({
+        "page_url": "https://shop.example/cart#step-2",
+        "referrer": "https://www.google.com/",
+        "time_zone": "Europe/Madrid",
+        "utc_offset": 60
+    });
+    let (status, body) = report_page(
+        &app,
+        Some(&v.token),
+        json!({"customer_id": v.customer_id, "context": moved}),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let frame = next_of_type(&mut agent, "visitor").await;
+    assert_eq!(frame["session_id"], v.session_id.as_str());
+    assert_eq!(
+        frame["visitor"]["page_url"],
+        "https://shop.example/cart#step-2"
+    );
+    assert_eq!(frame["visitor"]["browser"], "Firefox 133 on Windows");
+    let shown = conversation(&app, &admin, &v.session_id).await;
+    assert_eq!(
+        shown["visitor"]["page_url"],
+        "https://shop.example/cart#step-2"
+    );
+    assert_eq!(shown["visitor"]["referrer"], "https://www.google.com/");
+
+    // A field left out is cleared; a script address is never stored.
+    let (status, _) = report_page(
+        &app,
+        Some(&v.token),
+        json!({"customer_id": v.customer_id, "context": {"page_url": "javascript:alert(1)"}}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let frame = next_of_type(&mut agent, "visitor").await;
+    assert_eq!(frame["visitor"]["page_url"], Value::Null);
+    let shown = conversation(&app, &admin, &v.session_id).await;
+    assert_eq!(shown["visitor"]["page_url"], Value::Null);
+    assert_eq!(shown["visitor"]["referrer"], Value::Null);
+
+    // Refused, and nothing changes.
+    let cart = json!({"page_url": "https://shop.example/cart"});
+    for (token, body, want, code) in [
+        (
+            Some(v.token.as_str()),
+            json!({"customer_id": v.customer_id}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Some(v.token.as_str()),
+            json!({"customer_id": v.customer_id, "context": "https://shop.example/"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            Some("not-the-token"),
+            json!({"customer_id": v.customer_id, "context": cart}),
+            401,
+            "invalid_token",
+        ),
+        (
+            Some(v.token.as_str()),
+            json!({"customer_id": "nobody-here", "context": cart}),
+            404,
+            "unknown_customer",
+        ),
+        (
+            None,
+            json!({"customer_id": v.customer_id, "context": cart}),
+            401,
+            "missing_token",
+        ),
+    ] {
+        let (status, body) = report_page(&app, token, body.clone()).await;
+        assert_eq!(status, want, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+    }
+    let resp = app
+        .client
+        .post(app.url("/chat/api/chat/context/"))
+        .bearer_auth(&v.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"]["code"].is_string(), "{body}");
+    let shown = conversation(&app, &admin, &v.session_id).await;
+    assert_eq!(shown["visitor"]["page_url"], Value::Null);
+}
+
+/// Page reports are limited per conversation (`LIMIT_PAGES_PER_MINUTE`);
+/// `LIMITS=off` lifts it.
+#[tokio::test]
+async fn page_reports_are_limited_per_conversation() {
+    for (limits, refused) in [("on", true), ("off", false)] {
+        let app = spawn_on(
+            Store::Sqlite,
+            &[("LIMIT_PAGES_PER_MINUTE", "2"), ("LIMITS", limits)],
+        )
+        .await;
+        let (_, started) = start(&app, json!({}), None).await;
+        let v = visitor(&started);
+        let mut last = 0;
+        for i in 0..3 {
+            let page = format!("https://shop.example/p/{i}");
+            let (status, _) = report_page(
+                &app,
+                Some(&v.token),
+                json!({"customer_id": v.customer_id, "context": {"page_url": page}}),
+            )
+            .await;
+            last = status;
+            if i < 2 {
+                assert_eq!(status, 204);
+            }
+        }
+        assert_eq!(last == 429, refused, "LIMITS={limits}: {last}");
+    }
+}
+
 on_every_store!(
     a_start_records_what_the_page_reported,
+    a_single_page_site_reports_its_new_pages,
     unusable_context_is_dropped_and_the_start_still_works,
     verification_last_seen_and_earlier_conversations,
 );

@@ -15,7 +15,7 @@ use sea_orm::{
 use futures_util::TryStreamExt;
 
 use super::fts5::{Matcher, Words};
-use super::{conversation, ChatStore, SearchProbe};
+use super::{conversation, ChatStore};
 use crate::chat::domain::Conversation;
 use crate::chat::inbox::{Assigned, InboxQuery, ListCursor, SearchTerms};
 use crate::error::AppError;
@@ -150,7 +150,7 @@ impl ChatStore {
     }
 
     /// SQLite's search, for a word in many conversations: walks the
-    /// inbox in order, [`SearchProbe::step`] conversations at a time,
+    /// inbox in order, `SearchProbe::step` conversations at a time,
     /// reads their messages and asks of each what `MATCH` would answer
     /// ([`Matcher`], SQLite's own tokenizer), and stops at a full page.
     /// (FTS5 cannot answer "does this conversation hold the word" cheaply:
@@ -158,8 +158,8 @@ impl ChatStore {
     ///
     /// `None` — the index answers instead, collecting every match — when
     /// the first step found less than a page and the word is rare (fewer
-    /// than [`SearchProbe::rare`] messages hold it), or when the next
-    /// conversation's messages would pass [`SearchProbe::messages`] read.
+    /// than `SearchProbe::rare` messages hold it), or when the next
+    /// conversation's messages would pass `SearchProbe::messages` read.
     async fn probe_sqlite(
         &self,
         query: &InboxQuery,
@@ -247,7 +247,7 @@ impl ChatStore {
         Ok(Some((found, next)))
     }
 
-    /// Whether fewer than [`SearchProbe::rare`] messages match (the index
+    /// Whether fewer than `SearchProbe::rare` messages match (the index
     /// stops counting there).
     async fn rare_on_sqlite(&self, terms: &SearchTerms) -> Result<bool, AppError> {
         let row = self

@@ -64,6 +64,35 @@ impl ChatStore {
         Ok(())
     }
 
+    /// The visitor's browser reported another page at `at`: the page
+    /// fields (and the browser, when named) replace the stored ones.
+    /// Answers the stored facts, or `None` when no start recorded them.
+    pub async fn visitor_moved(
+        &self,
+        id: &SessionId,
+        visit: &Visit,
+        at: DateTime<Utc>,
+    ) -> Result<Option<VisitorRecord>, AppError> {
+        use visitor_contexts::Column as C;
+        let mut update = visitor_contexts::Entity::update_many()
+            .col_expr(C::LastSeenAt, Expr::value(at))
+            .col_expr(C::PageUrl, Expr::value(visit.page_url.clone()))
+            .col_expr(C::Referrer, Expr::value(visit.referrer.clone()))
+            .col_expr(C::TimeZone, Expr::value(visit.time_zone.clone()))
+            .col_expr(C::UtcOffset, Expr::value(visit.utc_offset));
+        if let Some(agent) = &visit.user_agent {
+            update = update.col_expr(C::UserAgent, Expr::value(agent.clone()));
+        }
+        let done = update
+            .filter(C::SessionId.eq(id.as_str()))
+            .exec(&self.db.write)
+            .await?;
+        if done.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.visitor(id).await
+    }
+
     /// The visitor was there at `at` (their socket closed); nothing when
     /// no start recorded them.
     pub async fn visitor_seen(&self, id: &SessionId, at: DateTime<Utc>) -> Result<(), AppError> {
