@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{current_agent, unread_count};
-use crate::live::{now_ms, LiveSender, LiveState};
+use crate::live::{now_ms, LiveObserver, LiveSender, LiveState};
 use crate::protocol::{AgentClientFrame, AgentServerFrame, PresenceStatus};
 use crate::types::{AgentId, Sender, SessionId, SessionView};
 
@@ -201,6 +201,10 @@ impl Attention {
             recount_pending: StoredValue::new(false),
         };
         provide_context(this);
+        provide_context(LiveObserver {
+            seen: Callback::new(move |event: AgentServerFrame| this.seen(&event)),
+            attach: Callback::new(move |(state, sender)| this.attach(state, sender)),
+        });
         // Effects run in the browser only, after hydration.
         Effect::new(move |_| {
             this.recount();

@@ -25,6 +25,15 @@ impl LiveState {
     }
 }
 
+/// Who else hears every frame of every live socket on the page, and gets
+/// each socket's state and sender: the signed-in frame's attention keeper
+/// (unread count, notifications, away), provided as context.
+#[derive(Clone)]
+pub struct LiveObserver {
+    pub seen: Callback<AgentServerFrame>,
+    pub attach: Callback<(RwSignal<LiveState>, LiveSender)>,
+}
+
 /// Opens the live connection for the current component: `on_event` gets
 /// every `message`, `session`, `typing` and `read` frame; `on_reopen` runs
 /// after a reconnect and on a `resync` frame, so the caller can refetch
@@ -42,11 +51,12 @@ pub fn use_live_socket(
     on_reopen: impl Fn() + 'static,
 ) -> (RwSignal<LiveState>, LiveSender) {
     let state = RwSignal::new(LiveState::Connecting);
-    // The signed-in frame's attention keeper sees every event too.
-    let attention = use_context::<crate::attention::Attention>();
+    // The page's observer (the attention keeper) sees every event too.
+    let observer = use_context::<LiveObserver>();
+    let seen = observer.as_ref().map(|o| o.seen);
     let on_event = move |event: AgentServerFrame| {
-        if let Some(attention) = attention {
-            attention.seen(&event);
+        if let Some(seen) = seen {
+            seen.run(event.clone());
         }
         on_event(event)
     };
@@ -66,8 +76,8 @@ pub fn use_live_socket(
         let sender = LiveSender {
             socket: StoredValue::new_local(Some(socket.clone())),
         };
-        if let Some(attention) = attention {
-            attention.attach(state, sender);
+        if let Some(observer) = &observer {
+            observer.attach.run((state, sender));
         }
         let socket = send_wrapper::SendWrapper::new(socket);
         on_cleanup(move || socket.close());

@@ -123,7 +123,6 @@ pub struct Callbacks {
 
 pub struct Widget {
     pub api: String,
-    pub ws_base: String,
     creds_key: String,
     outbox_key: String,
     pub ui: Ui,
@@ -215,7 +214,6 @@ impl Widget {
             api.clone()
         };
         let w = Rc::new(Widget {
-            ws_base: crate::transport::ws_base(&api),
             creds_key: cat(&["defmis-chat:", &key]),
             outbox_key: cat(&["defmis-chat-outbox:", &key]),
             api,

@@ -80,7 +80,7 @@ impl Widget {
             let st = self.st.borrow();
             let Some(c) = &st.creds else { return };
             let id = String::from(js_sys::encode_uri_component(&c.id));
-            cat(&[&self.ws_base, "/ws/chat/", &id, "/"])
+            cat(&[&ws_base(&self.api), "/ws/chat/", &id, "/"])
         };
         let Ok(ws) = WebSocket::new(&url) else {
             self.socket_died(None);
