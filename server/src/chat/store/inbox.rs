@@ -157,8 +157,8 @@ impl ChatStore {
     /// a prefix query reads every matching word's whole list.)
     ///
     /// `None` — the index answers instead, collecting every match — when
-    /// the first step found less than a page and the word is rare (fewer
-    /// than `SearchProbe::rare` messages hold it), or when the next
+    /// the first step found less than a quarter of a page and the word is
+    /// rare (fewer than `SearchProbe::rare` messages hold it), or when the next
     /// conversation's messages would pass `SearchProbe::messages` read.
     async fn probe_sqlite(
         &self,
@@ -173,7 +173,10 @@ impl ChatStore {
         let probe = self.probe;
         let mut budget = probe.messages;
         for step in 0.. {
-            if step == 1 && self.rare_on_sqlite(terms).await? {
+            // Asking the index how rare the search is reads its prefix
+            // lists: worth it only when the first step found few.
+            let few = (found.len() as u64).saturating_mul(4) <= query.limit;
+            if step == 1 && few && self.rare_on_sqlite(terms).await? {
                 return Ok(None);
             }
             let rows: Vec<chat_sessions::Model> = Self::filtered(query, after.as_ref())
