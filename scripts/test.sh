@@ -68,6 +68,7 @@ export IDENTITY_SECRET="e2e-identity-secret-0123456789"
 # Every browser test starts conversations from 127.0.0.1: more than the
 # default 10 a minute. The limit itself is tested by the server's tests.
 export LIMIT_STARTS_PER_MINUTE=600
+export ATTACHMENT_STORAGE="$e2e_dir/attachments"
 unset REDIS_URL
 e2e_log=$(mktemp)
 cargo leptos end-to-end --release --split 2>&1 | tee "$e2e_log"

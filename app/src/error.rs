@@ -95,6 +95,19 @@ error_codes! {
     TooLarge = "too_large",
     /// The body was not sent as JSON.
     UnsupportedMediaType = "unsupported_media_type",
+    /// A file whose bytes are not one of `ATTACHMENT_TYPES` (whatever its
+    /// name says), or an image that does not parse.
+    UnsupportedType = "unsupported_type",
+    /// The conversation's files together would pass
+    /// `ATTACHMENT_QUOTA_BYTES`.
+    QuotaExceeded = "quota_exceeded",
+    /// Attachments are turned off (`ATTACHMENTS_ENABLED=false`).
+    AttachmentsDisabled = "attachments_disabled",
+    /// A download link that is unsigned, tampered with or expired; ask
+    /// the API for the message again for a fresh one.
+    InvalidLink = "invalid_link",
+    /// No such attachment (it was deleted with its conversation).
+    UnknownAttachment = "unknown_attachment",
     /// A blank message.
     EmptyContent = "empty_content",
     /// A message over `MAX_MESSAGE_LENGTH`.
@@ -160,11 +173,14 @@ impl ErrorCode {
             ErrorCode::BadOrigin
             | ErrorCode::Forbidden
             | ErrorCode::InvalidSetupToken
-            | ErrorCode::OriginNotAllowed => 403,
+            | ErrorCode::OriginNotAllowed
+            | ErrorCode::AttachmentsDisabled
+            | ErrorCode::InvalidLink => 403,
             ErrorCode::UnknownCustomer
             | ErrorCode::UnknownSession
             | ErrorCode::UnknownAgent
             | ErrorCode::UnknownCannedResponse
+            | ErrorCode::UnknownAttachment
             | ErrorCode::NotFound => 404,
             ErrorCode::RequestTimeout => 408,
             ErrorCode::CustomerIdTaken
@@ -173,8 +189,8 @@ impl ErrorCode {
             | ErrorCode::ShortcutTaken
             | ErrorCode::TooMany
             | ErrorCode::AssignmentConflict => 409,
-            ErrorCode::TooLarge => 413,
-            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::TooLarge | ErrorCode::QuotaExceeded => 413,
+            ErrorCode::UnsupportedMediaType | ErrorCode::UnsupportedType => 415,
             ErrorCode::RateLimited => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal | ErrorCode::RequestFailed => 500,

@@ -351,6 +351,7 @@ mod golden {
             created_at: "2026-12-01T18:00:00.123456Z".into(),
             client_id: client_id.map(Into::into),
             agent_name: agent.map(Into::into),
+            attachment: None,
         }
     }
 

@@ -95,6 +95,30 @@ pub struct MessageView {
     pub created_at: String,
     pub client_id: Option<String>,
     pub agent_name: Option<String>,
+    /// The file this message carries (its `content` is then the caption,
+    /// possibly empty). Left out of the JSON when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Box<AttachmentView>>,
+}
+
+/// A file sent in a conversation. `url` and `thumbnail_url` are signed
+/// and expire (an hour by default): fetch the message again for fresh
+/// ones. Images (png, jpeg, gif, webp) have a thumbnail and their size in
+/// pixels; other files have neither.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AttachmentView {
+    pub id: String,
+    /// The sender's file name, cleaned (no path, no control characters).
+    pub name: String,
+    /// Bytes.
+    pub size: i64,
+    /// Decided from the file's bytes, not its name.
+    pub content_type: String,
+    pub url: String,
+    pub thumbnail_url: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
 }
 
 /// Who wrote a message.

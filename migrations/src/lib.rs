@@ -18,6 +18,10 @@
 //! - `m20261215_000003_token_last_used`: when each API token was last used.
 //! - `m20261220_000001_site_settings`: settings saved in the dashboard
 //!   (the widget's), applied without a restart.
+//! - `m20261225_000001_visitor_context`, `m20261225_000002_note_client_id`:
+//!   the customer panel's visitor facts; notes stored once per client_id.
+//! - `m20261230_000001_attachments`: stored files, and the one a message
+//!   carries.
 //!
 //! The server runs [`Migrator::up`] at start-up and through its `migrate`
 //! subcommand.
@@ -36,6 +40,7 @@ mod m20261215_000003_token_last_used;
 mod m20261220_000001_site_settings;
 mod m20261225_000001_visitor_context;
 mod m20261225_000002_note_client_id;
+mod m20261230_000001_attachments;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -56,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000001_site_settings::Migration),
             Box::new(m20261225_000001_visitor_context::Migration),
             Box::new(m20261225_000002_note_client_id::Migration),
+            Box::new(m20261230_000001_attachments::Migration),
         ]
     }
 }

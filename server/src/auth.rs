@@ -53,6 +53,16 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// HMAC-SHA256 of `parts`, one after another, under `key`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
 /// Keyed hashes of tokens.
 #[derive(Clone)]
 pub struct TokenHasher {

@@ -38,6 +38,13 @@
 //! | `LIMIT_LOGIN_FAILURES_PER_USERNAME` / `…_PER_ADDRESS` | `5` / `30` | failed sign-ins per `LIMIT_LOGIN_WINDOW_MINUTES` (`15`) |
 //! | `LIMIT_HEADER_TIMEOUT_SECONDS` / `LIMIT_BODY_TIMEOUT_SECONDS` | `10` / `30` | time to send request headers / a request body |
 //! | `SHUTDOWN_GRACE_SECONDS` | `10` | on SIGTERM, how long in-flight work may take before exit |
+//! | `ATTACHMENTS_ENABLED` | `true` | visitors and agents may send files and images |
+//! | `ATTACHMENT_MAX_BYTES` | `10485760` (10 MiB) | largest file; an upload is cut off there (`413 too_large`) |
+//! | `ATTACHMENT_TYPES` | `png,jpeg,gif,webp,pdf,txt,csv,docx,xlsx,zip` | the types accepted, decided from the file's bytes (`415 unsupported_type` otherwise) |
+//! | `ATTACHMENT_STORAGE` | `./data/attachments` | a directory for the files (S3-compatible storage is not in this build yet) |
+//! | `ATTACHMENT_QUOTA_BYTES` | `104857600` (100 MiB) | all the files of one conversation together (`413 quota_exceeded`) |
+//! | `ATTACHMENT_LINK_SECONDS` | `3600` | how long a download link works |
+//! | `LIMIT_ATTACHMENTS_PER_MINUTE` | `10` | uploads per conversation per minute (visitors) |
 //! | `METRICS_ADDR` | unset | address for Prometheus metrics (`/metrics`), never the public port |
 
 use std::fmt;
@@ -85,6 +92,67 @@ pub struct Config {
     pub identity_required: bool,
     /// Where offline messages are e-mailed, if anywhere.
     pub smtp: Option<SmtpSettings>,
+    pub attachments: AttachmentSettings,
+}
+
+/// `ATTACHMENT…` variables.
+#[derive(Clone, Debug)]
+pub struct AttachmentSettings {
+    pub enabled: bool,
+    pub max_bytes: u64,
+    /// Sorted, without repeats.
+    pub types: Vec<crate::attachments::kind::Kind>,
+    /// The directory files are kept in.
+    pub storage: PathBuf,
+    pub quota_bytes: u64,
+    pub link_lifetime: Duration,
+}
+
+impl AttachmentSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use crate::attachments::kind::Kind;
+        const GIB: usize = 1 << 30;
+        let enabled = parse_bool(get("ATTACHMENTS_ENABLED"), true)
+            .map_err(|e| err("ATTACHMENTS_ENABLED", e))?;
+        let max_bytes = parse_num(get("ATTACHMENT_MAX_BYTES"), 10 << 20, 1024, 4 * GIB)
+            .map_err(|e| err("ATTACHMENT_MAX_BYTES", e))? as u64;
+        let mut types = match get("ATTACHMENT_TYPES") {
+            None => Kind::ALL.to_vec(),
+            Some(raw) => raw
+                .split(',')
+                .filter(|t| !t.trim().is_empty())
+                .map(str::parse)
+                .collect::<Result<Vec<Kind>, _>>()
+                .map_err(|e| err("ATTACHMENT_TYPES", e))?,
+        };
+        types.sort_unstable();
+        types.dedup();
+        if types.is_empty() {
+            return Err(err(
+                "ATTACHMENT_TYPES",
+                "lists no type (to refuse every file, set ATTACHMENTS_ENABLED=false)",
+            ));
+        }
+        let storage = get("ATTACHMENT_STORAGE").unwrap_or_else(|| "./data/attachments".into());
+        if storage.contains("://") {
+            return Err(err(
+                "ATTACHMENT_STORAGE",
+                "only a directory is supported in this build (S3-compatible storage is not yet)",
+            ));
+        }
+        let quota_bytes = parse_num(get("ATTACHMENT_QUOTA_BYTES"), 100 << 20, 1024, 1 << 40)
+            .map_err(|e| err("ATTACHMENT_QUOTA_BYTES", e))? as u64;
+        let link_seconds = parse_num(get("ATTACHMENT_LINK_SECONDS"), 3600, 60, 7 * 24 * 3600)
+            .map_err(|e| err("ATTACHMENT_LINK_SECONDS", e))?;
+        Ok(Self {
+            enabled,
+            max_bytes,
+            types,
+            storage: storage.into(),
+            quota_bytes,
+            link_lifetime: Duration::from_secs(link_seconds as u64),
+        })
+    }
 }
 
 /// `SMTP_URL`, `SMTP_FROM`, `SMTP_TO`.
@@ -109,6 +177,7 @@ pub struct LimitSettings {
     pub messages_per_minute: u32,
     pub message_burst: u32,
     pub pages_per_minute: u32,
+    pub attachments_per_minute: u32,
     pub login_failures_per_username: u32,
     pub login_failures_per_address: u32,
     pub login_window: Duration,
@@ -141,6 +210,7 @@ impl LimitSettings {
             messages_per_minute: num("LIMIT_MESSAGES_PER_MINUTE", 30, 1_000_000)?,
             message_burst: num("LIMIT_MESSAGE_BURST", 10, 1_000_000)?,
             pages_per_minute: num("LIMIT_PAGES_PER_MINUTE", 30, 1_000_000)?,
+            attachments_per_minute: num("LIMIT_ATTACHMENTS_PER_MINUTE", 10, 1_000_000)?,
             login_failures_per_username: num("LIMIT_LOGIN_FAILURES_PER_USERNAME", 5, 1_000_000)?,
             login_failures_per_address: num("LIMIT_LOGIN_FAILURES_PER_ADDRESS", 30, 1_000_000)?,
             login_window: Duration::from_secs(
@@ -402,6 +472,7 @@ impl Config {
             ));
         }
         let smtp = smtp_settings(&get)?;
+        let attachments = AttachmentSettings::from_lookup(&get)?;
         Ok(Config {
             bind,
             public_url,
@@ -452,6 +523,7 @@ impl Config {
             identity_secret,
             identity_required,
             smtp,
+            attachments,
         })
     }
 
@@ -654,11 +726,35 @@ mod tests {
             ("IDENTITY_REQUIRED", "yes please"),
             ("SMTP_URL", "http://mail"),
             ("SMTP_TO", "team@example.com"),
+            ("ATTACHMENTS_ENABLED", "sometimes"),
+            ("ATTACHMENT_MAX_BYTES", "10"),
+            ("ATTACHMENT_TYPES", "png,svg"),
+            ("ATTACHMENT_TYPES", " , "),
+            ("ATTACHMENT_STORAGE", "s3://bucket/prefix"),
+            ("ATTACHMENT_QUOTA_BYTES", "lots"),
+            ("ATTACHMENT_LINK_SECONDS", "5"),
+            ("LIMIT_ATTACHMENTS_PER_MINUTE", "0"),
         ] {
             let e = config(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");
             assert!(e.to_string().starts_with(var));
         }
+    }
+
+    #[test]
+    fn attachments_have_defaults() {
+        let c = config(&[]).unwrap();
+        let a = &c.attachments;
+        assert!(a.enabled);
+        assert_eq!(a.max_bytes, 10 * 1024 * 1024);
+        assert_eq!(a.types.len(), 10);
+        assert_eq!(a.storage, std::path::PathBuf::from("./data/attachments"));
+        assert_eq!(a.quota_bytes, 100 * 1024 * 1024);
+        assert_eq!(a.link_lifetime, Duration::from_secs(3600));
+        assert_eq!(c.limits.attachments_per_minute, 10);
+        let c = config(&[("ATTACHMENT_TYPES", "jpg, PNG,png")]).unwrap();
+        use crate::attachments::kind::Kind;
+        assert_eq!(c.attachments.types, vec![Kind::Png, Kind::Jpeg]);
     }
 
     #[test]

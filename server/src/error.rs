@@ -27,12 +27,13 @@ pub enum AppError {
     /// 409: conflicts with what is stored (a taken username).
     #[error("{1}")]
     Conflict(ErrorCode, String),
-    /// 413: the body is larger than this endpoint accepts.
-    #[error("{0}")]
-    TooLarge(String),
-    /// 415: the body is not JSON.
-    #[error("{0}")]
-    UnsupportedMediaType(String),
+    /// 413: the body (or a file, or a conversation's files) is larger
+    /// than allowed.
+    #[error("{1}")]
+    TooLarge(ErrorCode, String),
+    /// 415: the body is not JSON, or a file is not an allowed type.
+    #[error("{1}")]
+    UnsupportedMediaType(ErrorCode, String),
     /// 422: well-formed, but a value is invalid (empty message, bad email).
     #[error("{1}")]
     Invalid(ErrorCode, String),
@@ -76,9 +77,9 @@ impl AppError {
             | AppError::Forbidden(c, _)
             | AppError::NotFound(c, _)
             | AppError::Conflict(c, _)
+            | AppError::TooLarge(c, _)
+            | AppError::UnsupportedMediaType(c, _)
             | AppError::Invalid(c, _) => *c,
-            AppError::TooLarge(_) => ErrorCode::TooLarge,
-            AppError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             AppError::RateLimited(..) => ErrorCode::RateLimited,
             AppError::RequestTimeout(_) => ErrorCode::RequestTimeout,
             AppError::Unavailable(_) => ErrorCode::Unavailable,
@@ -149,10 +150,11 @@ impl From<JsonRejection> for AppError {
                 AppError::Invalid(ErrorCode::InvalidBody, e.body_text())
             }
             JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
+                ErrorCode::UnsupportedMediaType,
                 "Send the body as JSON with `Content-Type: application/json`.".into(),
             ),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::TooLarge("The body is too large.".into())
+                AppError::TooLarge(ErrorCode::TooLarge, "The body is too large.".into())
             }
             other => AppError::BadRequest(ErrorCode::InvalidBody, other.body_text()),
         }

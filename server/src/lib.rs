@@ -11,6 +11,9 @@
 //!   - [`chat`]: conversations and messages — widget API, visitor socket,
 //!     the group-commit writer.
 //!   - [`agents`]: accounts, sign-in, API tokens, admin API.
+//!   - [`attachments`]: files and images in conversations — streamed
+//!     uploads with limits, types from the bytes, metadata-free images and
+//!     thumbnails, signed expiring downloads.
 //!   - [`canned`]: canned responses (`/shortcut` replies).
 //!   - [`settings`]: the widget's settings saved in the dashboard (look,
 //!     offline mode, allowed origins, identity verification), applied on
@@ -41,6 +44,7 @@
 //! `bus::redis` to the other instances' hubs.
 
 pub mod agents;
+pub mod attachments;
 pub mod auth;
 pub mod bus;
 pub mod canned;

@@ -45,6 +45,7 @@ pub enum Limit {
     Starts,
     Messages,
     Pages,
+    Attachments,
     SocketsPerAddress,
     SocketsPerConversation,
     LoginUsername,
@@ -52,10 +53,11 @@ pub enum Limit {
 }
 
 impl Limit {
-    pub const ALL: [Limit; 7] = [
+    pub const ALL: [Limit; 8] = [
         Limit::Starts,
         Limit::Messages,
         Limit::Pages,
+        Limit::Attachments,
         Limit::SocketsPerAddress,
         Limit::SocketsPerConversation,
         Limit::LoginUsername,
@@ -67,6 +69,7 @@ impl Limit {
             Limit::Starts => "starts",
             Limit::Messages => "messages",
             Limit::Pages => "pages",
+            Limit::Attachments => "attachments",
             Limit::SocketsPerAddress => "sockets_per_address",
             Limit::SocketsPerConversation => "sockets_per_conversation",
             Limit::LoginUsername => "login_username",
@@ -103,6 +106,7 @@ pub struct Limits {
     starts: DefaultKeyedRateLimiter<AddrKey>,
     messages: DefaultKeyedRateLimiter<SessionId>,
     pages: DefaultKeyedRateLimiter<SessionId>,
+    attachments: DefaultKeyedRateLimiter<SessionId>,
     login_users: FailureLog<String>,
     login_addrs: FailureLog<AddrKey>,
     sockets_by_addr: Arc<Counts<AddrKey>>,
@@ -126,6 +130,7 @@ impl Limits {
         let messages = Quota::per_minute(nonzero(settings.messages_per_minute))
             .allow_burst(nonzero(settings.message_burst));
         let pages = Quota::per_minute(nonzero(settings.pages_per_minute));
+        let attachments = Quota::per_minute(nonzero(settings.attachments_per_minute));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             login_users: FailureLog::new(
@@ -139,6 +144,7 @@ impl Limits {
             starts: RateLimiter::keyed(starts),
             messages: RateLimiter::keyed(messages),
             pages: RateLimiter::keyed(pages),
+            attachments: RateLimiter::keyed(attachments),
             sockets_by_addr: Arc::new(Counts::new(settings.sockets_per_address)),
             sockets_by_conversation: Arc::new(Counts::new(settings.sockets_per_conversation)),
             hashing: Arc::new(Semaphore::new(cpus)),
@@ -208,6 +214,16 @@ impl Limits {
         )
     }
 
+    /// One file a visitor uploads into `conversation`.
+    pub fn attachment(&self, conversation: &SessionId) -> Result<(), AppError> {
+        self.check(
+            &self.attachments,
+            conversation,
+            Limit::Attachments,
+            "You are sending files too fast; this one was not stored.",
+        )
+    }
+
     /// A place for one more socket from `addr`, or the limit that is full.
     pub fn socket_from(&self, addr: ClientAddr) -> Result<Slot, Limit> {
         Counts::enter(&self.sockets_by_addr, addr.key(), self.settings.enabled)
@@ -270,6 +286,8 @@ impl Limits {
         self.messages.shrink_to_fit();
         self.pages.retain_recent();
         self.pages.shrink_to_fit();
+        self.attachments.retain_recent();
+        self.attachments.shrink_to_fit();
         self.login_users.sweep();
         self.login_addrs.sweep();
     }

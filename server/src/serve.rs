@@ -120,9 +120,11 @@ pub async fn body_in_time(State(state): State<AppState>, request: Request, next:
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Ok(Err(e)) if e.to_string().contains("length limit") => {
-            AppError::TooLarge("The body is too large.".into()).into_response()
-        }
+        Ok(Err(e)) if e.to_string().contains("length limit") => AppError::TooLarge(
+            app::types::ErrorCode::TooLarge,
+            "The body is too large.".into(),
+        )
+        .into_response(),
         Ok(Err(_)) => AppError::BadRequest(
             app::types::ErrorCode::InvalidBody,
             "The body could not be read.".into(),

@@ -19,6 +19,8 @@ use tower_http::trace::TraceLayer;
 static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 use crate::agents::AgentService;
+use crate::attachments::link::Links;
+use crate::attachments::AttachmentService;
 use crate::auth::TokenHasher;
 use crate::bus::{Bus, Hub};
 use crate::canned::CannedService;
@@ -36,7 +38,9 @@ use crate::presence::Presence;
 use crate::settings::SettingsService;
 use crate::state::{AppState, Inner};
 use crate::storage::Db;
-use crate::{agents, canned, chat, dashboard, openapi, serve, settings, site, storage};
+use crate::{
+    agents, attachments, canned, chat, dashboard, openapi, serve, settings, site, storage,
+};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -95,7 +99,13 @@ impl Application {
                 sweeper.sweep();
             }
         });
-        let store = Arc::new(ChatStore::new(db.clone()));
+        let links = Links::new(
+            config.secret_key.expose_secret().as_bytes(),
+            config.attachments.link_lifetime,
+        );
+        let attachments =
+            AttachmentService::new(config.attachments.clone(), db.clone(), links.clone())?;
+        let store = Arc::new(ChatStore::new(db.clone(), links));
         // SQLite has one writer connection; PostgreSQL takes parallel
         // transactions (on disjoint conversations, locked in id order).
         let writers = if config.is_postgres() {
@@ -133,6 +143,7 @@ impl Application {
         let state = AppState(Arc::new(Inner {
             config,
             chat,
+            attachments,
             agents,
             canned,
             settings,
@@ -245,6 +256,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             serve::body_in_time,
         ))
+        // After those two layers: uploads stream, with limits of their own.
+        .merge(attachments::router(&state))
         // Compressed: the widget's wasm is 74 KB raw, 32 KB gzipped.
         .fallback_service(
             axum::routing::any(site::static_or_404)

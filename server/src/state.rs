@@ -23,6 +23,7 @@ pub struct AppState(pub Arc<Inner>);
 pub struct Inner {
     pub config: Config,
     pub chat: ChatService,
+    pub attachments: crate::attachments::AttachmentService,
     pub agents: AgentService,
     pub canned: CannedService,
     /// The widget's settings in force (saved in the dashboard).

@@ -661,6 +661,7 @@ mod tests {
                 created_at: at.into(),
                 client_id: None,
                 agent_name: None,
+                attachment: None,
             },
         }
     }

@@ -259,6 +259,7 @@ mod tests {
                 created_at: "t".into(),
                 client_id: None,
                 agent_name: None,
+                attachment: None,
             },
         }
     }

@@ -4,28 +4,15 @@
 //! *derived* token, the same on every device, so no token has to travel
 //! between devices.
 
-use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::auth::hex;
+use crate::auth::{hex, hmac_sha256 as mac};
 use crate::settings::Live;
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts any key length");
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
-}
 
 /// What a `customer_hash` said about a customer_id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

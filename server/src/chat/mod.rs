@@ -38,19 +38,25 @@ pub mod writer;
 
 pub use service::{ChatService, HistoryQuery, OfflineRequest, StartRequest, StartResponse};
 
-/// The widget API (CORS-open: it runs on customers' sites) and the visitor
-/// socket; both refuse pages whose site is not in the widget settings'
-/// allowed origins (when there are any).
-pub fn router(state: &AppState) -> Router<AppState> {
-    let origins = axum::middleware::from_fn_with_state(state.clone(), routes::check_origin);
-    let cors = CorsLayer::new()
+/// CORS for the widget API: any site may call it (the allowed origins
+/// are checked by `routes::check_origin`).
+pub fn widget_cors() -> CorsLayer {
+    CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([
             axum::http::header::CONTENT_TYPE,
             axum::http::header::AUTHORIZATION,
         ])
-        .max_age(std::time::Duration::from_secs(3600));
+        .max_age(std::time::Duration::from_secs(3600))
+}
+
+/// The widget API (CORS-open: it runs on customers' sites) and the visitor
+/// socket; both refuse pages whose site is not in the widget settings'
+/// allowed origins (when there are any).
+pub fn router(state: &AppState) -> Router<AppState> {
+    let origins = axum::middleware::from_fn_with_state(state.clone(), routes::check_origin);
+    let cors = widget_cors();
     let api = Router::new()
         .route("/chat/api/widget/config/", get(routes::widget_config))
         .route("/chat/api/chat/start/", post(routes::start))

@@ -44,6 +44,20 @@ pub struct WidgetConfig {
     #[serde(flatten)]
     pub settings: WidgetSettings,
     pub available: bool,
+    /// What a visitor may attach, so the widget refuses early with a clear
+    /// message (the server checks every upload anyway).
+    pub attachments: AttachmentLimits,
+}
+
+/// The attachment settings a widget needs.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AttachmentLimits {
+    pub enabled: bool,
+    /// Largest file, in bytes.
+    pub max_bytes: u64,
+    /// Accepted types: `png`, `jpeg`, `gif`, `webp`, `pdf`, `txt`, `csv`,
+    /// `docx`, `xlsx`, `zip` (decided from a file's bytes).
+    pub types: Vec<&'static str>,
 }
 
 /// Not cached: availability and settings change.
@@ -54,6 +68,14 @@ pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
         Json(WidgetConfig {
             settings: state.settings.current().widget.clone(),
             available: state.presence.available(),
+            attachments: {
+                let a = state.attachments.settings();
+                AttachmentLimits {
+                    enabled: a.enabled,
+                    max_bytes: a.max_bytes,
+                    types: a.types.iter().map(|k| k.as_str()).collect(),
+                }
+            },
         }),
     )
 }
@@ -92,7 +114,8 @@ pub async fn start(
     headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<impl IntoResponse, AppError> {
-    let body = body.map_err(|_| AppError::TooLarge("The body is too large.".into()))?;
+    let body =
+        body.map_err(|_| AppError::TooLarge(ErrorCode::TooLarge, "The body is too large.".into()))?;
     let req: StartRequest = if body.iter().all(u8::is_ascii_whitespace) {
         StartRequest::default()
     } else {

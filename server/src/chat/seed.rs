@@ -101,7 +101,7 @@ pub async fn run(
     mut progress: impl FnMut(&str),
 ) -> Result<Seeded, AppError> {
     let started = Instant::now();
-    let store = ChatStore::new(db);
+    let store = ChatStore::new(db, crate::attachments::link::Links::unused());
     let span = chrono::Duration::days(SPAN_DAYS);
     // Microseconds, as the server stores every time (the inbox's cursors
     // compare them exactly).
@@ -191,6 +191,7 @@ pub async fn run(
                 author,
                 content: words.join(" "),
                 client_id: format!("seed-{written}"),
+                attachment: None,
             });
             written += 1;
             batch_at = *created;

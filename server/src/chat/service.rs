@@ -609,14 +609,51 @@ impl ChatService {
         content: &str,
         client_id: Option<&str>,
     ) -> Result<MessageView, AppError> {
-        let author = Author::Agent {
-            id: agent.id.clone(),
-            name: app::types::shown_agent_name(&agent.display_name),
-        };
         Ok(self
-            .post(session_id.clone(), author, content, client_id)
+            .post(session_id.clone(), agent_author(agent), content, client_id)
             .await?
             .message)
+    }
+
+    /// A message carrying a stored file (its row written already), from a
+    /// visitor or an agent; `caption` may be empty. Answers once it is
+    /// committed; a replayed client_id answers the message stored first
+    /// (`replay`), whose file is its own.
+    pub async fn post_attachment(
+        &self,
+        session_id: SessionId,
+        author: Author,
+        caption: &str,
+        client_id: &ClientId,
+        file: crate::storage::attachments::Model,
+    ) -> Result<Written, AppError> {
+        let content = if caption.trim().is_empty() {
+            String::new()
+        } else {
+            MessageText::parse(caption, self.max_chars)?
+                .as_str()
+                .to_string()
+        };
+        self.writer
+            .write(NewMessage {
+                session_id,
+                author,
+                content,
+                client_id: client_id.as_str().to_string(),
+                attachment: Some(file),
+            })
+            .await
+    }
+
+    /// The message a conversation already holds under `client_id`.
+    pub async fn by_client_id(
+        &self,
+        session_id: &SessionId,
+        client_id: &ClientId,
+    ) -> Result<Option<MessageView>, AppError> {
+        self.store
+            .by_client_id(session_id, client_id.as_str())
+            .await
     }
 
     async fn post(
@@ -637,6 +674,7 @@ impl ChatService {
                 author,
                 content: text.as_str().to_string(),
                 client_id: client_id.as_str().to_string(),
+                attachment: None,
             })
             .await
     }
@@ -1043,5 +1081,13 @@ fn visitor_view(v: VisitorRecord) -> VisitorView {
         user_agent: v.user_agent,
         time_zone: v.time_zone,
         utc_offset: v.utc_offset,
+    }
+}
+
+/// How an agent's messages are signed.
+pub fn agent_author(agent: &AgentView) -> Author {
+    Author::Agent {
+        id: agent.id.clone(),
+        name: app::types::shown_agent_name(&agent.display_name),
     }
 }

@@ -17,6 +17,8 @@ pub struct Model {
     /// The sender's idempotency key, unique within the conversation.
     pub client_id: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The file this message carries (`attachments.id`).
+    pub attachment_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

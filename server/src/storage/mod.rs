@@ -19,6 +19,7 @@ use migrations::{Migrator, MigratorTrait};
 
 pub mod agent_presence;
 pub mod agents;
+pub mod attachments;
 pub mod auth_tokens;
 pub mod canned_responses;
 pub mod chat_sessions;

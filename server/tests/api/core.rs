@@ -308,6 +308,7 @@ async fn a_visitor_socket_that_falls_behind_catches_up_from_storage(app: TestApp
                     created_at: "t".into(),
                     client_id: None,
                     agent_name: None,
+                    attachment: None,
                 },
             },
         );

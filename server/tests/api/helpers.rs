@@ -46,6 +46,8 @@ pub struct TestApp {
     /// The server's database, for tests that arrange rows no endpoint
     /// makes (equal timestamps, deleted conversations).
     pub db: server::storage::Db,
+    /// `ATTACHMENT_STORAGE`: a directory of this test's own.
+    pub attachment_dir: PathBuf,
     sqlite_file: Option<PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -55,6 +57,7 @@ impl Drop for TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        let _ = std::fs::remove_dir_all(&self.attachment_dir);
         if let Some(file) = &self.sqlite_file {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
@@ -141,6 +144,11 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
         // Tests of the limits turn them on (`LIMITS=on`).
         ("LIMITS".into(), "off".into()),
     ]);
+    let attachment_dir = std::env::temp_dir().join(unique("defmis-files"));
+    vars.insert(
+        "ATTACHMENT_STORAGE".into(),
+        attachment_dir.display().to_string(),
+    );
     let mut sqlite_file = None;
     let db = match &store {
         Store::Sqlite => {
@@ -187,6 +195,10 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
         state,
         metrics_addr,
         db,
+        attachment_dir: vars
+            .get("ATTACHMENT_STORAGE")
+            .map(PathBuf::from)
+            .unwrap_or(attachment_dir),
         sqlite_file,
         stop: Some(stop),
     }

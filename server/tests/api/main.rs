@@ -12,6 +12,7 @@ mod helpers;
 mod account;
 mod admin_api;
 mod agent_socket;
+mod attachments;
 mod canned;
 mod core;
 mod customer_panel;

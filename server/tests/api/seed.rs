@@ -198,7 +198,8 @@ async fn small_search_steps_page_as_the_index_does() {
         messages: 60,
         rare: 40,
     };
-    let store = ChatStore::new(app.db.clone()).with_search_probe(probe);
+    let store = ChatStore::new(app.db.clone(), server::attachments::link::Links::unused())
+        .with_search_probe(probe);
     let words = [
         "refund",
         "zebra",

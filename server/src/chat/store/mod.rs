@@ -13,7 +13,9 @@
 use std::collections::{HashMap, HashSet};
 
 use app::protocol::Party;
-use app::types::{AgentId, CustomerId, MessageView, Sender, SessionId, SessionStatus};
+use app::types::{
+    AgentId, AttachmentView, CustomerId, MessageView, Sender, SessionId, SessionStatus,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -28,8 +30,9 @@ mod inbox;
 mod notes;
 mod stats;
 mod visitor;
+use crate::attachments::link::Links;
 use crate::error::AppError;
-use crate::storage::{agents, chat_sessions, messages, rfc3339, Db};
+use crate::storage::{agents, attachments, chat_sessions, messages, rfc3339, Db};
 pub use visitor::VisitorRecord;
 
 /// Who wrote a message.
@@ -46,6 +49,19 @@ pub struct NewMessage {
     pub author: Author,
     pub content: String,
     pub client_id: String,
+    /// The stored file this message carries (its row is written first).
+    pub attachment: Option<attachments::Model>,
+}
+
+impl NewMessage {
+    /// What the inbox shows as the conversation's last message: the text,
+    /// or the file's name for a file sent without a caption.
+    fn preview(&self) -> String {
+        match &self.attachment {
+            Some(file) if self.content.is_empty() => format!("\u{1f4ce} {}", file.name),
+            _ => self.content.clone(),
+        }
+    }
 }
 
 /// What storing one message did.
@@ -77,6 +93,7 @@ pub struct CustomerIdTaken;
 
 pub struct ChatStore {
     db: Db,
+    links: Links,
     probe: SearchProbe,
 }
 
@@ -127,7 +144,11 @@ fn conversation(row: chat_sessions::Model) -> Conversation {
     }
 }
 
-fn message_view(m: messages::Model, agent_name: Option<String>) -> MessageView {
+fn message_view(
+    m: messages::Model,
+    agent_name: Option<String>,
+    attachment: Option<AttachmentView>,
+) -> MessageView {
     MessageView {
         id: m.id.into(),
         seq: m.seq,
@@ -136,13 +157,15 @@ fn message_view(m: messages::Model, agent_name: Option<String>) -> MessageView {
         created_at: rfc3339(m.created_at),
         client_id: m.client_id,
         agent_name,
+        attachment: attachment.map(Box::new),
     }
 }
 
 impl ChatStore {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, links: Links) -> Self {
         Self {
             db,
+            links,
             probe: SearchProbe::default(),
         }
     }
@@ -318,6 +341,23 @@ impl ChatStore {
         Ok((self.views(rows).await?, has_more))
     }
 
+    /// The message `session` holds under `client_id`, if any.
+    pub async fn by_client_id(
+        &self,
+        session: &SessionId,
+        client_id: &str,
+    ) -> Result<Option<MessageView>, AppError> {
+        let row = messages::Entity::find()
+            .filter(messages::Column::SessionId.eq(session.as_str()))
+            .filter(messages::Column::ClientId.eq(client_id))
+            .one(&self.db.read)
+            .await?;
+        Ok(match row {
+            Some(row) => self.views(vec![row]).await?.pop(),
+            None => None,
+        })
+    }
+
     /// Message rows to views, with agents' names looked up in one query.
     async fn views(&self, rows: Vec<messages::Model>) -> Result<Vec<MessageView>, AppError> {
         let ids: HashSet<String> = rows.iter().filter_map(|m| m.agent_id.clone()).collect();
@@ -332,12 +372,36 @@ impl ChatStore {
                 .map(|a| (a.id, app::types::shown_agent_name(&a.display_name)))
                 .collect()
         };
+        let mut files = self.attachments_of(&rows).await?;
         Ok(rows
             .into_iter()
             .map(|m| {
                 let name = m.agent_id.as_ref().and_then(|id| names.get(id).cloned());
-                message_view(m, name)
+                let file = m.attachment_id.as_ref().and_then(|id| files.remove(id));
+                message_view(m, name, file)
             })
+            .collect())
+    }
+
+    /// The attachments `rows` carry, by id, with fresh links (one query,
+    /// none when no row has one).
+    async fn attachments_of(
+        &self,
+        rows: &[messages::Model],
+    ) -> Result<HashMap<String, AttachmentView>, AppError> {
+        let ids: HashSet<&str> = rows
+            .iter()
+            .filter_map(|m| m.attachment_id.as_deref())
+            .collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(attachments::Entity::find()
+            .filter(attachments::Column::Id.is_in(ids))
+            .all(&self.db.read)
+            .await?
+            .iter()
+            .map(|a| (a.id.clone(), self.links.view(a)))
             .collect())
     }
 
@@ -405,7 +469,7 @@ impl ChatStore {
                 continue;
             }
             session.last_seq += 1;
-            session.last_message = Some(item.content.clone());
+            session.last_message = Some(item.preview());
             session.last_message_at = Some(at);
             session.updated_at = at;
             if item.author == Author::Customer && session.status != SessionStatus::Open {
@@ -439,6 +503,7 @@ impl ChatStore {
                 content: item.content.clone(),
                 client_id: Some(item.client_id.clone()),
                 created_at: at,
+                attachment_id: item.attachment.as_ref().map(|a| a.id.clone()),
             };
             existing.insert(key, row.clone());
             slots.push(Slot::New(rows.len()));
@@ -476,12 +541,26 @@ impl ChatStore {
                 agent_names.insert(a.id, app::types::shown_agent_name(&a.display_name));
             }
         }
-        let named = |m: messages::Model| {
+        // Files of replayed messages (a new message's file is in its item).
+        let replayed: Vec<messages::Model> = slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Replay(m) if m.attachment_id.is_some() => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        let replayed_files = self.attachments_of(&replayed).await?;
+        let named = |m: messages::Model, item: &NewMessage| {
             let name = m
                 .agent_id
                 .as_ref()
                 .and_then(|id| agent_names.get(id).cloned());
-            message_view(m, name)
+            let file = match (&m.attachment_id, &item.attachment) {
+                (Some(id), Some(new)) if *id == new.id => Some(self.links.view(new)),
+                (Some(id), _) => replayed_files.get(id).cloned(),
+                (None, _) => None,
+            };
+            message_view(m, name, file)
         };
         Ok(batch
             .iter()
@@ -494,14 +573,14 @@ impl ChatStore {
                         let reopened = reopened.contains(&item.session_id)
                             && row.seq == first_seq_of(&rows, &item.session_id);
                         Ok(Written {
-                            message: named(row),
+                            message: named(row, item),
                             conversation,
                             replay: false,
                             reopened,
                         })
                     }
                     (Slot::Replay(row), Some(conversation)) => Ok(Written {
-                        message: named(row),
+                        message: named(row, item),
                         conversation,
                         replay: true,
                         reopened: false,
