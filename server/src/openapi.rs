@@ -95,6 +95,7 @@ impl Modify for Security {
         crate::agents::routes::stats,
         crate::agents::routes::list_sessions,
         crate::agents::routes::session_detail,
+        crate::agents::routes::delete_session,
         crate::agents::routes::update_status,
         crate::agents::routes::messages,
         crate::agents::routes::reply,

@@ -33,7 +33,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/chat/api/admin/stats/", get(routes::stats))
         .route("/chat/api/admin/sessions/", get(routes::list_sessions))
-        .route("/chat/api/admin/session/{id}/", get(routes::session_detail))
+        .route(
+            "/chat/api/admin/session/{id}/",
+            get(routes::session_detail).delete(routes::delete_session),
+        )
         .route(
             "/chat/api/admin/session/{id}/status/",
             patch(routes::update_status),

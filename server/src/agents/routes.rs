@@ -54,6 +54,22 @@ pub async fn session_detail(
     Ok(Json(state.chat.conversation(&id).await?))
 }
 
+/// `DELETE /chat/api/admin/session/{id}/` (admins): the conversation,
+/// its messages, notes and files, for good.
+#[utoipa::path(delete, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 204, description = "Deleted, with its messages, notes and files"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    CurrentAgent(actor): CurrentAgent,
+    Path(id): Path<SessionId>,
+) -> Result<impl IntoResponse, AppError> {
+    crate::auth::require_admin(&actor)?;
+    let files = state.attachments.files_of(&id).await?;
+    state.chat.delete_conversation(&id).await?;
+    state.attachments.delete_stored(files).await;
+    tracing::info!(session_id = %id, by = %actor.username, "conversation deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET …/session/{id}/messages/?after=&before=&limit=`: a page of history.
 #[utoipa::path(get, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), crate::chat::routes::HistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn messages(

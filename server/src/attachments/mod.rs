@@ -372,17 +372,22 @@ impl AttachmentService {
         Ok((row, kind, got))
     }
 
-    /// Deletes every file of a conversation (before its rows go).
-    pub async fn delete_conversation(&self, session: &SessionId) -> Result<(), AppError> {
-        let rows = attachments::Entity::find()
+    /// The files of a conversation, read before its rows are deleted.
+    pub async fn files_of(&self, session: &SessionId) -> Result<Vec<attachments::Model>, AppError> {
+        Ok(attachments::Entity::find()
             .filter(attachments::Column::SessionId.eq(session.as_str()))
             .all(&self.db.read)
-            .await?;
+            .await?)
+    }
+
+    /// Deletes the stored files of `rows` (after their rows went with
+    /// their conversation: a failure leaves an unreachable file, never a
+    /// message whose file is gone).
+    pub async fn delete_stored(&self, rows: Vec<attachments::Model>) {
         for row in rows {
             self.delete_files(&Path::from(row.storage_key), row.thumbnail_key.as_deref())
                 .await;
         }
-        Ok(())
     }
 }
 

@@ -921,6 +921,17 @@ impl ChatService {
         })
     }
 
+    /// Deletes a conversation with everything stored in it (its files are
+    /// the caller's: see `AttachmentService`); `404 unknown_session` when
+    /// there is none.
+    pub async fn delete_conversation(&self, session_id: &SessionId) -> Result<(), AppError> {
+        if self.store.delete(session_id).await? {
+            Ok(())
+        } else {
+            Err(unknown_session())
+        }
+    }
+
     pub async fn set_status(
         &self,
         session_id: &SessionId,

@@ -114,7 +114,54 @@ on_every_store!(
     an_image_reaches_the_agent_live_without_its_location,
     an_agent_sends_a_file_to_the_visitor,
     a_resend_with_the_same_client_id_is_stored_once,
+    deleting_a_conversation_deletes_its_files,
 );
+
+async fn deleting_a_conversation_deletes_its_files(app: TestApp) {
+    let admin = app.api_token("alice").await;
+    let agent = app.token_with_role("bob", app::types::Role::Agent).await;
+    let v = app.start().await;
+    let keep = app.start_with(json!({"name": "Kept"})).await;
+    app.say(&v, "hello").await;
+    let (_, m) = upload(&app, &v, "a.png", png_with_location(40, 30)).await;
+    let (_, kept) = upload(&app, &keep, "k.txt", b"kept".to_vec()).await;
+    assert_eq!(stored_files(&app).len(), 3);
+    let path = format!("/chat/api/admin/session/{}/", v.session_id);
+
+    // Agents without the admin role may not.
+    let resp = app
+        .admin(reqwest::Method::DELETE, &path, &agent, None)
+        .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(stored_files(&app).len(), 3);
+
+    let resp = app
+        .admin(reqwest::Method::DELETE, &path, &admin, None)
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    // Its file and thumbnail are gone, and the links with them; the other
+    // conversation's file stays.
+    assert_eq!(stored_files(&app).len(), 1, "{:?}", stored_files(&app));
+    let resp = fetch(&app, m["attachment"]["url"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_attachment");
+    let resp = fetch(&app, kept["attachment"]["url"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The conversation is gone for agents and for its visitor.
+    let resp = app.admin(reqwest::Method::GET, &path, &admin, None).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = app.history(&v.customer_id, Some(&v.token), "").await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // Twice, or an unknown id: 404.
+    let resp = app
+        .admin(reqwest::Method::DELETE, &path, &admin, None)
+        .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_session");
+    assert_eq!(app.stored_messages(&keep).await.len(), 1);
+}
 
 async fn an_image_reaches_the_agent_live_without_its_location(app: TestApp) {
     let token = app.api_token("alice").await;

@@ -341,6 +341,15 @@ impl ChatStore {
         Ok((self.views(rows).await?, has_more))
     }
 
+    /// Deletes a conversation and, through the foreign keys, its messages,
+    /// notes, visitor facts and attachment rows. Answers whether it existed.
+    pub async fn delete(&self, id: &SessionId) -> Result<bool, AppError> {
+        let done = chat_sessions::Entity::delete_by_id(id.as_str())
+            .exec(&self.db.write)
+            .await?;
+        Ok(done.rows_affected > 0)
+    }
+
     /// The message `session` holds under `client_id`, if any.
     pub async fn by_client_id(
         &self,
