@@ -4,13 +4,15 @@
 # right version is already there, so a second run takes seconds.
 #
 #   scripts/install-tools.sh          build tools
-#   scripts/install-tools.sh --test   build tools + Chromium + Playwright
+#   scripts/install-tools.sh --test   build tools + Chromium + Playwright + moto
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs rustc >= 1.96
 SASS_VERSION=1.108.2
 BINARYEN_VERSION=132.0.0      # never Debian's binaryen 108: it breaks hydration
+MOTO_VERSION=5.2.1           # a local S3 API for the S3 storage test
+TERSER_VERSION=5.51.4         # minifies the widget's JS glue (−0.9 KB gzipped)
 with_test=false
 [[ "${1:-}" == "--test" ]] && with_test=true
 
@@ -41,6 +43,7 @@ npm_global() { # name version command
 }
 npm_global sass "$SASS_VERSION" sass
 npm_global binaryen "$BINARYEN_VERSION" wasm-opt
+npm_global terser "$TERSER_VERSION" terser
 
 if $with_test; then
   if [[ ! -x /usr/bin/chromium ]]; then
@@ -48,6 +51,10 @@ if $with_test; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq chromium >/dev/null
+  fi
+  if ! python3 -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    say "installing moto $MOTO_VERSION from PyPI (S3 API for the storage test)"
+    python3 -m pip install -q "moto[server]==$MOTO_VERSION"
   fi
   if [[ ! -d end2end/node_modules/@playwright/test ]]; then
     say "installing Playwright (no browser download)"

@@ -121,6 +121,19 @@ pub struct AttachmentView {
     pub height: Option<i32>,
 }
 
+/// What may be attached: in the widget config (visitors) and in a
+/// conversation (agents), so clients refuse early with a clear message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AttachmentLimits {
+    pub enabled: bool,
+    /// Largest file, in bytes.
+    pub max_bytes: u64,
+    /// Accepted types: `png`, `jpeg`, `gif`, `webp`, `pdf`, `txt`, `csv`,
+    /// `docx`, `xlsx`, `zip` (decided from a file's bytes).
+    pub types: Vec<String>,
+}
+
 /// Who wrote a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -221,6 +234,10 @@ pub struct SessionView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConversationView {
+    /// What an agent may attach here (the server checks every upload
+    /// anyway); absent from servers that predate attachments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<AttachmentLimits>,
     pub session: SessionView,
     /// The latest messages, in seq order.
     pub messages: Vec<MessageView>,

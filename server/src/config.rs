@@ -41,7 +41,7 @@
 //! | `ATTACHMENTS_ENABLED` | `true` | visitors and agents may send files and images |
 //! | `ATTACHMENT_MAX_BYTES` | `10485760` (10 MiB) | largest file; an upload is cut off there (`413 too_large`) |
 //! | `ATTACHMENT_TYPES` | `png,jpeg,gif,webp,pdf,txt,csv,docx,xlsx,zip` | the types accepted, decided from the file's bytes (`415 unsupported_type` otherwise) |
-//! | `ATTACHMENT_STORAGE` | `./data/attachments` | a directory for the files (S3-compatible storage is not in this build yet) |
+//! | `ATTACHMENT_STORAGE` | `./data/attachments` | a directory for the files, or `s3://bucket/prefix` for S3-compatible storage with the usual `AWS_*` variables ([`S3Settings`]) |
 //! | `ATTACHMENT_QUOTA_BYTES` | `104857600` (100 MiB) | all the files of one conversation together (`413 quota_exceeded`) |
 //! | `ATTACHMENT_LINK_SECONDS` | `3600` | how long a download link works |
 //! | `LIMIT_ATTACHMENTS_PER_MINUTE` | `10` | uploads per conversation per minute (visitors) |
@@ -102,10 +102,118 @@ pub struct AttachmentSettings {
     pub max_bytes: u64,
     /// Sorted, without repeats.
     pub types: Vec<crate::attachments::kind::Kind>,
-    /// The directory files are kept in.
-    pub storage: PathBuf,
+    /// Where files are kept.
+    pub storage: Storage,
     pub quota_bytes: u64,
     pub link_lifetime: Duration,
+}
+
+/// `ATTACHMENT_STORAGE`: a directory, or an S3-compatible bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Storage {
+    Dir(PathBuf),
+    S3(S3Settings),
+}
+
+/// `ATTACHMENT_STORAGE=s3://bucket/prefix` with the usual AWS variables:
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_REGION` (or `AWS_DEFAULT_REGION`; default `us-east-1`), and
+/// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`) for a store other than AWS
+/// (MinIO, Ceph, R2, …; plain `http://` is allowed when the endpoint says
+/// so). Paths are always path-style (`endpoint/bucket/key`), which every
+/// S3-compatible store accepts.
+#[derive(Clone, PartialEq)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Without leading or trailing slashes; may be empty.
+    pub prefix: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Storage {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let raw = get("ATTACHMENT_STORAGE").unwrap_or_else(|| "./data/attachments".into());
+        let raw = raw.trim();
+        let Some((scheme, rest)) = raw.split_once("://") else {
+            if raw.is_empty() {
+                return Err(err("ATTACHMENT_STORAGE", "is empty"));
+            }
+            return Ok(Storage::Dir(raw.into()));
+        };
+        if !scheme.eq_ignore_ascii_case("s3") {
+            return Err(err(
+                "ATTACHMENT_STORAGE",
+                "must be a directory or s3://bucket/prefix",
+            ));
+        }
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !valid_bucket {
+            return Err(err(
+                "ATTACHMENT_STORAGE",
+                "s3:// needs a bucket name (3 to 63 lowercase letters, digits, dots or hyphens)",
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|p| p == "." || p == "..") || prefix.contains("//") {
+            return Err(err(
+                "ATTACHMENT_STORAGE",
+                "the prefix after the bucket may not have empty, . or .. parts",
+            ));
+        }
+        let nonempty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let endpoint = nonempty("AWS_ENDPOINT_URL").or_else(|| nonempty("AWS_ENDPOINT"));
+        if let Some(e) = &endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(err(
+                    "AWS_ENDPOINT_URL",
+                    "must start with http:// or https://",
+                ));
+            }
+        }
+        let access_key_id = nonempty("AWS_ACCESS_KEY_ID");
+        let secret_access_key = nonempty("AWS_SECRET_ACCESS_KEY");
+        if access_key_id.is_some() != secret_access_key.is_some() {
+            return Err(err(
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together",
+            ));
+        }
+        Ok(Storage::S3(S3Settings {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            region: nonempty("AWS_REGION")
+                .or_else(|| nonempty("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
+            endpoint,
+            access_key_id,
+            secret_access_key,
+            session_token: nonempty("AWS_SESSION_TOKEN"),
+        }))
+    }
 }
 
 impl AttachmentSettings {
@@ -133,13 +241,7 @@ impl AttachmentSettings {
                 "lists no type (to refuse every file, set ATTACHMENTS_ENABLED=false)",
             ));
         }
-        let storage = get("ATTACHMENT_STORAGE").unwrap_or_else(|| "./data/attachments".into());
-        if storage.contains("://") {
-            return Err(err(
-                "ATTACHMENT_STORAGE",
-                "only a directory is supported in this build (S3-compatible storage is not yet)",
-            ));
-        }
+        let storage = Storage::from_lookup(get)?;
         let quota_bytes = parse_num(get("ATTACHMENT_QUOTA_BYTES"), 100 << 20, 1024, 1 << 40)
             .map_err(|e| err("ATTACHMENT_QUOTA_BYTES", e))? as u64;
         let link_seconds = parse_num(get("ATTACHMENT_LINK_SECONDS"), 3600, 60, 7 * 24 * 3600)
@@ -148,7 +250,7 @@ impl AttachmentSettings {
             enabled,
             max_bytes,
             types,
-            storage: storage.into(),
+            storage,
             quota_bytes,
             link_lifetime: Duration::from_secs(link_seconds as u64),
         })
@@ -730,7 +832,10 @@ mod tests {
             ("ATTACHMENT_MAX_BYTES", "10"),
             ("ATTACHMENT_TYPES", "png,svg"),
             ("ATTACHMENT_TYPES", " , "),
-            ("ATTACHMENT_STORAGE", "s3://bucket/prefix"),
+            ("ATTACHMENT_STORAGE", "ftp://bucket/prefix"),
+            ("ATTACHMENT_STORAGE", "s3://"),
+            ("ATTACHMENT_STORAGE", "s3://Bad_Bucket/x"),
+            ("ATTACHMENT_STORAGE", "s3://bucket/a/../b"),
             ("ATTACHMENT_QUOTA_BYTES", "lots"),
             ("ATTACHMENT_LINK_SECONDS", "5"),
             ("LIMIT_ATTACHMENTS_PER_MINUTE", "0"),
@@ -742,13 +847,46 @@ mod tests {
     }
 
     #[test]
+    fn attachments_go_to_s3_with_the_usual_aws_variables() {
+        let c = config(&[
+            ("ATTACHMENT_STORAGE", "s3://chat-files/prod/files/"),
+            ("AWS_ACCESS_KEY_ID", "AKIA0"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret"),
+            ("AWS_DEFAULT_REGION", "eu-west-3"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+        ])
+        .unwrap();
+        let Storage::S3(s3) = &c.attachments.storage else {
+            panic!("not S3");
+        };
+        assert_eq!(s3.bucket, "chat-files");
+        assert_eq!(s3.prefix, "prod/files");
+        assert_eq!(s3.region, "eu-west-3");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(!format!("{s3:?}").contains("very-secret"));
+        let c = config(&[("ATTACHMENT_STORAGE", "s3://chat-files")]).unwrap();
+        let Storage::S3(s3) = &c.attachments.storage else {
+            panic!("not S3");
+        };
+        assert_eq!((s3.prefix.as_str(), s3.region.as_str()), ("", "us-east-1"));
+        assert_eq!(s3.access_key_id, None);
+        for (var, value) in [
+            ("AWS_ENDPOINT_URL", "127.0.0.1:9000"),
+            ("AWS_SECRET_ACCESS_KEY", "only the secret"),
+        ] {
+            let e = config(&[("ATTACHMENT_STORAGE", "s3://chat-files"), (var, value)]).unwrap_err();
+            assert_eq!(e.var, var, "{e}");
+        }
+    }
+
+    #[test]
     fn attachments_have_defaults() {
         let c = config(&[]).unwrap();
         let a = &c.attachments;
         assert!(a.enabled);
         assert_eq!(a.max_bytes, 10 * 1024 * 1024);
         assert_eq!(a.types.len(), 10);
-        assert_eq!(a.storage, std::path::PathBuf::from("./data/attachments"));
+        assert_eq!(a.storage, Storage::Dir("./data/attachments".into()));
         assert_eq!(a.quota_bytes, 100 * 1024 * 1024);
         assert_eq!(a.link_lifetime, Duration::from_secs(3600));
         assert_eq!(c.limits.attachments_per_minute, 10);

@@ -51,7 +51,9 @@ pub async fn session_detail(
     CurrentAgent(_): CurrentAgent,
     Path(id): Path<SessionId>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok(Json(state.chat.conversation(&id).await?))
+    let mut view = state.chat.conversation(&id).await?;
+    view.attachments = Some(state.attachments.limits());
+    Ok(Json(view))
 }
 
 /// `DELETE /chat/api/admin/session/{id}/` (admins): the conversation,

@@ -27,13 +27,15 @@ use axum::extract::multipart::Field;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::Semaphore;
 
-use crate::config::AttachmentSettings;
+use crate::config::{AttachmentSettings, Storage};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::storage::{attachments, Db};
@@ -49,9 +51,12 @@ pub mod thumb;
 /// The largest image kept in memory to strip and thumbnail; a larger
 /// image is refused (`413 too_large`) even under `ATTACHMENT_MAX_BYTES`.
 pub const IMAGE_MAX_BYTES: u64 = 32 * 1024 * 1024;
-/// Bytes a file is written to storage in (memory per upload stays near
-/// this, whatever the file's size).
+/// Bytes a file is written to a directory in (memory per upload stays
+/// near this, whatever the file's size).
 const PART: usize = 256 * 1024;
+/// Bytes a file is written to S3 in: S3 refuses smaller parts (but the
+/// last), so an upload to S3 holds up to three of these at once.
+const S3_PART: usize = 5 * 1024 * 1024;
 /// How long one chunk of an upload may take to arrive.
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Images decoded at once (CPU and memory bound).
@@ -60,9 +65,52 @@ const DECODERS: usize = 2;
 pub struct AttachmentService {
     settings: AttachmentSettings,
     files: Arc<dyn ObjectStore>,
+    /// Bytes a streamed file is written in.
+    part: usize,
     db: Db,
     links: Links,
     decoders: Arc<Semaphore>,
+}
+
+/// The object store `ATTACHMENT_STORAGE` names.
+fn open_storage(storage: &Storage) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    match storage {
+        Storage::Dir(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("ATTACHMENT_STORAGE: cannot create {}: {e}", dir.display())
+            })?;
+            let files = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
+                anyhow::anyhow!("ATTACHMENT_STORAGE: cannot use {}: {e}", dir.display())
+            })?;
+            Ok(Arc::new(files))
+        }
+        Storage::S3(s3) => {
+            // object_store's client has its own timeouts (5 s to connect,
+            // 30 s a request) and retries with backoff.
+            let mut b = AmazonS3Builder::new()
+                .with_bucket_name(&s3.bucket)
+                .with_region(&s3.region);
+            if let Some(endpoint) = &s3.endpoint {
+                b = b
+                    .with_endpoint(endpoint)
+                    .with_allow_http(endpoint.starts_with("http://"));
+            }
+            if let (Some(id), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
+                b = b.with_access_key_id(id).with_secret_access_key(secret);
+            }
+            if let Some(token) = &s3.session_token {
+                b = b.with_token(token);
+            }
+            let store = b
+                .build()
+                .map_err(|e| anyhow::anyhow!("ATTACHMENT_STORAGE: {e}"))?;
+            Ok(if s3.prefix.is_empty() {
+                Arc::new(store)
+            } else {
+                Arc::new(PrefixStore::new(store, s3.prefix.as_str()))
+            })
+        }
+    }
 }
 
 /// A file stored and its row written; not yet in a message.
@@ -71,23 +119,19 @@ pub struct Stored {
 }
 
 impl AttachmentService {
-    /// Opens (creating it if needed) the storage directory.
+    /// Opens the storage: the directory (created if needed), or the S3
+    /// bucket (checked at the first upload: a bucket that is not there
+    /// answers `503 unavailable`, retryable, and the server logs why).
     pub fn new(settings: AttachmentSettings, db: Db, links: Links) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.storage).map_err(|e| {
-            anyhow::anyhow!(
-                "ATTACHMENT_STORAGE: cannot create {}: {e}",
-                settings.storage.display()
-            )
-        })?;
-        let files = LocalFileSystem::new_with_prefix(&settings.storage).map_err(|e| {
-            anyhow::anyhow!(
-                "ATTACHMENT_STORAGE: cannot use {}: {e}",
-                settings.storage.display()
-            )
-        })?;
+        let files = open_storage(&settings.storage)?;
+        let part = match settings.storage {
+            Storage::Dir(_) => PART,
+            Storage::S3(_) => S3_PART,
+        };
         Ok(Self {
             settings,
-            files: Arc::new(files),
+            files,
+            part,
             db,
             links,
             decoders: Arc::new(Semaphore::new(DECODERS)),
@@ -96,6 +140,20 @@ impl AttachmentService {
 
     pub fn settings(&self) -> &AttachmentSettings {
         &self.settings
+    }
+
+    /// What a client may send, for it to refuse early.
+    pub fn limits(&self) -> app::types::AttachmentLimits {
+        app::types::AttachmentLimits {
+            enabled: self.settings.enabled,
+            max_bytes: self.settings.max_bytes,
+            types: self
+                .settings
+                .types
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
+        }
     }
 
     pub fn links(&self) -> &Links {
@@ -159,7 +217,7 @@ impl AttachmentService {
         };
         let id = uuid::Uuid::now_v7().to_string();
         let key = Path::from(format!("{session}/{id}"));
-        let mut upload = Upload::new(self.files.clone(), key.clone());
+        let mut upload = Upload::new(self.files.clone(), key.clone(), self.part);
         let outcome =
             self.stream(field, &mut upload, limit, over)
                 .await
@@ -280,7 +338,7 @@ impl AttachmentService {
         self.files
             .put(key, PutPayload::from(clean))
             .await
-            .map_err(|e| AppError::internal("attachment storage: put", e))?;
+            .map_err(|e| storage_error("attachment storage: put", e))?;
         let Some(t) = thumbnail else {
             return Ok((None, None, None, size));
         };
@@ -288,7 +346,7 @@ impl AttachmentService {
         self.files
             .put(&thumb_key, PutPayload::from(t.bytes))
             .await
-            .map_err(|e| AppError::internal("attachment storage: put thumbnail", e))?;
+            .map_err(|e| storage_error("attachment storage: put thumbnail", e))?;
         let side = |n: u32| i32::try_from(n).ok();
         Ok((
             side(t.width),
@@ -367,7 +425,7 @@ impl AttachmentService {
             .await
             .map_err(|e| match e {
                 object_store::Error::NotFound { .. } => gone(),
-                e => AppError::internal("attachment storage: get", e),
+                e => storage_error("attachment storage: get", e),
             })?;
         Ok((row, kind, got))
     }
@@ -430,6 +488,7 @@ fn unsupported() -> AppError {
 struct Upload {
     files: Arc<dyn ObjectStore>,
     key: Path,
+    part: usize,
     state: State,
 }
 
@@ -450,10 +509,11 @@ enum Finished {
 const DECIDE_AT: usize = 16;
 
 impl Upload {
-    fn new(files: Arc<dyn ObjectStore>, key: Path) -> Self {
+    fn new(files: Arc<dyn ObjectStore>, key: Path, part: usize) -> Self {
         Upload {
             files,
             key,
+            part,
             state: State::Undecided(Vec::new()),
         }
     }
@@ -473,7 +533,9 @@ impl Upload {
             self.state = if early.is_some_and(Kind::is_image) {
                 State::Image(head)
             } else {
-                State::Streaming(start(self.files.clone(), self.key.clone(), head).await?)
+                State::Streaming(
+                    start(self.files.clone(), self.key.clone(), self.part, head).await?,
+                )
             };
             return Ok(());
         }
@@ -492,7 +554,7 @@ impl Upload {
                 writer
                     .wait_for_capacity(2)
                     .await
-                    .map_err(|e| AppError::internal("attachment storage: write", e))?;
+                    .map_err(|e| storage_error("attachment storage: write", e))?;
             }
             State::Undecided(_) | State::Done => {}
         }
@@ -508,14 +570,14 @@ impl Upload {
                 self.files
                     .put(&self.key, PutPayload::from(head))
                     .await
-                    .map_err(|e| AppError::internal("attachment storage: put", e))?;
+                    .map_err(|e| storage_error("attachment storage: put", e))?;
                 Ok(Finished::File)
             }
             State::Streaming(writer) => {
                 writer
                     .finish()
                     .await
-                    .map_err(|e| AppError::internal("attachment storage: finish", e))?;
+                    .map_err(|e| storage_error("attachment storage: finish", e))?;
                 Ok(Finished::File)
             }
             State::Done => Ok(Finished::File),
@@ -532,17 +594,25 @@ impl Upload {
     }
 }
 
+/// A storage failure: logged, and `503 unavailable` (retryable) to the
+/// client, whose file is kept to send again.
+fn storage_error(context: &str, cause: impl std::fmt::Display) -> AppError {
+    tracing::error!(error.cause = %cause, "{context}");
+    AppError::Unavailable("File storage is unavailable; try again shortly.".into())
+}
+
 /// Opens a streamed write of `key`, starting with `head`.
 async fn start(
     files: Arc<dyn ObjectStore>,
     key: Path,
+    part: usize,
     head: Vec<u8>,
 ) -> Result<WriteMultipart, AppError> {
     let upload = files
         .put_multipart(&key)
         .await
-        .map_err(|e| AppError::internal("attachment storage: start", e))?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        .map_err(|e| storage_error("attachment storage: start", e))?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, part);
     writer.write(&head);
     Ok(writer)
 }

@@ -46,18 +46,7 @@ pub struct WidgetConfig {
     pub available: bool,
     /// What a visitor may attach, so the widget refuses early with a clear
     /// message (the server checks every upload anyway).
-    pub attachments: AttachmentLimits,
-}
-
-/// The attachment settings a widget needs.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AttachmentLimits {
-    pub enabled: bool,
-    /// Largest file, in bytes.
-    pub max_bytes: u64,
-    /// Accepted types: `png`, `jpeg`, `gif`, `webp`, `pdf`, `txt`, `csv`,
-    /// `docx`, `xlsx`, `zip` (decided from a file's bytes).
-    pub types: Vec<&'static str>,
+    pub attachments: app::types::AttachmentLimits,
 }
 
 /// Not cached: availability and settings change.
@@ -68,14 +57,7 @@ pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
         Json(WidgetConfig {
             settings: state.settings.current().widget.clone(),
             available: state.presence.available(),
-            attachments: {
-                let a = state.attachments.settings();
-                AttachmentLimits {
-                    enabled: a.enabled,
-                    max_bytes: a.max_bytes,
-                    types: a.types.iter().map(|k| k.as_str()).collect(),
-                }
-            },
+            attachments: state.attachments.limits(),
         }),
     )
 }

@@ -911,6 +911,7 @@ impl ChatService {
             None => Vec::new(),
         };
         Ok(ConversationView {
+            attachments: None,
             session: self.store.session_view(&conversation).await?,
             messages,
             has_more,

@@ -256,7 +256,9 @@ impl Backend for DashboardBackend {
     }
 
     async fn conversation(&self, session_id: &SessionId) -> Result<ConversationView, ApiError> {
-        Ok(self.0.chat.conversation(session_id).await?)
+        let mut view = self.0.chat.conversation(session_id).await?;
+        view.attachments = Some(self.0.attachments.limits());
+        Ok(view)
     }
 
     async fn assign(

@@ -363,6 +363,19 @@ async fn types_outside_attachment_types_are_refused() {
     assert_eq!(body["error"]["code"], "unsupported_type");
     let (status, _) = upload(&app, &v, "a.txt", b"hello".to_vec()).await;
     assert_eq!(status, StatusCode::CREATED);
+    // Agents (the dashboard) get the same limits with the conversation.
+    let token = app.api_token("alice").await;
+    let detail: Value = app
+        .client
+        .get(app.url(&format!("/chat/api/admin/session/{}/", v.session_id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["attachments"], config["attachments"]);
 }
 
 #[tokio::test]
@@ -679,4 +692,181 @@ async fn an_upload_over_the_limit_is_cut_off_mid_stream() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(stored_files(&app).is_empty(), "{:?}", stored_files(&app));
     assert!(app.stored_messages(&v).await.is_empty());
+}
+
+/// A real S3 API on a free loopback port: `moto_server` (PyPI
+/// `moto[server]`, installed by `scripts/install-tools.sh --test`), killed
+/// when dropped.
+struct S3Server {
+    _child: std::process::Child,
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self._child.kill();
+        let _ = self._child.wait();
+    }
+}
+
+impl S3Server {
+    async fn start() -> S3Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // moto from PyPI (scripts/install-tools.sh --test), or $MOTO_SERVER.
+        let (program, mut args) = match std::env::var("MOTO_SERVER") {
+            Ok(program) => (program, vec![]),
+            Err(_) => ("python3".to_string(), vec!["-m", "moto.server"]),
+        };
+        let port_arg = port.to_string();
+        args.extend(["-H", "127.0.0.1", "-p", &port_arg]);
+        let child = std::process::Command::new(&program)
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{program}: {e} (scripts/install-tools.sh --test installs moto)")
+            });
+        let server = S3Server {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        };
+        // Up within 30 s, checked every 100 ms.
+        for _ in 0..300 {
+            if server.client.get(&server.url).send().await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{program} did not answer on {} within 30 s", server.url);
+    }
+
+    async fn create_bucket(&self, bucket: &str) {
+        let resp = self
+            .client
+            .put(format!("{}/{bucket}", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+    }
+
+    /// The keys under `prefix`, as the S3 API lists them.
+    async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let xml = self
+            .client
+            .get(format!("{}/{bucket}?list-type=2&prefix={prefix}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        xml.split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</Key>").map(|(k, _)| k.to_string()))
+            .collect()
+    }
+}
+
+/// `ATTACHMENT_STORAGE=s3://bucket/prefix` against a real S3 API: images
+/// (file and thumbnail) and a file large enough for a multipart upload are
+/// stored under the prefix and served back, an over-limit upload is cut
+/// off and leaves no object, and deleting the conversation deletes them.
+#[tokio::test]
+#[ignore = "needs moto (scripts/install-tools.sh --test); runs with --include-ignored"]
+async fn files_live_in_s3_compatible_storage() {
+    let s3 = S3Server::start().await;
+    s3.create_bucket("defmis-test").await;
+    let app = spawn_on(
+        Store::Sqlite,
+        &[
+            ("ATTACHMENT_STORAGE", "s3://defmis-test/chat/files/"),
+            ("AWS_ENDPOINT_URL", s3.url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "test-key"),
+            ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+            ("AWS_REGION", "us-east-1"),
+            ("ATTACHMENT_MAX_BYTES", "1048576"),
+        ],
+    )
+    .await;
+    let admin = app.api_token("alice").await;
+    let v = app.start().await;
+
+    let (status, image) = upload(&app, &v, "where.png", png_with_location(64, 48)).await;
+    assert_eq!(status, StatusCode::CREATED, "{image}");
+    let keys = s3.keys("defmis-test", "chat/files/").await;
+    assert_eq!(keys.len(), 2, "the file and its thumbnail: {keys:?}");
+    let served = fetch(&app, image["attachment"]["url"].as_str().unwrap()).await;
+    assert_eq!(served.status(), StatusCode::OK);
+    let bytes = served.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"));
+    assert!(!contains(&bytes, b"GPS"), "served without its location");
+    let thumb = fetch(&app, image["attachment"]["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(thumb.status(), StatusCode::OK);
+
+    // Over 256 KiB: written as an S3 multipart upload, part by part.
+    let text: Vec<u8> = (0..700_000u32)
+        .map(|i| {
+            if i % 64 == 63 {
+                b'\n'
+            } else {
+                b'a' + (i % 26) as u8
+            }
+        })
+        .collect();
+    let (status, doc) = upload(&app, &v, "log.txt", text.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{doc}");
+    let served = fetch(&app, doc["attachment"]["url"].as_str().unwrap()).await;
+    assert_eq!(served.bytes().await.unwrap().to_vec(), text);
+    assert_eq!(s3.keys("defmis-test", "chat/files/").await.len(), 3);
+
+    // Over ATTACHMENT_MAX_BYTES: cut off, and no object is left behind.
+    let (status, body) = upload(&app, &v, "big.txt", vec![b'x'; 2 << 20]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(s3.keys("defmis-test", "chat/files/").await.len(), 3);
+
+    let resp = app
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/chat/api/admin/session/{}/", v.session_id),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        s3.keys("defmis-test", "chat/files/").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        fetch(&app, doc["attachment"]["url"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A bucket that is not there: 503, retryable, so the client keeps the
+    // file and tries again.
+    let lost = spawn_on(
+        Store::Sqlite,
+        &[
+            ("ATTACHMENT_STORAGE", "s3://no-such-bucket"),
+            ("AWS_ENDPOINT_URL", s3.url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "test-key"),
+            ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ],
+    )
+    .await;
+    let v = lost.start().await;
+    let (status, body) = upload(&lost, &v, "notes.txt", b"hello".to_vec()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    assert_eq!(body["error"]["retryable"], true);
 }
