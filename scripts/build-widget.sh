@@ -6,7 +6,8 @@
 #
 # Needs: node, the wasm32-unknown-unknown target, wasm-bindgen (same version as the
 # wasm-bindgen crate in Cargo.lock) and wasm-opt (binaryen >= 116, e.g. npm
-# binaryen@132; Debian's binaryen 108 breaks the externref table).
+# binaryen@132; Debian's binaryen 108 breaks the externref table) and terser
+# (npm terser@5).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,6 +40,11 @@ wasm-opt --flatten --rereloop -Oz --gufa -Oz --converge \
 # Short import names in the .wasm and the glue (wasm-bindgen's carry a
 # 16-hex-digit hash each that does not compress): −4 KB gzipped.
 node scripts/minify-widget-imports.mjs "$out/defmis_widget.js" "$out/defmis_widget_bg.wasm"
+
+# Then a real minifier over the glue (local names, dead branches; exports,
+# and the import object's keys the wasm names, are kept): −0.9 KB gzipped.
+terser "$out/defmis_widget.js" --module --compress --mangle -o "$out/defmis_widget.min.js"
+mv "$out/defmis_widget.min.js" "$out/defmis_widget.js"
 
 # Gzipped as the browser test measures it (Node's zlib, level 9: some
 # 60 B more than GNU gzip -9 on these files).

@@ -190,6 +190,12 @@ mod backend {
             session_id: &SessionId,
             status: SessionStatus,
         ) -> Result<SessionView, ApiError>;
+        /// Deletes a conversation for good, with its files (admins).
+        async fn delete_conversation(
+            &self,
+            agent: &AgentView,
+            session_id: &SessionId,
+        ) -> Result<(), ApiError>;
         /// Whether cookies must carry `Secure` (the public URL is https).
         fn secure_cookies(&self) -> bool;
         /// How long a dashboard session lasts, in seconds.
@@ -482,6 +488,19 @@ pub async fn set_session_status(
         async move {
             let (backend, agent) = require_agent().await?;
             backend.set_status(&agent, &session_id, status).await
+        }
+        .await,
+    )
+}
+
+/// Deletes a conversation with its messages, notes and files, for good
+/// (admins only: 403 `forbidden` for agents).
+#[server(endpoint = "delete_session")]
+pub async fn delete_session(session_id: SessionId) -> Result<(), ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.delete_conversation(&agent, &session_id).await
         }
         .await,
     )

@@ -304,6 +304,7 @@ impl Attention {
             AgentServerFrame::Message { .. }
                 | AgentServerFrame::Session { .. }
                 | AgentServerFrame::Read { .. }
+                | AgentServerFrame::Deleted { .. }
         ) && !self.recount_pending.get_value()
         {
             self.recount_pending.set_value(true);

@@ -29,6 +29,7 @@ pub mod live;
 mod pages;
 pub mod protocol;
 pub mod types;
+pub mod upload;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

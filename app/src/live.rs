@@ -278,7 +278,8 @@ mod socket {
                             | AgentServerFrame::Visitor { .. }
                             | AgentServerFrame::Typing { .. }
                             | AgentServerFrame::Presence { .. }
-                            | AgentServerFrame::Read { .. }),
+                            | AgentServerFrame::Read { .. }
+                            | AgentServerFrame::Deleted { .. }),
                         ) => (inner.on_event)(frame),
                         Ok(_) | Err(_) => {}
                     }

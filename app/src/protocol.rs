@@ -224,6 +224,11 @@ pub enum AgentServerFrame {
         session_id: SessionId,
         visitor: VisitorView,
     },
+    /// An admin deleted a conversation for good: lists drop it, a page
+    /// showing it says so. (Its visitor's socket closes with `4401`.)
+    Deleted {
+        session_id: SessionId,
+    },
     /// A frame was refused; nothing was stored.
     Error {
         error: ApiError,
@@ -335,7 +340,7 @@ mod golden {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::types::{ErrorCode, MessageView, Sender};
+    use crate::types::{AttachmentView, ErrorCode, MessageView, Sender};
 
     fn message(
         seq: i64,
@@ -363,6 +368,7 @@ mod golden {
             "content": m.content,
             "client_id": m.client_id,
             "agent_name": m.agent_name,
+            "attachment_id": m.attachment.as_ref().map(|a| a.id.clone()),
         })
     }
 
@@ -370,11 +376,24 @@ mod golden {
         let mine = message(1, Sender::Customer, None, Some("c0ffee-1"));
         let agent = message(2, Sender::Agent, Some("ann"), Some("r-7"));
         let bot = message(3, Sender::Bot, None, None);
+        let mut file = message(4, Sender::Customer, None, Some("c0ffee-3"));
+        file.content = String::new();
+        file.attachment = Some(Box::new(AttachmentView {
+            id: "8c1d2e3f-0000-4000-8000-00000000a001".into(),
+            name: "photo <1>.png".into(),
+            size: 2048,
+            content_type: "image/png".into(),
+            url: "/chat/api/attachments/8c1d2e3f-0000-4000-8000-00000000a001/?expires=1&signature=s".into(),
+            thumbnail_url: Some("/chat/api/attachments/8c1d2e3f-0000-4000-8000-00000000a001/thumbnail/?expires=1&signature=s".into()),
+            width: Some(640),
+            height: Some(480),
+        }));
         let mut cases = Vec::new();
         for (name, m) in [
             ("message_customer", mine),
             ("message_agent", agent),
             ("message_bot", bot),
+            ("message_attachment", file),
         ] {
             let decoded = decoded_message(&m);
             cases.push((name, VisitorServerFrame::Message { message: m }, decoded));

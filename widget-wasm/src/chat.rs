@@ -1051,6 +1051,12 @@ impl Widget {
             if mine {
                 self.ui.set_state(&el, "sent", None, false);
             }
+            if !m.attachment.is_empty() {
+                // Drawn by the attachment module (`/static/js/chat-attach.js`),
+                // which the loader fetches when the panel first opens: not
+                // part of the widget's first download.
+                let _ = el.set_attribute("data-att", &m.attachment);
+            }
             self.ui.insert_ordered(&el, m.seq);
         }
         if follow {

@@ -13,6 +13,8 @@ pub trait Json {
     fn string(&self) -> Option<String>;
     fn number(&self) -> Option<f64>;
     fn boolean(&self) -> Option<bool>;
+    /// An object as JSON text (empty for anything else).
+    fn json(&self) -> String;
 }
 
 impl Json for JsValue {
@@ -28,6 +30,13 @@ impl Json for JsValue {
     fn boolean(&self) -> Option<bool> {
         self.as_bool()
     }
+    fn json(&self) -> String {
+        if self.is_object() {
+            crate::js::stringify(self)
+        } else {
+            String::new()
+        }
+    }
 }
 
 /// A stored message as the server sends it.
@@ -39,6 +48,10 @@ pub struct Message {
     pub content: String,
     pub client_id: Option<String>,
     pub agent_name: Option<String>,
+    /// The `attachment` object as JSON text, for the attachment module
+    /// (`/static/js/chat-attach.js`) to draw (empty: none); the wasm
+    /// never reads it.
+    pub attachment: String,
 }
 
 /// A visitor socket frame.
@@ -94,6 +107,7 @@ pub fn message<J: Json>(v: &J) -> Option<Message> {
         content: v.field("content").string().unwrap_or_default(),
         client_id: v.field("client_id").string(),
         agent_name: v.field("agent_name").string(),
+        attachment: v.field("attachment").json(),
     })
 }
 

@@ -38,6 +38,8 @@
 //!   glue's comments and indentation dropped: −5.3 KB.
 //! - wasm-opt `--flatten --rereloop -Oz --gufa -Oz --converge` and the
 //!   strip flags: −0.5 KB. `opt-level = "s"` was measured larger than "z".
+//! - terser (npm) over the glue after that: local names, dead branches:
+//!   −0.9 KB (issue 11, which needed the room for attachments).
 //!   wasm-bindgen `--omit-default-module-path` (the loader passes the wasm
 //!   URL): −36 B. lol_alloc's `AssumeSingleThreaded` saved only 61 B more
 //!   than the locked wrapper, not worth an `unsafe`, so not used.
@@ -74,8 +76,21 @@
 //!   timeout, localStorage that tolerates being disabled, UUIDs, integer
 //!   formatting, console warnings.
 //!
+//! # Attachments
+//!
+//! Files live outside this crate, in `public/static/js/chat-attach.js`,
+//! which the loader imports when the panel first opens (so the first
+//! download does not grow): the attach button, drag and drop onto the
+//! panel, paste into the input, uploads with progress, cancel and retry by
+//! `client_id`, and drawing files. This crate's part is one attribute: a
+//! message with a file gets its `attachment` object as JSON in `data-att`
+//! (set as an attribute, never parsed as HTML), and an upload's bubble
+//! (`.dc-msg[data-upload][data-client-id]`, no `data-seq`) is removed like
+//! any pending one when the stored message is shown.
+//!
 //! `part` names the host page may style with `#defmis-chat-root::part(…)`:
-//! `launcher`, `panel`, `header`, `messages`, `composer`, `input`, `send`.
+//! `launcher`, `panel`, `header`, `messages`, `composer`, `input`, `send`,
+//! `attach`.
 //!
 //! Stable selectors inside the shadow root, for browser tests:
 //! `button.dc-launcher` (drawn by the loader), `.dc-badge` (unread count),
@@ -90,7 +105,13 @@
 //! last message the agents read), `.dc-typing` ("Ann is typing…"),
 //! `.dc-reply` (expected reply time), `textarea.dc-input`, `button.dc-send`,
 //! `.dc-welcome`, `.dc-note` (conversation closed), `form.dc-offline-form`
-//! with `.dc-f-name`, `.dc-f-email`, `.dc-f-msg`, `.dc-f-send`.
+//! with `.dc-f-name`, `.dc-f-email`, `.dc-f-msg`, `.dc-f-send`; from the
+//! attachment module: `button.dc-attach`, `.dc-dropzone` (shown while a
+//! file is dragged over the panel), a file in `.dc-msg[data-att]` as
+//! `a.dc-file > img.dc-thumb` (an image) or `a.dc-file.dc-card` (name and
+//! size), and uploads as `.dc-msg[data-upload]` with `data-state` =
+//! `sending` (a `progress` and `.dc-cancel`) | `sent` | `failed` (`.dc-err`,
+//! and `.dc-up-retry` when sending again can help).
 
 /// lol_alloc's free list (sorted, coalescing) instead of std's dlmalloc:
 /// about 8 KB less raw code (−3 KB gzipped); the widget allocates little and

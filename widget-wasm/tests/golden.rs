@@ -20,6 +20,13 @@ impl Json for V {
     fn boolean(&self) -> Option<bool> {
         self.0.as_bool()
     }
+    fn json(&self) -> String {
+        if self.0.is_object() {
+            self.0.to_string()
+        } else {
+            String::new()
+        }
+    }
 }
 
 fn describe(frame: Frame) -> Value {
@@ -31,6 +38,7 @@ fn describe(frame: Frame) -> Value {
             "content": m.content,
             "client_id": m.client_id,
             "agent_name": m.agent_name,
+            "attachment_id": serde_json::from_str::<Value>(&m.attachment).ok().map(|a| a["id"].clone()),
         }),
         Frame::Error {
             client_id,

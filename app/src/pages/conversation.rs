@@ -18,6 +18,11 @@
 //! reach agents only. `.assignment` shows who works on the conversation
 //! (`.assignee-name`) with "Assign to me", "Unassign" and a choice of
 //! agent (`select[name=assignee]`).
+//!
+//! Admins see `button.delete-conversation`, which deletes the conversation
+//! for good (after a confirmation) and returns to the inbox. When anyone
+//! deletes it, every page showing it says so (`.deleted-notice`) and
+//! stops sending.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -27,15 +32,16 @@ use super::customer_panel::CustomerPanel;
 use super::keys::{self, Shortcut, ShortcutHelp};
 use super::{ErrorBox, Frame, LiveBadge};
 use crate::api::{
-    add_note, assign_session, canned_responses, current_agent, earlier_messages, get_conversation,
-    send_reply, set_session_status, team,
+    add_note, assign_session, canned_responses, current_agent, delete_session, earlier_messages,
+    get_conversation, send_reply, set_session_status, team,
 };
 use crate::live::{new_client_id, now_ms, page_visible, use_live_socket, LiveState};
 use crate::protocol::{AgentClientFrame, AgentServerFrame, Party};
 use crate::types::{
-    canned_matches, short_time, AgentAccount, AgentId, AgentView, CannedResponse, ConversationView,
-    MessageView, NoteView, Sender, SessionId, SessionStatus, SessionView,
+    canned_matches, short_time, AgentAccount, AgentId, AgentView, AttachmentView, CannedResponse,
+    ConversationView, MessageView, NoteView, Role, Sender, SessionId, SessionStatus, SessionView,
 };
+use crate::upload::{self, human_size, Upload, UploadState};
 
 /// One entry of the thread: a message, or a private note.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,6 +145,9 @@ fn merge(list: &mut Vec<MessageView>, incoming: impl IntoIterator<Item = Message
     }
 }
 
+// The file handlers exist in the browser only: on the server `on_pick` is
+// `Copy`, in the browser it is not, and the view clones it for both.
+#[cfg_attr(feature = "ssr", allow(clippy::clone_on_copy))]
 #[component]
 fn Conversation(
     initial: ConversationView,
@@ -160,6 +169,10 @@ fn Conversation(
         })
     };
     let has_earlier = RwSignal::new(initial.has_more);
+    // Files: what may be attached here, and the uploads on screen.
+    let limits = StoredValue::new(initial.attachments.filter(|l| l.enabled));
+    let uploads = RwSignal::new(Vec::<Upload>::new());
+    let dragging = RwSignal::new(false);
     let (visitor, earlier_conversations) = (RwSignal::new(initial.visitor), initial.earlier);
     // The client_id of the draft being sent: a resend after a failure
     // reuses it, so the reply is stored once.
@@ -167,6 +180,9 @@ fn Conversation(
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let sending = RwSignal::new(false);
+    // Deleted (by an admin, here or elsewhere): nothing more can be sent.
+    let deleted = RwSignal::new(false);
+    let is_admin = me.role == Role::Admin;
 
     let sid = StoredValue::new(session_id.clone());
     // Collision: another agent typing here ("Bob is typing…", 6 s after
@@ -263,6 +279,9 @@ fn Conversation(
                     session_id: sid,
                     visitor: v,
                 } if sid == session_id => visitor.set(Some(v)),
+                AgentServerFrame::Deleted { session_id: sid } if sid == session_id => {
+                    deleted.set(true)
+                }
                 _ => {}
             }
         },
@@ -399,6 +418,112 @@ fn Conversation(
             send();
         }
     };
+    // Attaching: the button's file picker, files dropped on the thread or
+    // the reply box, and files pasted into the reply box.
+    #[cfg(feature = "hydrate")]
+    let attach = {
+        let session_id = session_id.clone();
+        move |files: Option<web_sys::FileList>| {
+            let (Some(files), Some(limits)) = (files, limits.get_value()) else {
+                return;
+            };
+            upload::send_files(&session_id, files, &limits, uploads, move |m| {
+                messages.update(|l| merge(l, [m]))
+            });
+        }
+    };
+    let on_pick = {
+        #[cfg(feature = "hydrate")]
+        let attach = attach.clone();
+        move |ev: leptos::ev::Event| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                if let Some(input) = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                {
+                    attach(input.files());
+                    input.set_value("");
+                }
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = ev;
+        }
+    };
+    let on_paste = {
+        #[cfg(feature = "hydrate")]
+        let attach = attach.clone();
+        move |ev: leptos::ev::ClipboardEvent| {
+            #[cfg(feature = "hydrate")]
+            {
+                let files = ev.clipboard_data().and_then(|d| d.files());
+                if limits.with_value(Option::is_some)
+                    && files.as_ref().is_some_and(|f| f.length() > 0)
+                {
+                    ev.prevent_default();
+                    attach(files);
+                }
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = ev;
+        }
+    };
+    let has_files = move |ev: &leptos::ev::DragEvent| -> bool {
+        #[cfg(feature = "hydrate")]
+        {
+            limits.with_value(Option::is_some)
+                && ev
+                    .data_transfer()
+                    .is_some_and(|d| d.types().includes(&"Files".into(), 0))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = ev;
+            false
+        }
+    };
+    let on_dragover = move |ev: leptos::ev::DragEvent| {
+        if has_files(&ev) {
+            ev.prevent_default();
+            dragging.set(true);
+        }
+    };
+    let on_dragleave = move |ev: leptos::ev::DragEvent| {
+        // Leaving for a child of the drop area is not leaving it.
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let inside = match (
+                ev.current_target()
+                    .and_then(|t| t.dyn_into::<web_sys::Node>().ok()),
+                ev.related_target()
+                    .and_then(|t| t.dyn_into::<web_sys::Node>().ok()),
+            ) {
+                (Some(area), Some(to)) => area.contains(Some(&to)),
+                _ => false,
+            };
+            if !inside {
+                dragging.set(false);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let on_drop = {
+        #[cfg(feature = "hydrate")]
+        let attach = attach.clone();
+        move |ev: leptos::ev::DragEvent| {
+            dragging.set(false);
+            if !has_files(&ev) {
+                return;
+            }
+            ev.prevent_default();
+            #[cfg(feature = "hydrate")]
+            attach(ev.data_transfer().and_then(|d| d.files()));
+        }
+    };
+
     // Canned responses: a draft that is a lone `/word` offers the
     // matches; Tab or Enter (or a click) puts the first one's text in.
     let canned = StoredValue::new(canned);
@@ -565,6 +690,37 @@ fn Conversation(
             assign((!value.is_empty()).then(|| AgentId::from(value)))
         }
     };
+    let remove = {
+        let session_id = session_id.clone();
+        let navigate = leptos_router::hooks::use_navigate();
+        move |_| {
+            #[cfg(feature = "hydrate")]
+            {
+                let sure = web_sys::window()
+                    .and_then(|w| {
+                        w.confirm_with_message(
+                            "Delete this conversation with its messages, notes and files? This cannot be undone.",
+                        )
+                        .ok()
+                    })
+                    .unwrap_or(false);
+                if !sure {
+                    return;
+                }
+            }
+            let session_id = session_id.clone();
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                match delete_session(session_id).await {
+                    Ok(()) => {
+                        deleted.set(true);
+                        navigate("/dashboard/conversations", Default::default());
+                    }
+                    Err(e) => error.set(Some(e.message)),
+                }
+            });
+        }
+    };
     let team = StoredValue::new(team);
     let entries = Memo::new(move |_| messages.with(|m| notes.with(|n| thread(m, n))));
 
@@ -591,7 +747,21 @@ fn Conversation(
                     SessionStatus::Closed => "Reopen",
                 }}
             </button>
+            {is_admin
+                .then(|| {
+                    view! {
+                        <button type="button" class="danger delete-conversation" on:click=remove>
+                            "Delete"
+                        </button>
+                    }
+                })}
         </div>
+        <Show when=move || deleted.get()>
+            <p class="deleted-notice" role="alert">
+                "This conversation was deleted, with its messages, notes and files. "
+                <a href="/dashboard/conversations">"Back to the inbox"</a>
+            </p>
+        </Show>
         <p class="muted">
             {move || session.with(|s| s.email.clone().unwrap_or_default())}
         </p>
@@ -665,6 +835,15 @@ fn Conversation(
                 "Load earlier messages"
             </button>
         </Show>
+        <div
+            class="thread"
+            class:dragging=move || dragging.get()
+            on:dragenter=on_dragover
+            on:dragover=on_dragover
+            on:dragleave=on_dragleave
+            on:drop=on_drop
+        >
+        <p class="drop-hint" aria-hidden="true">"Drop files to send them"</p>
         <ol class="messages" role="log" aria-live="polite">
             <For each=move || entries.get() key=Entry::key let:entry>
                 {match entry {
@@ -685,6 +864,7 @@ fn Conversation(
                         }}
                     </span>
                     <time>{short_time(&message.created_at)}</time>
+                    {message.attachment.clone().map(|a| view! { <AttachmentItem a=*a /> })}
                     <div class="text">{message.content.clone()}</div>
                     {move || {
                         (seen.get() == Some(message.seq))
@@ -720,6 +900,13 @@ fn Conversation(
                 </For>
             </ul>
         </Show>
+        <Show when=move || uploads.with(|u| !u.is_empty())>
+            <ul class="uploads" aria-label="Files being sent">
+                <For each=move || uploads.get() key=|u| (u.client_id.clone(), u.state.key()) let:u>
+                    <UploadItem u />
+                </For>
+            </ul>
+        </Show>
         <form class="reply" on:submit=on_submit>
             <textarea
                 name="content"
@@ -727,11 +914,25 @@ fn Conversation(
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown
+                on:paste=on_paste
             ></textarea>
-            <button type="submit" class="primary" disabled=move || sending.get()>
-                "Send"
-            </button>
+            <div class="reply-actions">
+                <Show when=move || limits.with_value(Option::is_some)>
+                    <label class="attach-button secondary" title="Attach files (or drop or paste them here)">
+                        "Attach"
+                        <input type="file" class="attach-input" multiple on:change=on_pick.clone() />
+                    </label>
+                </Show>
+                <button
+                    type="submit"
+                    class="primary"
+                    disabled=move || sending.get() || deleted.get()
+                >
+                    "Send"
+                </button>
+            </div>
         </form>
+        </div>
         <form class="note-form" on:submit=on_note>
             <textarea
                 name="note"
@@ -744,6 +945,86 @@ fn Conversation(
             </button>
         </form>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+    }
+}
+
+/// A message's file: a thumbnail that opens the full image, or a card
+/// with the name, size and a download link. The links are signed and
+/// expire (an hour by default); reloading the page signs new ones.
+#[component]
+fn AttachmentItem(a: AttachmentView) -> impl IntoView {
+    let label = format!("{} ({})", a.name, human_size(a.size.max(0) as u64));
+    match a.thumbnail_url.clone() {
+        Some(thumb) => {
+            // Shown at most 240 px a side, the original's proportions.
+            let (w, h) = match (a.width, a.height) {
+                (Some(w), Some(h)) if w > 0 && h > 0 => {
+                    let k = (240.0 / w as f64).min(240.0 / h as f64).min(1.0);
+                    (
+                        Some(((w as f64 * k).round() as i32).max(1)),
+                        Some(((h as f64 * k).round() as i32).max(1)),
+                    )
+                }
+                _ => (None, None),
+            };
+            view! {
+                <a class="attachment attachment-image" href=a.url target="_blank" rel="noopener noreferrer" title=label>
+                    <img class="attachment-thumb" src=thumb alt=a.name width=w height=h loading="lazy" />
+                </a>
+            }
+            .into_any()
+        }
+        None => {
+            let ext = a
+                .name
+                .rsplit_once('.')
+                .map(|(_, e)| e.chars().take(5).collect::<String>())
+                .unwrap_or_else(|| "file".into());
+            view! {
+                <a class="attachment attachment-card" href=a.url download=a.name.clone() rel="noopener noreferrer" title=label>
+                    <span class="attachment-ext">{ext}</span>
+                    <span class="attachment-name">{a.name.clone()}</span>
+                    <span class="attachment-size muted">{human_size(a.size.max(0) as u64)}</span>
+                </a>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// A file on its way: progress and cancel, or why it failed.
+#[component]
+fn UploadItem(u: Upload) -> impl IntoView {
+    let id = u.client_id.clone();
+    let cancel = {
+        let id = id.clone();
+        move |_| upload::cancel(&id)
+    };
+    let label = format!("{} ({})", u.name, human_size(u.size));
+    match u.state {
+        UploadState::Sending(done) => view! {
+            <li class="upload" data-state="sending" data-client-id=id>
+                <span class="upload-name">{label.clone()}</span>
+                <progress max="1" value=done aria-label=format!("Sending {label}")></progress>
+                <button type="button" class="secondary upload-cancel" on:click=cancel>"Cancel"</button>
+            </li>
+        }
+        .into_any(),
+        UploadState::Failed { reason, retry } => {
+            let again = {
+                let id = id.clone();
+                move |_| upload::retry(&id)
+            };
+            view! {
+                <li class="upload failed" data-state="failed" data-client-id=id>
+                    <span class="upload-name">{label}</span>
+                    <span class="error upload-error">{reason}</span>
+                    {retry.then(|| view! { <button type="button" class="secondary upload-retry" on:click=again>"Retry"</button> })}
+                    <button type="button" class="secondary upload-cancel" on:click=cancel>"Dismiss"</button>
+                </li>
+            }
+            .into_any()
+        }
     }
 }
 

@@ -160,6 +160,7 @@ pub fn apply(
                 }
             }
         }
+        AgentServerFrame::Deleted { session_id } => list.retain(|s| s.id != session_id),
         AgentServerFrame::Typing { .. }
         | AgentServerFrame::Presence { .. }
         | AgentServerFrame::Note { .. }
@@ -718,6 +719,15 @@ mod tests {
             all,
         );
         assert_eq!(followup, Followup::Refetch);
+        // A deleted conversation leaves the list; one not listed changes
+        // nothing and fetches nothing.
+        let deleted = |id: &str| AgentServerFrame::Deleted {
+            session_id: id.into(),
+        };
+        assert_eq!(apply(&mut list, deleted("b"), all), Followup::Nothing);
+        assert_eq!(ids(&list), ["a"]);
+        assert_eq!(apply(&mut list, deleted("z"), all), Followup::Nothing);
+        assert_eq!(ids(&list), ["a"]);
     }
 
     #[test]

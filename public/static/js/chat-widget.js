@@ -9,7 +9,7 @@
   if (w.__defmisChatLoader) return;
   w.__defmisChatLoader = 1;
   var cfg = w.DEFMISChat = w.DEFMISChat || {};
-  var queue = [], handlers = {}, mod, host, loading, want;
+  var queue = [], handlers = {}, mod, host, loading, want, att;
 
   function warn(e) {
     try { console.warn('DEFMIS Chat: widget not loaded:', e); } catch (_) {}
@@ -23,6 +23,10 @@
       return { page_url: location.href, referrer: d.referrer, time_zone: z,
         utc_offset: -new Date().getTimezoneOffset() };
     }
+    // Files (attach, drop, paste; drawing them): a module of its own,
+    // fetched when the panel first opens.
+    if (ev === 'open' && !att && !cfg.preview) att = import(base + '/static/js/chat-attach.js')
+      .then(function (m) { m.mount(host, api, cfg); }).catch(warn);
     (handlers[ev] || []).forEach(function (f) {
       try { f(data); } catch (e) { warn(e); }
     });

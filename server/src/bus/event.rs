@@ -87,6 +87,10 @@ pub enum Change {
         session_id: SessionId,
         visitor: VisitorView,
     },
+    /// An admin deleted a conversation with everything in it: agents drop
+    /// it; its visitor sockets close with `4401` (their credentials are
+    /// gone), so the widget forgets it and starts afresh.
+    ConversationDeleted { session_id: SessionId },
     /// An admin saved settings: every instance reloads them (to
     /// [`Audience::Agents`]; nothing is sent to clients).
     SettingsChanged,
@@ -129,6 +133,10 @@ impl Event {
 
     pub fn is_resync(&self) -> bool {
         matches!(self.change, Change::Resync)
+    }
+
+    pub fn is_deletion(&self) -> bool {
+        matches!(self.change, Change::ConversationDeleted { .. })
     }
 
     fn agent_frame(&self) -> Option<AgentServerFrame> {
@@ -190,6 +198,9 @@ impl Event {
                 session_id: session_id.clone(),
                 visitor: visitor.clone(),
             },
+            Change::ConversationDeleted { session_id } => AgentServerFrame::Deleted {
+                session_id: session_id.clone(),
+            },
             Change::Resync => AgentServerFrame::Resync,
         })
     }
@@ -226,8 +237,11 @@ impl Event {
                 by: Party::Agent,
                 seq: *seq,
             }),
-            // Notes are for agents only.
-            Change::NoteAdded { .. } | Change::VisitorChanged { .. } => None,
+            // Notes are for agents only. A deletion closes the visitor's
+            // socket instead (see `chat::socket`).
+            Change::NoteAdded { .. }
+            | Change::VisitorChanged { .. }
+            | Change::ConversationDeleted { .. } => None,
             Change::Typing { .. }
             | Change::Read { .. }
             | Change::Resync

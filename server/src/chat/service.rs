@@ -924,9 +924,15 @@ impl ChatService {
 
     /// Deletes a conversation with everything stored in it (its files are
     /// the caller's: see `AttachmentService`); `404 unknown_session` when
-    /// there is none.
+    /// there is none. Open dashboards drop it; its visitor's sockets close.
     pub async fn delete_conversation(&self, session_id: &SessionId) -> Result<(), AppError> {
         if self.store.delete(session_id).await? {
+            self.bus.publish(
+                Audience::AgentsAndVisitors(session_id.clone()),
+                Change::ConversationDeleted {
+                    session_id: session_id.clone(),
+                },
+            );
             Ok(())
         } else {
             Err(unknown_session())

@@ -225,6 +225,9 @@ impl Handler for Visitor {
         if published.event.is_resync() {
             return self.catch_up().await;
         }
+        if published.event.is_deletion() {
+            return Reply::Close(close::CREDENTIALS_REFUSED, "this conversation was deleted");
+        }
         let Some(frame) = published.visitor_frame.clone() else {
             return Reply::Nothing;
         };

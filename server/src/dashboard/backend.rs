@@ -324,6 +324,14 @@ impl Backend for DashboardBackend {
         Ok(self.0.chat.set_status(session_id, status).await?)
     }
 
+    async fn delete_conversation(
+        &self,
+        agent: &AgentView,
+        session_id: &SessionId,
+    ) -> Result<(), ApiError> {
+        Ok(crate::agents::routes::delete_conversation(&self.0, agent, session_id).await?)
+    }
+
     fn secure_cookies(&self) -> bool {
         self.0.config.secure_cookies()
     }

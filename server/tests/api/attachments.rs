@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{next_of_type, spawn_on, Store, TestApp, Visitor};
+use crate::helpers::{close_of, next_of_type, spawn_on, Store, TestApp, Visitor};
 use crate::on_every_store;
 
 const UPLOAD: &str = "/chat/api/chat/attachment/";
@@ -127,6 +127,8 @@ async fn deleting_a_conversation_deletes_its_files(app: TestApp) {
     let (_, kept) = upload(&app, &keep, "k.txt", b"kept".to_vec()).await;
     assert_eq!(stored_files(&app).len(), 3);
     let path = format!("/chat/api/admin/session/{}/", v.session_id);
+    let mut watching = app.agent_ws(&admin).await;
+    let mut visitor = app.visitor_ws_authed(&v, None).await;
 
     // Agents without the admin role may not.
     let resp = app
@@ -139,6 +141,15 @@ async fn deleting_a_conversation_deletes_its_files(app: TestApp) {
         .admin(reqwest::Method::DELETE, &path, &admin, None)
         .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    // Open dashboards hear of it; the visitor's socket closes with 4401,
+    // after which the widget forgets the conversation.
+    let frame = next_of_type(&mut watching, "deleted").await;
+    assert_eq!(frame["session_id"], v.session_id.as_str());
+    let (code, reason) = close_of(&mut visitor, Duration::from_secs(5)).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (4401, "this conversation was deleted")
+    );
     // Its file and thumbnail are gone, and the links with them; the other
     // conversation's file stays.
     assert_eq!(stored_files(&app).len(), 1, "{:?}", stored_files(&app));
