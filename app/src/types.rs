@@ -580,6 +580,12 @@ pub struct WidgetSettingsView {
     pub max_message_length: usize,
     /// `PUBLIC_URL`: where sites load the widget from (the snippet).
     pub public_url: String,
+    /// What visitors and agents may attach, in force.
+    pub attachments: AttachmentLimits,
+    /// The most this server allows (`ATTACHMENTS_ENABLED`,
+    /// `ATTACHMENT_MAX_BYTES`, `ATTACHMENT_TYPES`): `attachments` stays
+    /// within it.
+    pub attachments_allowed: AttachmentLimits,
     /// When they were last saved here; `None`: never (the environment's).
     pub updated_at: Option<String>,
     pub updated_by: Option<AgentId>,
@@ -613,6 +619,10 @@ pub struct WidgetSettingsChange {
     /// site already uses; `POST …/identity-secret/` makes a new one.
     #[serde(default)]
     pub identity_secret: Option<String>,
+    /// What visitors and agents may attach: within `attachments_allowed`
+    /// (`422 invalid_setting` otherwise).
+    #[serde(default)]
+    pub attachments: Option<AttachmentLimits>,
 }
 
 /// `a b&c` → `a%20b%26c`: a URL query value (every byte but the

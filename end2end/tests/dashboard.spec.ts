@@ -417,6 +417,12 @@ test("widget settings: a live preview, then every widget without a restart", asy
   // The snippet is there to copy.
   await expect(admin.page.locator(".snippet pre code").first()).toContainText("/static/js/chat-widget.js");
 
+  // Files: a smaller largest size and one type fewer, within the server's limits.
+  const maxMb = form.locator('input[name="attachment_max_mb"]');
+  await expect(maxMb).toHaveValue("10");
+  await maxMb.fill("2");
+  await form.locator('input[name="attachment_types"][value="zip"]').uncheck();
+
   // Saved: a visitor's page has it at once.
   await form.getByRole("button", { name: "Save" }).click();
   await expect(admin.page.locator(".notice")).toContainText("Saved");
@@ -432,11 +438,17 @@ test("widget settings: a live preview, then every widget without a restart", asy
     .evaluate((el) => (el as HTMLElement).style.getPropertyValue("--dc-p"));
   expect(colour).toBe("#16a34a");
   await visitorContext.close();
+  const files = (await (await admin.page.request.get("/chat/api/widget/config/")).json()).attachments;
+  expect(files.max_bytes).toBe(2 * 1024 * 1024);
+  expect(files.types).not.toContain("zip");
+  expect(files.types).toContain("png");
 
   // Put the look back for the other tests.
   await title.fill(original);
   await form.locator('input[name="primary_color"]').fill("#2563eb");
   await form.locator('select[name="position"]').selectOption("bottom-right");
+  await maxMb.fill("10");
+  await form.locator('input[name="attachment_types"][value="zip"]').check();
   await form.getByRole("button", { name: "Save" }).click();
   await expect(admin.page.locator(".notice")).toContainText("Saved");
   console.check();

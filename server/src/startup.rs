@@ -103,8 +103,12 @@ impl Application {
             config.secret_key.expose_secret().as_bytes(),
             config.attachments.link_lifetime,
         );
-        let attachments =
-            AttachmentService::new(config.attachments.clone(), db.clone(), links.clone())?;
+        let attachments = AttachmentService::new(
+            config.attachments.clone(),
+            settings.subscribe(),
+            db.clone(),
+            links.clone(),
+        )?;
         let store = Arc::new(ChatStore::new(db.clone(), links));
         // SQLite has one writer connection; PostgreSQL takes parallel
         // transactions (on disjoint conversations, locked in id order).

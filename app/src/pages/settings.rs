@@ -3,7 +3,8 @@
 //! values (an iframe of `/dashboard/widget-preview`, refreshed a moment
 //! after each change), the integration snippet with a copy button, and
 //! identity verification: the secret (make a new one), the required
-//! toggle, and the server-side code that computes `customer_hash`.
+//! toggle, and the server-side code that computes `customer_hash`, and
+//! which files visitors and agents may send (within the server's limits).
 //! Saving applies the settings on every instance at once.
 //!
 //! Stable selectors: `form.widget-settings` (inputs by `name`),
@@ -16,9 +17,10 @@ use leptos::task::spawn_local;
 use super::{ErrorBox, Frame};
 use crate::api::{rotate_identity_secret, save_widget_settings, widget_settings};
 use crate::types::{
-    query_escape, short_time, OfflineMode, SecretSource, WidgetPosition, WidgetSettingsChange,
-    WidgetSettingsView,
+    query_escape, short_time, AttachmentLimits, OfflineMode, SecretSource, WidgetPosition,
+    WidgetSettingsChange, WidgetSettingsView,
 };
+use crate::upload::human_size;
 
 /// How long the preview waits after a change before it reloads.
 const PREVIEW_DELAY_MS: u64 = 400;
@@ -55,6 +57,28 @@ struct Draft {
     reply_time: String,
     allowed_origins: String,
     identity_required: bool,
+    files_enabled: bool,
+    /// The largest file, in MB (MiB) as typed.
+    files_max_mb: String,
+    /// In the server's order.
+    files_types: Vec<String>,
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Bytes as MB for the form: `10485760` → `10`, `1536000` → `1.465`.
+fn megabytes(bytes: u64) -> String {
+    let mb = (bytes as f64 / MIB * 1000.0).round() / 1000.0;
+    format!("{mb}")
+}
+
+/// The form's MB as bytes; what cannot be read is 0, which the server
+/// refuses with its reason.
+fn bytes_of(mb: &str) -> u64 {
+    match mb.trim().replace(',', ".").parse::<f64>() {
+        Ok(mb) if mb.is_finite() && mb > 0.0 => (mb * MIB).round() as u64,
+        _ => 0,
+    }
 }
 
 impl Draft {
@@ -69,6 +93,9 @@ impl Draft {
             reply_time: s.reply_time.clone(),
             allowed_origins: s.allowed_origins.join("\n"),
             identity_required: s.identity_required,
+            files_enabled: s.attachments.enabled,
+            files_max_mb: megabytes(s.attachments.max_bytes),
+            files_types: s.attachments.types.clone(),
         }
     }
 
@@ -90,6 +117,11 @@ impl Draft {
             ),
             identity_required: Some(self.identity_required),
             identity_secret: None,
+            attachments: Some(AttachmentLimits {
+                enabled: self.files_enabled,
+                max_bytes: bytes_of(&self.files_max_mb),
+                types: self.files_types.clone(),
+            }),
         }
     }
 
@@ -99,6 +131,7 @@ impl Draft {
         let look = WidgetSettingsChange {
             allowed_origins: None,
             identity_required: None,
+            attachments: None,
             ..self.change()
         };
         let json = serde_json::to_string(&look).unwrap_or_default();
@@ -204,6 +237,8 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
     let (textc, on_textc) = text(|d| d.text_color.clone(), |d, v| d.text_color = v);
     let (reply, on_reply) = text(|d| d.reply_time.clone(), |d, v| d.reply_time = v);
     let (origins, on_origins) = text(|d| d.allowed_origins.clone(), |d, v| d.allowed_origins = v);
+    let (max_mb, on_max_mb) = text(|d| d.files_max_mb.clone(), |d, v| d.files_max_mb = v);
+    let allowed = move || saved.with(|s| s.attachments_allowed.clone());
 
     view! {
         <div class="settings-grid">
@@ -304,6 +339,86 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                 </label>
                 <h2>"Identity verification"</h2>
                 <IdentityPanel saved draft rotate />
+                <h2>"Files"</h2>
+                <fieldset class="files" disabled=move || !allowed().enabled>
+                    {move || {
+                        (!allowed().enabled)
+                            .then(|| {
+                                view! {
+                                    <p class="muted">
+                                        "Files are turned off on this server (ATTACHMENTS_ENABLED=false)."
+                                    </p>
+                                }
+                            })
+                    }}
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            name="attachments_enabled"
+                            prop:checked=move || draft.with(|d| d.files_enabled)
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                draft.update(|d| d.files_enabled = on);
+                                status.set(None);
+                            }
+                        />
+                        "Visitors and agents may send files and images"
+                    </label>
+                    <label>
+                        {move || {
+                            format!(
+                                "Largest file, in MB (at most {} on this server)",
+                                human_size(allowed().max_bytes),
+                            )
+                        }}
+                        <input
+                            type="number"
+                            name="attachment_max_mb"
+                            min="0.001"
+                            step="any"
+                            max=move || megabytes(allowed().max_bytes)
+                            prop:value=max_mb
+                            on:input=on_max_mb
+                        />
+                    </label>
+                    <div class="file-types" role="group" aria-label="Accepted types">
+                        <span>"Accepted types"</span>
+                        <For each=move || allowed().types key=|t| t.clone() let:kind>
+                            <label class="check">
+                                <input
+                                    type="checkbox"
+                                    name="attachment_types"
+                                    value=kind.clone()
+                                    prop:checked={
+                                        let kind = kind.clone();
+                                        move || draft.with(|d| d.files_types.contains(&kind))
+                                    }
+                                    on:change={
+                                        let kind = kind.clone();
+                                        move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            let order = allowed().types;
+                                            draft
+                                                .update(|d| {
+                                                    d.files_types.retain(|t| *t != kind);
+                                                    if on {
+                                                        d.files_types.push(kind.clone());
+                                                    }
+                                                    d.files_types
+                                                        .sort_by_key(|t| order.iter().position(|o| o == t));
+                                                });
+                                            status.set(None);
+                                        }
+                                    }
+                                />
+                                {kind.clone()}
+                            </label>
+                        </For>
+                    </div>
+                    <p class="muted">
+                        "The server decides a file's type from its bytes, never its name; markup and scripts are never accepted."
+                    </p>
+                </fieldset>
                 <div class="row">
                     <button type="submit" disabled=move || busy.get() || !dirty()>
                         "Save"
@@ -470,3 +585,20 @@ customer_hash = hmac.new(os.environ["DEFMIS_IDENTITY_SECRET"].encode(),
 
 // PHP
 $customerHash = hash_hmac('sha256', (string) $user->id, getenv('DEFMIS_IDENTITY_SECRET'));"#;
+
+#[cfg(test)]
+mod tests {
+    use super::{bytes_of, megabytes};
+
+    #[test]
+    fn sizes_go_to_megabytes_and_back() {
+        assert_eq!(megabytes(10 << 20), "10");
+        assert_eq!(bytes_of("10"), 10 << 20);
+        assert_eq!(megabytes(1536 * 1024), "1.5");
+        assert_eq!(bytes_of(" 1,5 "), 1536 * 1024);
+        assert_eq!(bytes_of("0.001"), 1049);
+        for unreadable in ["", "ten", "-1", "0", "NaN", "inf"] {
+            assert_eq!(bytes_of(unreadable), 0, "{unreadable:?}");
+        }
+    }
+}

@@ -37,12 +37,15 @@ use tokio::sync::Semaphore;
 
 use crate::config::{AttachmentSettings, Storage};
 use crate::error::AppError;
+use crate::settings::Live;
 use crate::state::AppState;
 use crate::storage::{attachments, Db};
 use kind::{Kind, Sniffer};
+use limits::FileLimits;
 use link::{Links, Variant};
 
 pub mod kind;
+pub mod limits;
 pub mod link;
 pub mod routes;
 pub mod strip;
@@ -64,6 +67,9 @@ const DECODERS: usize = 2;
 
 pub struct AttachmentService {
     settings: AttachmentSettings,
+    /// The settings in force: which files may be sent (the environment's
+    /// limits, or an admin's narrower choice).
+    live: tokio::sync::watch::Receiver<Arc<Live>>,
     files: Arc<dyn ObjectStore>,
     /// Bytes a streamed file is written in.
     part: usize,
@@ -122,7 +128,12 @@ impl AttachmentService {
     /// Opens the storage: the directory (created if needed), or the S3
     /// bucket (checked at the first upload: a bucket that is not there
     /// answers `503 unavailable`, retryable, and the server logs why).
-    pub fn new(settings: AttachmentSettings, db: Db, links: Links) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: AttachmentSettings,
+        live: tokio::sync::watch::Receiver<Arc<Live>>,
+        db: Db,
+        links: Links,
+    ) -> anyhow::Result<Self> {
         let files = open_storage(&settings.storage)?;
         let part = match settings.storage {
             Storage::Dir(_) => PART,
@@ -130,6 +141,7 @@ impl AttachmentService {
         };
         Ok(Self {
             settings,
+            live,
             files,
             part,
             db,
@@ -142,18 +154,14 @@ impl AttachmentService {
         &self.settings
     }
 
+    /// The limits in force (they change when an admin saves them).
+    fn in_force(&self) -> FileLimits {
+        self.live.borrow().attachments.clone()
+    }
+
     /// What a client may send, for it to refuse early.
     pub fn limits(&self) -> app::types::AttachmentLimits {
-        app::types::AttachmentLimits {
-            enabled: self.settings.enabled,
-            max_bytes: self.settings.max_bytes,
-            types: self
-                .settings
-                .types
-                .iter()
-                .map(|k| k.as_str().to_string())
-                .collect(),
-        }
+        self.in_force().view()
     }
 
     pub fn links(&self) -> &Links {
@@ -162,7 +170,7 @@ impl AttachmentService {
 
     /// Refuses every upload while attachments are turned off.
     pub fn check_enabled(&self) -> Result<(), AppError> {
-        if self.settings.enabled {
+        if self.in_force().enabled {
             Ok(())
         } else {
             Err(AppError::Forbidden(
@@ -192,11 +200,12 @@ impl AttachmentService {
         field: &mut Field<'_>,
     ) -> Result<Stored, AppError> {
         let name = link::clean_name(field.file_name().unwrap_or(""));
+        let limits = self.in_force();
         let room = self
             .settings
             .quota_bytes
             .saturating_sub(self.used(session).await?);
-        let (limit, over) = if room < self.settings.max_bytes {
+        let (limit, over) = if room < limits.max_bytes {
             let over = AppError::TooLarge(
                 ErrorCode::QuotaExceeded,
                 format!(
@@ -208,12 +217,9 @@ impl AttachmentService {
         } else {
             let over = AppError::TooLarge(
                 ErrorCode::TooLarge,
-                format!(
-                    "The file is larger than {} bytes (ATTACHMENT_MAX_BYTES).",
-                    self.settings.max_bytes
-                ),
+                format!("The file is larger than {} bytes.", limits.max_bytes),
             );
-            (self.settings.max_bytes, over)
+            (limits.max_bytes, over)
         };
         let id = uuid::Uuid::now_v7().to_string();
         let key = Path::from(format!("{session}/{id}"));
@@ -224,7 +230,7 @@ impl AttachmentService {
                 .and_then(|(sniffer, size)| {
                     let kind = sniffer
                         .finish(&name)
-                        .filter(|k| self.settings.types.contains(k))
+                        .filter(|k| limits.types.contains(k))
                         .ok_or_else(unsupported)?;
                     Ok((kind, size))
                 });

@@ -29,6 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
+use crate::attachments::limits::FileLimits;
 use crate::auth::require_admin;
 use crate::bus::{Audience, Bus, Change};
 use crate::config::{is_hex_colour, parse_origin, Config, WidgetSettings};
@@ -80,6 +81,9 @@ struct Stored {
     /// `None`: the environment's `IDENTITY_SECRET`, if any.
     #[serde(default)]
     identity_secret: Option<String>,
+    /// What may be attached; `None`: the environment's limits.
+    #[serde(default)]
+    attachments: Option<app::types::AttachmentLimits>,
 }
 
 /// The settings in force on this instance.
@@ -91,6 +95,8 @@ pub struct Live {
     pub allowed_origins: Vec<String>,
     pub identity_secret: Option<SecretString>,
     pub secret_source: SecretSource,
+    /// What visitors and agents may attach.
+    pub attachments: FileLimits,
     pub updated_at: Option<String>,
     pub updated_by: Option<AgentId>,
 }
@@ -122,6 +128,8 @@ struct Defaults {
     widget: WidgetSettings,
     allowed_origins: Vec<String>,
     identity_secret: Option<SecretString>,
+    /// The most this server allows.
+    attachments: FileLimits,
 }
 
 pub struct SettingsService {
@@ -190,6 +198,7 @@ impl Stored {
             allowed_origins: d.allowed_origins.clone(),
             identity_required: w.identity_required,
             identity_secret: None,
+            attachments: None,
         }
     }
 
@@ -259,6 +268,7 @@ impl SettingsService {
             widget: config.widget.clone(),
             allowed_origins: config.widget_allowed_origins.clone(),
             identity_secret: config.identity_secret.clone(),
+            attachments: FileLimits::of(&config.attachments),
         };
         let first = live_from(&defaults, None);
         let service = Arc::new(Self {
@@ -310,7 +320,7 @@ impl SettingsService {
     /// The settings as admins see them; admins only.
     pub fn view(&self, actor: &AgentView) -> Result<WidgetSettingsView, AppError> {
         require_admin(actor)?;
-        Ok(view(&self.current(), &self.defaults.public_url))
+        Ok(view(&self.current(), &self.defaults))
     }
 
     /// Saves a change and applies it on every instance; admins only.
@@ -328,7 +338,7 @@ impl SettingsService {
         self.reload().await?;
         self.bus.publish(Audience::Agents, Change::SettingsChanged);
         tracing::info!(agent = %actor.id, "widget settings saved");
-        Ok(view(&self.current(), &self.defaults.public_url))
+        Ok(view(&self.current(), &self.defaults))
     }
 
     /// The saved settings with `change` applied and checked; admins only.
@@ -338,8 +348,16 @@ impl SettingsService {
         change: WidgetSettingsChange,
     ) -> Result<Stored, AppError> {
         require_admin(actor)?;
+        let mut change = change;
+        let files = change.attachments.take();
         let base = self.saved().await?;
-        base.apply(change, self.defaults.identity_secret.is_some())
+        let mut next = base.apply(change, self.defaults.identity_secret.is_some())?;
+        if let Some(wanted) = files {
+            let checked = FileLimits::checked(&wanted, &self.defaults.attachments)
+                .map_err(|refused| invalid(refused.0))?;
+            next.attachments = Some(checked.view());
+        }
+        Ok(next)
     }
 
     /// What the widget would show with `change` applied, without saving
@@ -410,6 +428,7 @@ fn live_from(
             } else {
                 SecretSource::None
             },
+            attachments: defaults.attachments.clone(),
             updated_at: None,
             updated_by: None,
         };
@@ -436,12 +455,16 @@ fn live_from(
         allowed_origins: s.allowed_origins,
         identity_secret,
         secret_source,
+        attachments: match &s.attachments {
+            Some(saved) => FileLimits::within(saved, &defaults.attachments),
+            None => defaults.attachments.clone(),
+        },
         updated_at: Some(crate::storage::rfc3339(at)),
         updated_by: by.map(AgentId::from),
     }
 }
 
-fn view(live: &Live, public_url: &str) -> WidgetSettingsView {
+fn view(live: &Live, defaults: &Defaults) -> WidgetSettingsView {
     let w = &live.widget;
     WidgetSettingsView {
         title: w.title.clone(),
@@ -459,7 +482,9 @@ fn view(live: &Live, public_url: &str) -> WidgetSettingsView {
             .map(|s| s.expose_secret().to_string()),
         identity_secret_source: live.secret_source,
         max_message_length: w.max_message_length,
-        public_url: public_url.to_string(),
+        public_url: defaults.public_url.clone(),
+        attachments: live.attachments.view(),
+        attachments_allowed: defaults.attachments.view(),
         updated_at: live.updated_at.clone(),
         updated_by: live.updated_by.clone(),
     }
@@ -494,6 +519,11 @@ mod tests {
             allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
             identity_secret: None,
             secret_source: SecretSource::None,
+            attachments: FileLimits {
+                enabled: true,
+                max_bytes: 1 << 20,
+                types: crate::attachments::kind::Kind::ALL.to_vec(),
+            },
             updated_at: None,
             updated_by: None,
         }
@@ -521,6 +551,7 @@ mod tests {
             widget: live(&[]).widget,
             allowed_origins: vec![],
             identity_secret: None,
+            attachments: live(&[]).attachments,
         };
         let base = Stored::from_defaults(&d);
         let ok = base

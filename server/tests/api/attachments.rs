@@ -115,7 +115,111 @@ on_every_store!(
     an_agent_sends_a_file_to_the_visitor,
     a_resend_with_the_same_client_id_is_stored_once,
     deleting_a_conversation_deletes_its_files,
+    admins_narrow_what_may_be_attached,
 );
+
+/// The dashboard's Files settings: within what the environment allows,
+/// applied at once to the widget config, conversations and uploads.
+async fn admins_narrow_what_may_be_attached(app: TestApp) {
+    const SETTINGS: &str = "/chat/api/admin/widget-settings/";
+    let admin = app.api_token("alice").await;
+    let agent = app.token_with_role("bob", app::types::Role::Agent).await;
+    let v = app.start().await;
+    let put = |token: &str, attachments: Value| {
+        let body = json!({ "attachments": attachments });
+        let token = token.to_string();
+        let app = &app;
+        async move {
+            let resp = app
+                .admin(reqwest::Method::PUT, SETTINGS, &token, Some(body))
+                .await;
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let widget_config = || async {
+        app.get("/chat/api/widget/config/")
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+
+    // Until an admin chooses, the environment's limits apply.
+    let shown: Value = app
+        .admin(reqwest::Method::GET, SETTINGS, &admin, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["attachments_allowed"]["max_bytes"], 10 << 20);
+    assert_eq!(
+        shown["attachments_allowed"]["types"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(shown["attachments"], shown["attachments_allowed"]);
+
+    // Admins only.
+    let narrow = json!({"enabled": true, "max_bytes": 2048, "types": [" TXT", "txt"]});
+    let (status, _) = put(&agent, narrow.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, saved) = put(&admin, narrow).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let expected = json!({"enabled": true, "max_bytes": 2048, "types": ["txt"]});
+    assert_eq!(saved["attachments"], expected);
+    assert_eq!(saved["attachments_allowed"]["max_bytes"], 10 << 20);
+    // The widget, agents' conversations and uploads follow at once.
+    assert_eq!(widget_config().await["attachments"], expected);
+    let detail: Value = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/chat/api/admin/session/{}/", v.session_id),
+            &admin,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["attachments"], expected);
+    let (status, body) = upload(&app, &v, "a.png", png_with_location(8, 8)).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (status, body) = upload(&app, &v, "big.txt", vec![b'a'; 3000]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["code"], "too_large");
+    let (status, body) = upload(&app, &v, "small.txt", b"fits".to_vec()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Past what the server allows, or nothing to accept: refused, and
+    // what was saved stays.
+    for bad in [
+        json!({"enabled": true, "max_bytes": (10 << 20) + 1, "types": ["txt"]}),
+        json!({"enabled": true, "max_bytes": 100, "types": ["txt"]}),
+        json!({"enabled": true, "max_bytes": 2048, "types": ["svg"]}),
+        json!({"enabled": true, "max_bytes": 2048, "types": []}),
+    ] {
+        let (status, body) = put(&admin, bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_setting", "{bad}");
+    }
+    assert_eq!(widget_config().await["attachments"], expected);
+
+    // Turned off: every upload is refused.
+    let (status, _) = put(
+        &admin,
+        json!({"enabled": false, "max_bytes": 2048, "types": []}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(widget_config().await["attachments"]["enabled"], false);
+    let (status, body) = upload(&app, &v, "small.txt", b"fits".to_vec()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "attachments_disabled");
+}
 
 async fn deleting_a_conversation_deletes_its_files(app: TestApp) {
     let admin = app.api_token("alice").await;
