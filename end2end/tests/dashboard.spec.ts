@@ -381,6 +381,47 @@ test("API tokens: shown once, last use listed, revoked", async ({ browser, reque
   await admin.context.close();
 });
 
+test("earlier messages load on scrolling up, and the reader keeps their place", async ({ browser, request }) => {
+  const stamp = Date.now();
+  const started = await request.post("/chat/api/chat/start/", { data: { name: `Long ${stamp}` } });
+  expect(started.status()).toBe(200);
+  const { session_id } = await started.json();
+  const agent = await signedIn(browser, AGENT);
+  const console = watchConsole(agent.page, "earlier");
+  const origin = new URL(agent.page.url()).origin;
+  // 70 replies: more than the 50 a conversation opens with.
+  for (let i = 1; i <= 70; i++) {
+    const sent = await agent.page.request.post("/api/send_reply", {
+      headers: { origin },
+      form: { session_id, content: `Reply ${i} of ${stamp}`, client_id: `earlier-${stamp}-${i}` },
+    });
+    expect(sent.status()).toBe(200);
+  }
+  await agent.page.goto(`/dashboard/conversations/${session_id}`);
+  await agent.dashboard.waitLive();
+  const msgs = agent.page.locator("li.msg[data-seq]");
+  await expect(msgs).toHaveCount(50);
+  await expect(agent.page.locator("button.load-earlier")).toBeVisible();
+
+  // Read from the bottom, then scroll back up to the top.
+  await agent.page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  const firstSeq = await msgs.first().getAttribute("data-seq");
+  const topOf = (seq: string | null) =>
+    agent.page.evaluate((seq) => document.querySelector(`li.msg[data-seq="${seq}"]`)!.getBoundingClientRect().top, seq);
+  const before = await agent.page.evaluate((seq) => {
+    window.scrollTo(0, 0);
+    return document.querySelector(`li.msg[data-seq="${seq}"]`)!.getBoundingClientRect().top;
+  }, firstSeq);
+  await expect(msgs).toHaveCount(70);
+  await expect(agent.page.locator("li.msg", { hasText: `Reply 1 of ${stamp}` })).toHaveCount(1);
+  await expect(agent.page.locator("button.load-earlier")).toHaveCount(0);
+  // The message that was first is where it was on screen: the page did
+  // not jump to the oldest ones.
+  await expect.poll(async () => Math.abs((await topOf(firstSeq)) - before)).toBeLessThan(60);
+  console.check();
+  await agent.context.close();
+});
+
 test("widget settings: a live preview, then every widget without a restart", async ({ browser }) => {
   // Agents are refused the screen and its server function.
   const agent = await signedIn(browser, AGENT);

@@ -6,7 +6,10 @@
 //!   stop, or the visitor's next message);
 //! - `.seen-marker`: "Seen", under the last agent message whose seq is at
 //!   most the visitor's read seq (`customer_read_seq`);
-//! - `.msg[data-sender][data-seq]`: each message.
+//! - `.msg[data-sender][data-seq]`: each message; the latest 50 come
+//!   first, and earlier ones load (`.load-earlier` while there are more)
+//!   when the agent scrolls up to the top of the page, keeping the
+//!   message they were at in its place on screen.
 //!
 //! While the agent types, `{"type":"typing","session_id","active":true}`
 //! goes out at most every 2 s, and `active: false` after 5 s idle or on
@@ -597,26 +600,45 @@ fn Conversation(
         });
     }
 
-    let load_earlier = {
-        let session_id = session_id.clone();
-        move |_| {
-            let before = messages.with_untracked(|l| l.first().map(|m| m.seq).unwrap_or(0));
-            if before <= 1 {
-                has_earlier.set(false);
-                return;
-            }
-            let session_id = session_id.clone();
-            spawn_local(async move {
-                match earlier_messages(session_id, before).await {
-                    Ok(page) => {
-                        messages.update(|l| merge(l, page.messages));
-                        has_earlier.set(page.has_more);
-                    }
-                    Err(e) => error.set(Some(e.message)),
-                }
-            });
+    // Earlier messages: on scrolling up to the top of the page (and with
+    // the button); the message that was first stays where it was on screen.
+    let loading_earlier = StoredValue::new(false);
+    let fetch_earlier = move || {
+        let before = messages.with_untracked(|l| l.first().map(|m| m.seq).unwrap_or(0));
+        if before <= 1 {
+            has_earlier.set(false);
+            return;
         }
+        if loading_earlier.get_value() {
+            return;
+        }
+        loading_earlier.set_value(true);
+        let anchor = screen_top(before);
+        spawn_local(async move {
+            match earlier_messages(sid.get_value(), before).await {
+                Ok(page) => {
+                    messages.update(|l| merge(l, page.messages));
+                    has_earlier.set(page.has_more);
+                    keep_on_screen(before, anchor);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            loading_earlier.set_value(false);
+        });
     };
+    let load_earlier = move |_| fetch_earlier();
+    #[cfg(feature = "hydrate")]
+    {
+        let scrolled = window_event_listener(leptos::ev::scroll, move |_| {
+            let near_top = web_sys::window()
+                .and_then(|w| w.scroll_y().ok())
+                .is_some_and(|y| y < EARLIER_WITHIN_PX);
+            if near_top && has_earlier.get_untracked() {
+                fetch_earlier();
+            }
+        });
+        on_cleanup(move || scrolled.remove());
+    }
     // Private notes.
     let note_draft = RwSignal::new(String::new());
     let note_sending = RwSignal::new(false);
@@ -831,7 +853,7 @@ fn Conversation(
         </div>
         <CustomerPanel session visitor earlier=earlier_conversations />
         <Show when=move || has_earlier.get()>
-            <button type="button" class="secondary load-earlier" on:click=load_earlier.clone()>
+            <button type="button" class="secondary load-earlier" on:click=load_earlier>
                 "Load earlier messages"
             </button>
         </Show>
@@ -946,6 +968,40 @@ fn Conversation(
         </form>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
+}
+
+/// How near the top of the page scrolling up loads earlier messages.
+#[cfg(feature = "hydrate")]
+const EARLIER_WITHIN_PX: f64 = 240.0;
+
+/// Where message `seq` is on screen (its top, in CSS pixels).
+fn screen_top(seq: i64) -> Option<f64> {
+    #[cfg(feature = "hydrate")]
+    {
+        let selector = format!("li.msg[data-seq=\"{seq}\"]");
+        let el = document().query_selector(&selector).ok()??;
+        Some(el.get_bounding_client_rect().top())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = seq;
+        None
+    }
+}
+
+/// After earlier messages went in above it, scrolls so that message
+/// `seq` is back at `was` on screen (once they are drawn).
+fn keep_on_screen(seq: i64, was: Option<f64>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(was) = was {
+        request_animation_frame(move || {
+            if let (Some(now), Some(w)) = (screen_top(seq), web_sys::window()) {
+                w.scroll_by_with_x_and_y(0.0, now - was);
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (seq, was);
 }
 
 /// A message's file: a thumbnail that opens the full image, or a card
