@@ -4,6 +4,10 @@
 
 use leptos::prelude::*;
 
+use crate::automation::{
+    AutoResponse, AutoResponseChange, AutoResponseId, AutoResponseLogPage, AutoResponseTest,
+    AutoResponseVerdict, BusinessHours, BusinessHoursView, LogQuery, NewAutoResponse,
+};
 use crate::types::{
     AgentAccount, AgentId, AgentView, ApiError, ApiTokenView, CannedResponse, CannedResponseId,
     ConversationView, InboxParams, MessageView, NewApiToken, NotePage, NoteView, Role, SessionId,
@@ -124,6 +128,52 @@ mod backend {
             agent: &AgentView,
             id: &CannedResponseId,
         ) -> Result<(), ApiError>;
+        /// Every automated response, highest priority first (every agent).
+        async fn auto_responses(&self) -> Result<Vec<AutoResponse>, ApiError>;
+        /// Saves an automated response: a new one without `id`, else the
+        /// whole rule replaced; admins only.
+        async fn save_auto_response(
+            &self,
+            agent: &AgentView,
+            id: Option<&AutoResponseId>,
+            rule: NewAutoResponse,
+        ) -> Result<AutoResponse, ApiError>;
+        /// Changes some fields of an automated response; admins only.
+        async fn change_auto_response(
+            &self,
+            agent: &AgentView,
+            id: &AutoResponseId,
+            change: AutoResponseChange,
+        ) -> Result<AutoResponse, ApiError>;
+        async fn delete_auto_response(
+            &self,
+            agent: &AgentView,
+            id: &AutoResponseId,
+        ) -> Result<(), ApiError>;
+        /// Sets priorities so the rules rank in this order (first
+        /// highest); admins only. Answers every rule.
+        async fn reorder_auto_responses(
+            &self,
+            agent: &AgentView,
+            ids: &[AutoResponseId],
+        ) -> Result<Vec<AutoResponse>, ApiError>;
+        /// The dry run (every agent).
+        async fn test_auto_response(
+            &self,
+            test: AutoResponseTest,
+        ) -> Result<AutoResponseVerdict, ApiError>;
+        /// A page of the response log, newest first (every agent).
+        async fn auto_response_logs(
+            &self,
+            query: &LogQuery,
+        ) -> Result<AutoResponseLogPage, ApiError>;
+        async fn business_hours(&self) -> Result<BusinessHoursView, ApiError>;
+        /// Saves business hours; admins only.
+        async fn save_business_hours(
+            &self,
+            agent: &AgentView,
+            hours: BusinessHours,
+        ) -> Result<BusinessHoursView, ApiError>;
         /// The active accounts, for assigning conversations (every agent).
         async fn team(&self) -> Result<Vec<AgentAccount>, ApiError>;
         /// Every account; admins only.
@@ -598,6 +648,127 @@ pub async fn delete_canned_response(id: CannedResponseId) -> Result<(), ApiError
         async move {
             let (backend, agent) = require_agent().await?;
             backend.delete_canned_response(&agent, &id).await
+        }
+        .await,
+    )
+}
+
+/// Every automated response, highest priority first.
+#[server(endpoint = "auto_responses")]
+pub async fn auto_responses() -> Result<Vec<AutoResponse>, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.auto_responses().await
+        }
+        .await,
+    )
+}
+
+/// Saves an automated response: a new one without `id`, else the whole
+/// rule is replaced (admins only). JSON in: rules are nested.
+#[server(endpoint = "save_auto_response", input = server_fn::codec::Json)]
+pub async fn save_auto_response(
+    #[server(default)] id: Option<AutoResponseId>,
+    rule: NewAutoResponse,
+) -> Result<AutoResponse, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.save_auto_response(&agent, id.as_ref(), rule).await
+        }
+        .await,
+    )
+}
+
+/// Changes some fields of an automated response, such as `enabled`
+/// (admins only).
+#[server(endpoint = "change_auto_response", input = server_fn::codec::Json)]
+pub async fn change_auto_response(
+    id: AutoResponseId,
+    change: AutoResponseChange,
+) -> Result<AutoResponse, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.change_auto_response(&agent, &id, change).await
+        }
+        .await,
+    )
+}
+
+/// Deletes an automated response (admins only).
+#[server(endpoint = "delete_auto_response")]
+pub async fn delete_auto_response(id: AutoResponseId) -> Result<(), ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.delete_auto_response(&agent, &id).await
+        }
+        .await,
+    )
+}
+
+/// Ranks the rules in this order, first highest (admins only).
+#[server(endpoint = "reorder_auto_responses", input = server_fn::codec::Json)]
+pub async fn reorder_auto_responses(
+    ids: Vec<AutoResponseId>,
+) -> Result<Vec<AutoResponse>, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.reorder_auto_responses(&agent, &ids).await
+        }
+        .await,
+    )
+}
+
+/// Which rule would answer a message, its reply and why; nothing is sent.
+#[server(endpoint = "test_auto_response", input = server_fn::codec::Json)]
+pub async fn test_auto_response(test: AutoResponseTest) -> Result<AutoResponseVerdict, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.test_auto_response(test).await
+        }
+        .await,
+    )
+}
+
+/// A page of the response log, newest first.
+#[server(endpoint = "auto_response_logs")]
+pub async fn auto_response_logs(
+    #[server(default)] query: LogQuery,
+) -> Result<AutoResponseLogPage, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.auto_response_logs(&query).await
+        }
+        .await,
+    )
+}
+
+/// The business hours, whether open now and when next open.
+#[server(endpoint = "business_hours")]
+pub async fn get_business_hours() -> Result<BusinessHoursView, ApiError> {
+    answer(
+        async move {
+            let (backend, _) = require_agent().await?;
+            backend.business_hours().await
+        }
+        .await,
+    )
+}
+
+/// Saves the business hours; every instance applies them at once
+/// (admins only).
+#[server(endpoint = "save_business_hours", input = server_fn::codec::Json)]
+pub async fn save_business_hours(hours: BusinessHours) -> Result<BusinessHoursView, ApiError> {
+    answer(
+        async move {
+            let (backend, agent) = require_agent().await?;
+            backend.save_business_hours(&agent, hours).await
         }
         .await,
     )

@@ -88,6 +88,16 @@ error_codes! {
     OriginNotAllowed = "origin_not_allowed",
     /// A malformed canned-response shortcut.
     InvalidShortcut = "invalid_shortcut",
+    /// An automated-response rule that does not hold together; the
+    /// message names the field.
+    InvalidRule = "invalid_rule",
+    /// No automated-response rule has that id.
+    UnknownRule = "unknown_rule",
+    /// Another automated-response rule has that name.
+    RuleNameTaken = "rule_name_taken",
+    /// A business-hours schedule that does not hold together; the message
+    /// names the field.
+    InvalidBusinessHours = "invalid_business_hours",
     /// Others kept changing a conversation's assignee while this change
     /// was tried; reload and try again.
     AssignmentConflict = "assignment_conflict",
@@ -180,6 +190,7 @@ impl ErrorCode {
             | ErrorCode::UnknownSession
             | ErrorCode::UnknownAgent
             | ErrorCode::UnknownCannedResponse
+            | ErrorCode::UnknownRule
             | ErrorCode::UnknownAttachment
             | ErrorCode::NotFound => 404,
             ErrorCode::RequestTimeout => 408,
@@ -187,6 +198,7 @@ impl ErrorCode {
             | ErrorCode::UsernameTaken
             | ErrorCode::LastAdmin
             | ErrorCode::ShortcutTaken
+            | ErrorCode::RuleNameTaken
             | ErrorCode::TooMany
             | ErrorCode::AssignmentConflict => 409,
             ErrorCode::TooLarge | ErrorCode::QuotaExceeded => 413,
@@ -211,6 +223,8 @@ impl ErrorCode {
             | ErrorCode::InvalidName
             | ErrorCode::WeakPassword
             | ErrorCode::InvalidShortcut
+            | ErrorCode::InvalidRule
+            | ErrorCode::InvalidBusinessHours
             | ErrorCode::InvalidSetting
             | ErrorCode::InvalidUsername => 422,
         }

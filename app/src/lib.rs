@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`types`]: payloads and ids shared with the server's JSON API.
 //! - [`error`]: [`error::ErrorCode`] and [`error::ApiError`], for every error.
+//! - [`automation`]: automated responses' rules, business hours, log.
 //! - [`protocol`]: every socket frame, both directions, both sockets.
 //! - [`api`]: server functions, and (with `ssr`) the [`api::Backend`] trait
 //!   the server implements, so this crate never touches the database.
@@ -24,6 +25,7 @@ use leptos_router::{
 
 pub mod api;
 pub mod attention;
+pub mod automation;
 pub mod error;
 pub mod live;
 mod pages;
@@ -95,6 +97,9 @@ enum Page {
     Conversation,
     Admin,
     Canned,
+    Automation,
+    BusinessHours,
+    ResponseLog,
     Tokens,
     Settings,
     Account,
@@ -116,6 +121,9 @@ fn agent_pages(page: Page) -> AnyView {
 fn admin_pages(page: Page) -> AnyView {
     match page {
         Page::Canned => view! { <pages::CannedPage /> }.into_any(),
+        Page::Automation => view! { <pages::AutomationPage /> }.into_any(),
+        Page::BusinessHours => view! { <pages::HoursPage /> }.into_any(),
+        Page::ResponseLog => view! { <pages::LogPage /> }.into_any(),
         Page::Tokens => view! { <pages::TokensPage /> }.into_any(),
         Page::Settings => view! { <pages::SettingsPage /> }.into_any(),
         Page::Account => view! { <pages::AccountPage /> }.into_any(),
@@ -167,6 +175,9 @@ lazy_pages!(
     ConversationRoute => agent_pages / __preload_agent_pages (Conversation),
     AdminRoute => admin_pages / __preload_admin_pages (Admin),
     CannedRoute => admin_pages / __preload_admin_pages (Canned),
+    AutomationRoute => admin_pages / __preload_admin_pages (Automation),
+    HoursRoute => admin_pages / __preload_admin_pages (BusinessHours),
+    ResponseLogRoute => admin_pages / __preload_admin_pages (ResponseLog),
     TokensRoute => admin_pages / __preload_admin_pages (Tokens),
     SettingsRoute => admin_pages / __preload_admin_pages (Settings),
     AccountRoute => admin_pages / __preload_admin_pages (Account),
@@ -195,6 +206,21 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=path!("/dashboard/canned")
                     view={Lazy::<CannedRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/automation")
+                    view={Lazy::<AutomationRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/automation/hours")
+                    view={Lazy::<HoursRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/dashboard/automation/log")
+                    view={Lazy::<ResponseLogRoute>::new()}
                     ssr=SsrMode::Async
                 />
                 <Route

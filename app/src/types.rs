@@ -3,8 +3,6 @@
 //! They are the single definition of every payload: the server serialises
 //! them, the dashboard deserialises them, and docs/api.md describes them.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 pub use crate::error::{ApiError, ErrorCode};
@@ -41,8 +39,8 @@ macro_rules! id_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
@@ -54,6 +52,8 @@ macro_rules! id_type {
         }
     };
 }
+
+pub(crate) use id_type;
 
 id_type!(
     /// A conversation's internal id (UUID v4); agents and the admin API use it.

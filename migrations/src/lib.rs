@@ -41,6 +41,7 @@ mod m20261220_000001_site_settings;
 mod m20261225_000001_visitor_context;
 mod m20261225_000002_note_client_id;
 mod m20261230_000001_attachments;
+mod m20270105_000001_auto_responses;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261225_000001_visitor_context::Migration),
             Box::new(m20261225_000002_note_client_id::Migration),
             Box::new(m20261230_000001_attachments::Migration),
+            Box::new(m20270105_000001_auto_responses::Migration),
         ]
     }
 }

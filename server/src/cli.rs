@@ -38,6 +38,12 @@ Usage:
                                            add N conversations holding M messages
                                            in all (the inbox benchmark's data;
                                            agent replies by NAME when given)
+  defmis-chat create-default-responses [--force]
+                                           install the default automated responses
+                                           (greeting, outside hours, no agent online,
+                                           no reply in 5 min, pricing, refund,
+                                           password; en/es/fr/de); running it again
+                                           adds nothing, --force restores them
   defmis-chat help
 
 Configuration comes from the environment and ./.env; see README.md.";
@@ -69,6 +75,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         "list-api-tokens" => list_api_tokens(config).await,
         "revoke-api-token" => revoke_api_token(config, &args[1..]).await,
         "seed-benchmark" => seed_benchmark(config, &args[1..]).await,
+        "create-default-responses" => create_default_responses(config, &args[1..]).await,
         other => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
 }
@@ -253,6 +260,29 @@ async fn revoke_api_token(config: Config, args: &[String]) -> anyhow::Result<()>
         .await
         .map_err(fail)?;
     println!("revoked {id}");
+    Ok(())
+}
+
+async fn create_default_responses(config: Config, args: &[String]) -> anyhow::Result<()> {
+    let force = args.iter().any(|a| a == "--force");
+    if let Some(other) = args.iter().find(|a| *a != "--force") {
+        bail!("create-default-responses takes only --force, not {other:?}");
+    }
+    let db = storage::connect(&config)
+        .await
+        .context("DATABASE_URL: cannot connect")?;
+    storage::migrate(&db).await.context("migrations failed")?;
+    let store = crate::automation::store::AutomationStore::new(db);
+    let (added, reset) =
+        crate::automation::install_defaults(&store, config.max_message_chars, force)
+            .await
+            .map_err(fail)?;
+    let total = crate::automation::defaults::rules().len();
+    println!(
+        "default automated responses: {added} added, {reset} restored, {} kept as they are \
+         (running servers apply changes within a minute)",
+        total - added - reset
+    );
     Ok(())
 }
 

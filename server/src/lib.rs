@@ -46,6 +46,7 @@
 pub mod agents;
 pub mod attachments;
 pub mod auth;
+pub mod automation;
 pub mod bus;
 pub mod canned;
 pub mod chat;

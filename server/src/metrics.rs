@@ -59,6 +59,8 @@ pub struct Metrics {
     bus_queue_depth: Gauge,
     rate_limited: Family<Labels, Counter>,
     login_failures: Counter,
+    auto_responses: Family<Labels, Counter>,
+    automation_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -117,6 +119,18 @@ impl Default for Metrics {
         );
         let login_failures = Counter::default();
         registry.register("login_failures", "Refused sign-ins", login_failures.clone());
+        let auto_responses = Family::<Labels, Counter>::default();
+        registry.register(
+            "auto_responses",
+            "Automated responses by outcome (fired, cooldown, max_reached, agent_replied, failed)",
+            auto_responses.clone(),
+        );
+        let automation_dropped = Counter::default();
+        registry.register(
+            "automation_dropped",
+            "Visitor messages not checked by automated responses: their queue was full",
+            automation_dropped.clone(),
+        );
         Self {
             registry,
             sockets_open,
@@ -129,6 +143,8 @@ impl Default for Metrics {
             bus_queue_depth,
             rate_limited,
             login_failures,
+            auto_responses,
+            automation_dropped,
         }
     }
 }
@@ -166,6 +182,16 @@ impl Metrics {
 
     pub fn delivered_after(&self, seconds: f64) {
         self.delivery.observe(seconds.max(0.0));
+    }
+
+    pub fn auto_response(&self, outcome: app::automation::LogOutcome) {
+        self.auto_responses
+            .get_or_create(&vec![("outcome", outcome.as_str())])
+            .inc();
+    }
+
+    pub fn automation_dropped(&self) {
+        self.automation_dropped.inc();
     }
 
     pub fn publish_failed(&self) {

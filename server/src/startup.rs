@@ -22,6 +22,8 @@ use crate::agents::AgentService;
 use crate::attachments::link::Links;
 use crate::attachments::AttachmentService;
 use crate::auth::TokenHasher;
+use crate::automation::engine::Engine;
+use crate::automation::AutomationService;
 use crate::bus::{Bus, Hub};
 use crate::canned::CannedService;
 use crate::chat::identity::Identity;
@@ -39,7 +41,8 @@ use crate::settings::SettingsService;
 use crate::state::{AppState, Inner};
 use crate::storage::Db;
 use crate::{
-    agents, attachments, canned, chat, dashboard, openapi, serve, settings, site, storage,
+    agents, attachments, automation, canned, chat, dashboard, openapi, serve, settings, site,
+    storage,
 };
 
 /// A built server, bound to its port, not yet serving.
@@ -49,6 +52,8 @@ pub struct Application {
     state: AppState,
     stop: watch::Sender<bool>,
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Answers visitors automatically while the application runs.
+    _engine: Arc<Engine>,
 }
 
 impl Application {
@@ -117,14 +122,16 @@ impl Application {
         } else {
             1
         };
+        let (committed, committed_rx) = tokio::sync::mpsc::channel(automation::engine::QUEUE);
         let writer = Writer::start(
             store.clone(),
             bus.clone(),
             metrics.clone(),
             config.write_batch_max,
             writers,
+            Some(committed),
         );
-        let chat = ChatService::new(
+        let chat = Arc::new(ChatService::new(
             store,
             writer,
             bus.clone(),
@@ -132,10 +139,23 @@ impl Application {
             config.max_message_chars,
             limits.clone(),
             VisitorOptions { identity, mailer },
-        );
+        ));
         let presence = Presence::start(
             PresenceStore::new(db.clone()),
             format!("{:016x}", bus.origin().0),
+        );
+        let automation = AutomationService::start(
+            db.clone(),
+            bus.clone(),
+            presence.clone(),
+            config.max_message_chars,
+        )
+        .await?;
+        let engine = Engine::start(
+            automation.clone(),
+            chat.clone(),
+            metrics.clone(),
+            committed_rx,
         );
         let canned = CannedService::new(db.clone(), config.max_message_chars);
         let agents = AgentService::new(db, hasher, config.session_ttl_hours, limits.clone());
@@ -150,6 +170,7 @@ impl Application {
             attachments,
             agents,
             canned,
+            automation,
             settings,
             bus,
             limits,
@@ -175,6 +196,7 @@ impl Application {
             state,
             stop,
             metrics_addr,
+            _engine: engine,
         })
     }
 
@@ -252,6 +274,7 @@ pub fn router(state: AppState) -> Router {
         .merge(chat::router(&state))
         .merge(agents::router())
         .merge(canned::router())
+        .merge(automation::router())
         .merge(settings::router())
         .merge(openapi::router())
         .merge(dashboard::router(&state))

@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use tokio::sync::watch;
 
 use crate::agents::AgentService;
+use crate::automation::AutomationService;
 use crate::bus::Bus;
 use crate::canned::CannedService;
 use crate::chat::ChatService;
@@ -22,16 +23,19 @@ pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
     pub config: Config,
-    pub chat: ChatService,
+    pub chat: Arc<ChatService>,
     pub attachments: crate::attachments::AttachmentService,
     pub agents: AgentService,
     pub canned: CannedService,
+    /// Automated responses, business hours and availability.
+    pub automation: Arc<AutomationService>,
     /// The widget's settings in force (saved in the dashboard).
     pub settings: Arc<SettingsService>,
     pub bus: Arc<Bus>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
-    /// Whether an agent is available, on any instance.
+    /// Whether an agent is online, on any instance (availability for
+    /// visitors also needs business hours: [`AutomationService::available`]).
     pub presence: Arc<Presence>,
     pub leptos_options: LeptosOptions,
     /// Turns `true` when the server is stopping; sockets close with 1001.

@@ -13,6 +13,7 @@ mod account;
 mod admin;
 mod api_docs;
 mod auth;
+mod automation;
 mod canned;
 mod conversation;
 mod customer_panel;
@@ -26,6 +27,7 @@ pub use account::AccountPage;
 pub use admin::AdminPage;
 pub use api_docs::ApiDocsPage;
 pub use auth::{LoginPage, SetupPage};
+pub use automation::{AutomationPage, HoursPage, LogPage};
 pub use canned::CannedPage;
 pub use conversation::ConversationPage;
 pub use home::HomePage;
@@ -76,6 +78,7 @@ fn Frame(children: Children) -> impl IntoView {
                 </A>
                 <A href=sessions::INBOX>"Conversations"</A>
                 <A href="/dashboard/canned">"Canned"</A>
+                <A href="/dashboard/automation">"Automation"</A>
                 <A href="/dashboard/settings">"Widget"</A>
                 <A href="/dashboard/admin">"Team"</A>
                 <A href="/dashboard/tokens">"Tokens"</A>

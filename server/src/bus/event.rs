@@ -94,6 +94,10 @@ pub enum Change {
     /// An admin saved settings: every instance reloads them (to
     /// [`Audience::Agents`]; nothing is sent to clients).
     SettingsChanged,
+    /// An admin changed automated responses or business hours: every
+    /// instance reloads them (to [`Audience::Agents`]; nothing is sent to
+    /// clients).
+    AutomationChanged,
     /// Events may have been lost on the way between instances: agent sockets
     /// are told to refetch, visitor sockets catch up from storage.
     Resync,
@@ -181,7 +185,9 @@ impl Event {
                 status: *status,
                 viewing: viewing.clone(),
             },
-            Change::PresenceQuery | Change::SettingsChanged => return None,
+            Change::PresenceQuery | Change::SettingsChanged | Change::AutomationChanged => {
+                return None
+            }
             Change::Read {
                 session_id,
                 by,
@@ -247,7 +253,8 @@ impl Event {
             | Change::Resync
             | Change::Presence { .. }
             | Change::PresenceQuery
-            | Change::SettingsChanged => None,
+            | Change::SettingsChanged
+            | Change::AutomationChanged => None,
         }
     }
 }

@@ -56,7 +56,7 @@ pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CACHE_CONTROL, "no-cache")],
         Json(WidgetConfig {
             settings: state.settings.current().widget.clone(),
-            available: state.presence.available(),
+            available: state.automation.available(),
             attachments: state.attachments.limits(),
         }),
     )
@@ -121,11 +121,17 @@ pub async fn offline(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-/// The request's `User-Agent`, when it is text.
-fn user_agent(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
+/// The request's `User-Agent` and `Accept-Language`, when they are text.
+fn user_agent(headers: &HeaderMap) -> super::visitor::Headers<'_> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    super::visitor::Headers {
+        user_agent: text(header::USER_AGENT),
+        accept_language: text(header::ACCEPT_LANGUAGE),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -244,12 +244,12 @@ impl ChatService {
     /// Starts a conversation, or resumes one when its customer_id and token
     /// (or a valid `customer_hash`) match. A customer_id alone grants
     /// nothing.
-    /// `user_agent`: the request's header, for the customer panel.
+    /// `user_agent`: the request's headers, for the customer panel.
     pub async fn start(
         &self,
         req: StartRequest,
         from: ClientAddr,
-        user_agent: Option<&str>,
+        user_agent: crate::chat::visitor::Headers<'_>,
     ) -> Result<StartResponse, AppError> {
         let name = parse_name(req.name.as_deref())?;
         let email = parse_email(req.email.as_deref())?;
@@ -285,7 +285,7 @@ impl ChatService {
         &self,
         req: OfflineRequest,
         from: ClientAddr,
-        user_agent: Option<&str>,
+        user_agent: crate::chat::visitor::Headers<'_>,
     ) -> Result<StartResponse, AppError> {
         let name = parse_name(req.name.as_deref())?;
         let email = parse_email(req.email.as_deref())?.ok_or_else(|| {
@@ -445,7 +445,7 @@ impl ChatService {
         customer_id: &str,
         token: &str,
         context: Option<&serde_json::Value>,
-        user_agent: Option<&str>,
+        user_agent: crate::chat::visitor::Headers<'_>,
     ) -> Result<(), AppError> {
         let conversation = self.authenticate(customer_id, token).await?;
         let visit = Visit::parse(context, user_agent);
@@ -643,6 +643,59 @@ impl ChatService {
                 attachment: Some(file),
             })
             .await
+    }
+
+    /// An automated response's message (`sender: "bot"`); answers once it
+    /// is committed. `client_id` makes it once-only: the same one again
+    /// (another instance, a retry) answers the message stored first.
+    pub async fn post_as_bot(
+        &self,
+        session_id: SessionId,
+        content: &str,
+        client_id: &ClientId,
+    ) -> Result<Written, AppError> {
+        let text = MessageText::parse(content, self.max_chars)?;
+        self.writer
+            .write(NewMessage {
+                session_id,
+                author: Author::Bot,
+                content: text.as_str().to_string(),
+                client_id: client_id.as_str().to_string(),
+                attachment: None,
+            })
+            .await
+    }
+
+    /// Saves an e-mail address the visitor gave in a message, when the
+    /// conversation has none yet; agents hear of it. Answers whether it
+    /// was saved.
+    pub async fn save_email_if_none(
+        &self,
+        session_id: &SessionId,
+        email: &str,
+    ) -> Result<bool, AppError> {
+        let Ok(Some(email)) = parse_email(Some(email)) else {
+            return Ok(false);
+        };
+        let current = self.conversation_row(session_id).await?;
+        if current.email.is_some() {
+            return Ok(false);
+        }
+        let Some(updated) = self
+            .store
+            .update_contact(session_id, None, Some(email))
+            .await?
+        else {
+            return Ok(false);
+        };
+        self.announce(&updated).await?;
+        Ok(true)
+    }
+
+    /// The store, for the domains that read conversations alongside
+    /// (automated responses).
+    pub fn store(&self) -> &Arc<ChatStore> {
+        &self.store
     }
 
     /// The message a conversation already holds under `client_id`.

@@ -93,7 +93,7 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
         typing: TypingThrottle::default(),
     };
     // Availability first, then what was missed.
-    let mut availability = state.presence.subscribe();
+    let mut availability = state.automation.subscribe_available();
     let mut first = vec![availability_frame(*availability.borrow_and_update())];
     if after.is_some() {
         match Box::pin(visitor.catch_up()).await {

@@ -19,6 +19,16 @@ const MAX_ZONE_CHARS: usize = 64;
 /// UTC-14:00 to UTC+14:00 cover every zone in use.
 const MAX_OFFSET_MINUTES: i64 = 14 * 60;
 
+/// Longest language tag kept (BCP 47 tags in use are far shorter).
+const MAX_LANGUAGE_CHARS: usize = 35;
+
+/// What a request's headers tell about the browser.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Headers<'a> {
+    pub user_agent: Option<&'a str>,
+    pub accept_language: Option<&'a str>,
+}
+
 /// One start's facts about the visitor, checked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Visit {
@@ -32,24 +42,35 @@ pub struct Visit {
     /// Minutes east of UTC.
     pub utc_offset: Option<i32>,
     pub user_agent: Option<String>,
+    /// The context's `language`, else the browser's first
+    /// `Accept-Language`; lower case (`es`, `fr-ca`).
+    pub language: Option<String>,
 }
 
 impl Visit {
     /// Reads the start request's `context` (any JSON) and the request's
-    /// `User-Agent`; never fails.
-    pub fn parse(context: Option<&serde_json::Value>, user_agent: Option<&str>) -> Self {
-        let user_agent = user_agent
+    /// `User-Agent` and `Accept-Language`; never fails.
+    pub fn parse(context: Option<&serde_json::Value>, headers: Headers<'_>) -> Self {
+        let user_agent = headers
+            .user_agent
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| cut(s, MAX_AGENT_CHARS));
+        let from_header = headers
+            .accept_language
+            .and_then(|h| h.split(',').next())
+            .and_then(|first| first.split(';').next())
+            .and_then(language_tag);
         let Some(serde_json::Value::Object(ctx)) = context else {
             return Self {
                 user_agent,
+                language: from_header,
                 ..Self::default()
             };
         };
         let text = |key: &str| ctx.get(key).and_then(serde_json::Value::as_str);
         Self {
+            language: text("language").and_then(language_tag).or(from_header),
             has_context: true,
             page_url: text("page_url").and_then(web_address),
             referrer: text("referrer").and_then(web_address),
@@ -83,6 +104,18 @@ fn web_address(s: &str) -> Option<String> {
     let has_host = s.len() > scheme_end + 3;
     let clean = !s.chars().any(char::is_control);
     (web && has_host && clean).then(|| cut(s, MAX_URL_CHARS))
+}
+
+/// A language tag such as `es`, `fr-CA` or `zh-Hant-TW`, in lower case;
+/// `*` and anything else are dropped.
+fn language_tag(s: &str) -> Option<String> {
+    let s = s.trim();
+    let ok = !s.is_empty()
+        && s.len() <= MAX_LANGUAGE_CHARS
+        && s.split(['-', '_'])
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    ok.then(|| s.replace('_', "-").to_ascii_lowercase())
 }
 
 /// An IANA zone name such as `America/Argentina/Buenos_Aires` or
@@ -174,7 +207,14 @@ mod tests {
             "time_zone": "Europe/Paris",
             "utc_offset": 60
         });
-        let v = Visit::parse(Some(&ctx), Some(" Mozilla/5.0 "));
+        let v = Visit::parse(
+            Some(&ctx),
+            Headers {
+                user_agent: Some(" Mozilla/5.0 "),
+                accept_language: Some("fr-CA,fr;q=0.9,en;q=0.5"),
+            },
+        );
+        assert_eq!(v.language.as_deref(), Some("fr-ca"));
         assert!(v.has_context);
         assert_eq!(v.page_url.as_deref(), Some("https://shop.example/cart?x=1"));
         assert_eq!(v.referrer.as_deref(), Some("https://www.google.com/"));
@@ -191,7 +231,7 @@ mod tests {
             "time_zone": "<script>",
             "utc_offset": 100000
         });
-        let v = Visit::parse(Some(&ctx), None);
+        let v = Visit::parse(Some(&ctx), Headers::default());
         assert!(v.has_context);
         assert_eq!(
             v,
@@ -214,8 +254,22 @@ mod tests {
             Some("HTTP://Example.com".into())
         );
         // Not an object: as if there were none.
-        assert!(!Visit::parse(Some(&json!("x")), None).has_context);
-        assert!(!Visit::parse(None, None).has_context);
+        assert!(!Visit::parse(Some(&json!("x")), Headers::default()).has_context);
+        assert!(!Visit::parse(None, Headers::default()).has_context);
+        // The context's language wins over the header's; junk is dropped.
+        let headers = Headers {
+            user_agent: None,
+            accept_language: Some("de-DE,de;q=0.9"),
+        };
+        let v = Visit::parse(Some(&json!({"language": "es_MX"})), headers);
+        assert_eq!(v.language.as_deref(), Some("es-mx"));
+        let v = Visit::parse(Some(&json!({"language": "<b>"})), headers);
+        assert_eq!(v.language.as_deref(), Some("de-de"));
+        let star = Headers {
+            user_agent: None,
+            accept_language: Some("*"),
+        };
+        assert_eq!(Visit::parse(None, star).language, None);
     }
 
     #[test]
@@ -224,7 +278,13 @@ mod tests {
         let kept = web_address(&long).unwrap_or_default();
         assert_eq!(kept.chars().count(), MAX_URL_CHARS);
         let agent = "a".repeat(2000);
-        let v = Visit::parse(None, Some(&agent));
+        let v = Visit::parse(
+            None,
+            Headers {
+                user_agent: Some(&agent),
+                accept_language: None,
+            },
+        );
         assert_eq!(v.user_agent.map(|s| s.len()), Some(MAX_AGENT_CHARS));
     }
 

@@ -9,7 +9,9 @@
 //!
 //! Announcing what was stored (the bus) happens after the answers, on this
 //! task, without waiting: local sockets at once, other instances through the
-//! bus's own queue.
+//! bus's own queue. Then a visitor's new message goes to the automated
+//! responses ([`crate::automation`]) on this instance, the one that
+//! committed it, through a bounded queue that never makes the writer wait.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,12 +45,14 @@ pub struct Writer {
 
 impl Writer {
     /// Starts `tasks` writer tasks (at least one).
+    /// `committed`: where a visitor's new messages go once stored.
     pub fn start(
         store: Arc<ChatStore>,
         bus: Arc<Bus>,
         metrics: Arc<Metrics>,
         max_batch: usize,
         tasks: usize,
+        committed: Option<mpsc::Sender<Written>>,
     ) -> Self {
         let tasks = tasks.max(1);
         let queues = (0..tasks)
@@ -60,6 +64,7 @@ impl Writer {
                     metrics.clone(),
                     rx,
                     max_batch.max(1),
+                    committed.clone(),
                 ));
                 tx
             })
@@ -96,6 +101,7 @@ async fn run(
     metrics: Arc<Metrics>,
     mut rx: mpsc::Receiver<(NewMessage, Answer, Instant)>,
     max_batch: usize,
+    committed: Option<mpsc::Sender<Written>>,
 ) {
     let mut batch: Vec<NewMessage> = Vec::with_capacity(max_batch);
     let mut answers: Vec<Answer> = Vec::with_capacity(max_batch);
@@ -133,7 +139,20 @@ async fn run(
         }
         batch.clear();
         for written in announce {
+            let visitor = written.message.sender == app::types::Sender::Customer;
+            let follow = committed
+                .as_ref()
+                .filter(|_| visitor)
+                .map(|c| (c, written.clone()));
             announce_written(&store, &bus, written).await;
+            if let Some((queue, written)) = follow {
+                if queue.try_send(written).is_err() {
+                    metrics.automation_dropped();
+                    tracing::warn!(
+                        "automated responses are behind; a visitor message was not checked"
+                    );
+                }
+            }
         }
     }
 }

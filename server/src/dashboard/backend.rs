@@ -14,6 +14,10 @@ use crate::canned::{CannedChange, NewCanned};
 use crate::chat::HistoryQuery;
 use crate::limits::{client_addr, ClientAddr};
 use crate::state::AppState;
+use app::automation::{
+    AutoResponse, AutoResponseChange, AutoResponseId, AutoResponseLogPage, AutoResponseTest,
+    AutoResponseVerdict, BusinessHours, BusinessHoursView, LogQuery, NewAutoResponse,
+};
 
 /// Server functions' access to the domain services.
 pub struct DashboardBackend(pub AppState);
@@ -115,6 +119,92 @@ impl Backend for DashboardBackend {
         agent: &AgentView,
     ) -> Result<WidgetSettingsView, ApiError> {
         Ok(self.0.settings.rotate_secret(agent).await?)
+    }
+
+    async fn auto_responses(&self) -> Result<Vec<AutoResponse>, ApiError> {
+        Ok(self.0.automation.list().await?)
+    }
+
+    async fn save_auto_response(
+        &self,
+        agent: &AgentView,
+        id: Option<&AutoResponseId>,
+        rule: NewAutoResponse,
+    ) -> Result<AutoResponse, ApiError> {
+        Ok(match id {
+            Some(id) => {
+                let change = AutoResponseChange {
+                    name: Some(rule.name),
+                    priority: Some(rule.priority),
+                    enabled: Some(rule.enabled),
+                    trigger: Some(rule.trigger),
+                    conditions: Some(rule.conditions),
+                    action: Some(rule.action),
+                    cooldown_seconds: Some(rule.cooldown_seconds),
+                    max_per_conversation: Some(rule.max_per_conversation),
+                };
+                self.0.automation.update(agent, id, change).await?
+            }
+            None => self.0.automation.create(agent, rule).await?,
+        })
+    }
+
+    async fn change_auto_response(
+        &self,
+        agent: &AgentView,
+        id: &AutoResponseId,
+        change: AutoResponseChange,
+    ) -> Result<AutoResponse, ApiError> {
+        Ok(self.0.automation.update(agent, id, change).await?)
+    }
+
+    async fn delete_auto_response(
+        &self,
+        agent: &AgentView,
+        id: &AutoResponseId,
+    ) -> Result<(), ApiError> {
+        Ok(self.0.automation.delete(agent, id).await?)
+    }
+
+    async fn reorder_auto_responses(
+        &self,
+        agent: &AgentView,
+        ids: &[AutoResponseId],
+    ) -> Result<Vec<AutoResponse>, ApiError> {
+        Ok(self.0.automation.reorder(agent, ids).await?)
+    }
+
+    async fn test_auto_response(
+        &self,
+        test: AutoResponseTest,
+    ) -> Result<AutoResponseVerdict, ApiError> {
+        Ok(self.0.automation.test(test).await?)
+    }
+
+    async fn auto_response_logs(&self, q: &LogQuery) -> Result<AutoResponseLogPage, ApiError> {
+        Ok(self
+            .0
+            .automation
+            .logs(
+                q.rule.as_ref().filter(|r| !r.as_str().is_empty()),
+                q.from.as_deref().filter(|s| !s.is_empty()),
+                q.to.as_deref().filter(|s| !s.is_empty()),
+                q.cursor.as_deref().filter(|s| !s.is_empty()),
+                None,
+            )
+            .await?)
+    }
+
+    async fn business_hours(&self) -> Result<BusinessHoursView, ApiError> {
+        Ok(self.0.automation.hours_view())
+    }
+
+    async fn save_business_hours(
+        &self,
+        agent: &AgentView,
+        hours: BusinessHours,
+    ) -> Result<BusinessHoursView, ApiError> {
+        Ok(self.0.automation.set_hours(agent, hours).await?)
     }
 
     async fn canned_responses(&self) -> Result<Vec<CannedResponse>, ApiError> {

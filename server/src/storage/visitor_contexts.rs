@@ -22,6 +22,8 @@ pub struct Model {
     pub time_zone: Option<String>,
     /// Minutes east of UTC (`120` in Paris in summer).
     pub utc_offset: Option<i32>,
+    /// The visitor's language (a BCP 47 tag: `es`, `fr-CA`).
+    pub language: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

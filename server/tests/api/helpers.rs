@@ -28,6 +28,9 @@ pub const PASSWORD: &str = "correct horse battery";
 pub enum Store {
     /// A fresh SQLite file; in-process bus.
     Sqlite,
+    /// This SQLite file, kept when the server stops (a restart's test
+    /// starts the next server on it and removes it).
+    SqliteAt(PathBuf),
     /// A fresh schema in `TEST_DATABASE_URL`; Redis bus when `TEST_REDIS_URL` is set.
     Postgres {
         url: String,
@@ -156,6 +159,13 @@ pub async fn spawn_on(store: Store, extra: &[(&str, &str)]) -> TestApp {
             let url = format!("sqlite://{}?mode=rwc", file.display());
             vars.insert("DATABASE_URL".into(), url.clone());
             sqlite_file = Some(file);
+            server::storage::open(&url, None, Default::default())
+                .await
+                .expect("sqlite")
+        }
+        Store::SqliteAt(file) => {
+            let url = format!("sqlite://{}?mode=rwc", file.display());
+            vars.insert("DATABASE_URL".into(), url.clone());
             server::storage::open(&url, None, Default::default())
                 .await
                 .expect("sqlite")

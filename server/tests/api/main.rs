@@ -13,6 +13,7 @@ mod account;
 mod admin_api;
 mod agent_socket;
 mod attachments;
+mod automation;
 mod canned;
 mod core;
 mod customer_panel;

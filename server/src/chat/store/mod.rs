@@ -39,7 +39,13 @@ pub use visitor::VisitorRecord;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Author {
     Customer,
-    Agent { id: AgentId, name: String },
+    Agent {
+        id: AgentId,
+        name: String,
+    },
+    /// An automated response: neither a visitor's message nor an agent's
+    /// reply (a conversation still waits for its first human answer).
+    Bot,
 }
 
 /// A message to store.
@@ -500,6 +506,7 @@ impl ChatStore {
                     agent_names.insert(id.to_string(), name.clone());
                     (Sender::Agent, Some(id.to_string()))
                 }
+                Author::Bot => (Sender::Bot, None),
             };
             let row = messages::Model {
                 // Time-ordered (v7): new rows append to the primary-key

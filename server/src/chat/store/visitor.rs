@@ -23,6 +23,7 @@ pub struct VisitorRecord {
     pub user_agent: Option<String>,
     pub time_zone: Option<String>,
     pub utc_offset: Option<i32>,
+    pub language: Option<String>,
 }
 
 impl ChatStore {
@@ -45,10 +46,14 @@ impl ChatStore {
             user_agent: Set(visit.user_agent.clone()),
             time_zone: Set(visit.time_zone.clone()),
             utc_offset: Set(visit.utc_offset),
+            language: Set(visit.language.clone()),
         };
         let mut replace = vec![C::Verified, C::LastSeenAt];
         if visit.user_agent.is_some() {
             replace.push(C::UserAgent);
+        }
+        if visit.language.is_some() {
+            replace.push(C::Language);
         }
         if visit.has_context {
             replace.extend([C::PageUrl, C::Referrer, C::TimeZone, C::UtcOffset]);
@@ -83,6 +88,9 @@ impl ChatStore {
         if let Some(agent) = &visit.user_agent {
             update = update.col_expr(C::UserAgent, Expr::value(agent.clone()));
         }
+        if let Some(language) = &visit.language {
+            update = update.col_expr(C::Language, Expr::value(language.clone()));
+        }
         let done = update
             .filter(C::SessionId.eq(id.as_str()))
             .exec(&self.db.write)
@@ -116,6 +124,7 @@ impl ChatStore {
                 user_agent: row.user_agent,
                 time_zone: row.time_zone,
                 utc_offset: row.utc_offset,
+                language: row.language,
             }))
     }
 
