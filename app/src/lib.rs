@@ -80,13 +80,13 @@ fn content_security_policy() {
     }
 }
 
-/// The dashboard's pages in three lazy groups, each a separate wasm chunk
+/// The dashboard's pages in four lazy groups, each a separate wasm chunk
 /// (`cargo leptos … --split`) fetched when one of its pages is first
 /// shown — on a first visit before hydrating it (the server preloads
 /// it), later on navigation: what agents use all day (home, inbox,
-/// conversation), what admins and account owners open now and then, and
-/// sign-in. The main module holds the shell, the router and what the
-/// groups share. Three groups rather than one chunk per page: pages share
+/// conversation), what admins and account owners open now and then,
+/// automated responses (rules, hours, log), and sign-in. The main module holds the shell, the router and what the
+/// groups share. A few groups rather than one chunk per page: pages share
 /// most of their code, and a split per page cut it into some 170 small
 /// files (560 KB gzipped for a conversation's first load, in 100
 /// requests).
@@ -121,14 +121,20 @@ fn agent_pages(page: Page) -> AnyView {
 fn admin_pages(page: Page) -> AnyView {
     match page {
         Page::Canned => view! { <pages::CannedPage /> }.into_any(),
-        Page::Automation => view! { <pages::AutomationPage /> }.into_any(),
-        Page::BusinessHours => view! { <pages::HoursPage /> }.into_any(),
-        Page::ResponseLog => view! { <pages::LogPage /> }.into_any(),
         Page::Tokens => view! { <pages::TokensPage /> }.into_any(),
         Page::Settings => view! { <pages::SettingsPage /> }.into_any(),
         Page::Account => view! { <pages::AccountPage /> }.into_any(),
         Page::ApiDocs => view! { <pages::ApiDocsPage /> }.into_any(),
         _ => view! { <pages::AdminPage /> }.into_any(),
+    }
+}
+
+#[leptos::lazy]
+fn automation_pages(page: Page) -> AnyView {
+    match page {
+        Page::BusinessHours => view! { <pages::HoursPage /> }.into_any(),
+        Page::ResponseLog => view! { <pages::LogPage /> }.into_any(),
+        _ => view! { <pages::AutomationPage /> }.into_any(),
     }
 }
 
@@ -175,9 +181,9 @@ lazy_pages!(
     ConversationRoute => agent_pages / __preload_agent_pages (Conversation),
     AdminRoute => admin_pages / __preload_admin_pages (Admin),
     CannedRoute => admin_pages / __preload_admin_pages (Canned),
-    AutomationRoute => admin_pages / __preload_admin_pages (Automation),
-    HoursRoute => admin_pages / __preload_admin_pages (BusinessHours),
-    ResponseLogRoute => admin_pages / __preload_admin_pages (ResponseLog),
+    AutomationRoute => automation_pages / __preload_automation_pages (Automation),
+    HoursRoute => automation_pages / __preload_automation_pages (BusinessHours),
+    ResponseLogRoute => automation_pages / __preload_automation_pages (ResponseLog),
     TokensRoute => admin_pages / __preload_admin_pages (Tokens),
     SettingsRoute => admin_pages / __preload_admin_pages (Settings),
     AccountRoute => admin_pages / __preload_admin_pages (Account),

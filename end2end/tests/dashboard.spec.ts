@@ -581,6 +581,12 @@ test("each group of pages is its own wasm chunk, fetched when first used", async
   await expect(page).toHaveURL(/\/dashboard\/settings$/);
   await expect(page.locator(".snippet pre code").first()).toContainText("DEFMISChat");
   expect(fetched("admin")).toBe(true);
+  // Automated responses are a group of their own.
+  expect(fetched("automation")).toBe(false);
+  await page.locator("nav").getByRole("link", { name: "Automation" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/automation$/);
+  await expect(page.locator("form.try-it")).toBeVisible();
+  expect(fetched("automation")).toBe(true);
   pageConsole.check();
 
   // A first visit straight to a conversation list: server-rendered, then
@@ -595,6 +601,7 @@ test("each group of pages is its own wasm chunk, fetched when first used", async
   expect(directFetched("agent")).toBe(true);
   expect(directFetched("admin")).toBe(false);
   expect(directFetched("sign_in")).toBe(false);
+  expect(directFetched("automation")).toBe(false);
   directConsole.check();
   await first.close();
   await second.close();

@@ -112,7 +112,18 @@ impl Engine {
         } else {
             false
         };
-        let record = self.chat.store().visitor(session).await?;
+        // The visitor's stored facts only when a condition reads them.
+        let needs_visitor = rules.iter().any(|r| {
+            let c = &r.view.conditions;
+            r.view.enabled
+                && r.on_message()
+                && (c.page_url.is_some() || !c.languages.is_empty() || c.visitor.is_some())
+        });
+        let record = if needs_visitor {
+            self.chat.store().visitor(session).await?
+        } else {
+            None
+        };
         let identified = record.as_ref().is_some_and(|r| r.verified)
             || written.conversation.name.is_some()
             || written.conversation.email.is_some();

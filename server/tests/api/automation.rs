@@ -417,6 +417,23 @@ async fn cooldown_delay_close_and_email(app: TestApp) {
         assert!(tokio::time::Instant::now() < deadline, "not closed: {view}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // No loop: a reply holding its own keyword answers nothing (bot
+    // messages never trigger rules), whatever the cooldown and maximum.
+    create(
+        &app,
+        &admin,
+        json!({
+            "name": "Echo", "priority": 99,
+            "trigger": {"type": "keyword", "keywords": ["echo"]},
+            "action": {"message": "echo echo echo"}, "cooldown_seconds": 0, "max_per_conversation": 100
+        }),
+    )
+    .await;
+    let e = app.start_with(json!({"name": "Eli"})).await;
+    app.say(&e, "echo?").await;
+    wait_for_bots(&app, &e, 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(bots(&app, &e).await.len(), 1, "one reply, no loop");
     // A delayed reply an agent answers first is not sent.
     let w = app.start_with(json!({"name": "Cy"})).await;
     app.say(&w, "talk later").await;
@@ -660,7 +677,144 @@ async fn business_hours_drive_availability(app: TestApp) {
     assert_eq!(view["week"]["sunday"][0]["close"], "24:00");
 }
 
+/// The dashboard's server functions: the same rules and roles as the API.
+async fn dashboard_functions_follow_the_roles(app: TestApp) {
+    app.create_with_role("root", Role::Admin).await;
+    app.create_with_role("ann", Role::Agent).await;
+    let admin = app.sign_in("root").await;
+    let agent = app.sign_in("ann").await;
+    let json_fn = |path: &'static str, cookie: &str, body: Value| {
+        app.server_fn(path)
+            .header("cookie", cookie.to_string())
+            .json(&body)
+            .send()
+    };
+    let rule = |name: &str| json!({"rule": {"name": name, "trigger": {"type": "greeting"}, "action": {"message": "Hi!"}}});
+    let resp = json_fn("/api/save_auto_response", &agent, rule("a"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let a: Value = json_fn("/api/save_auto_response", &admin, rule("a"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b: Value = json_fn("/api/save_auto_response", &admin, rule("b"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = json_fn("/api/save_auto_response", &admin, rule("a"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT, "the name is taken");
+    // Saving with an id replaces the rule.
+    let mut edit = rule("a2");
+    edit["id"] = a["id"].clone();
+    let a2: Value = json_fn("/api/save_auto_response", &admin, edit)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (a2["id"].clone(), a2["name"].clone()),
+        (a["id"].clone(), json!("a2"))
+    );
+    // Ranked b first, a second.
+    let ids = json!({"ids": [b["id"], a["id"]]});
+    let resp = json_fn("/api/reorder_auto_responses", &agent, ids.clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let all: Value = json_fn("/api/reorder_auto_responses", &admin, ids)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ranked: Vec<(&str, i64)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["priority"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ranked, [("b", 20), ("a2", 10)]);
+    let change = json!({"id": b["id"], "change": {"enabled": false}});
+    let off: Value = json_fn("/api/change_auto_response", &admin, change)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(off["enabled"], false);
+    // Every agent reads and tries.
+    let resp = app
+        .call_fn("/api/auto_responses", &agent, vec![])
+        .await
+        .unwrap();
+    let list: Value = resp.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let verdict: Value = json_fn(
+        "/api/test_auto_response",
+        &agent,
+        json!({"test": {"content": "hello"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(verdict["rule"]["name"], "a2", "b is off");
+    let resp = app
+        .call_fn("/api/auto_response_logs", &agent, vec![])
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page: Value = resp.json().await.unwrap();
+    assert!(page["logs"].as_array().unwrap().is_empty());
+    // Hours: agents read, admins write.
+    let resp = app
+        .call_fn("/api/business_hours", &agent, vec![])
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let hours = json!({"hours": {"enabled": true, "time_zone": "Asia/Tokyo"}});
+    let resp = json_fn("/api/save_business_hours", &agent, hours.clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let saved: Value = json_fn("/api/save_business_hours", &admin, hours)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["time_zone"], "Asia/Tokyo");
+    assert_eq!(saved["open_now"], false);
+    // Deleting.
+    let id = || vec![("id", a["id"].as_str().unwrap().to_string())];
+    let resp = app
+        .call_fn("/api/delete_auto_response", &agent, id())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = app
+        .call_fn("/api/delete_auto_response", &admin, id())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app
+        .call_fn("/api/delete_auto_response", &admin, id())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
 on_every_store!(
+    dashboard_functions_follow_the_roles,
     admins_manage_rules,
     replies_come_after_the_message_once,
     cooldown_delay_close_and_email,
