@@ -86,10 +86,25 @@ impl Engine {
         engine
     }
 
-    /// Judges one committed visitor message and answers it.
+    /// Judges one committed visitor message and answers it, holding the
+    /// conversation against other instances meanwhile.
     pub async fn on_message(&self, written: &Written) -> Result<(), AppError> {
-        let session = &written.conversation.id;
         let rules = self.service.rules();
+        let judging = rules.iter().any(|r| r.view.enabled && r.on_message());
+        let hold = if judging {
+            self.service.store().hold(&written.conversation.id).await?
+        } else {
+            None
+        };
+        let result = self.judge(written, &rules).await;
+        if let Some(txn) = hold {
+            txn.commit().await?;
+        }
+        result
+    }
+
+    async fn judge(&self, written: &Written, rules: &[Rule]) -> Result<(), AppError> {
+        let session = &written.conversation.id;
         let content = written.message.content.as_str();
         if written.conversation.email.is_none() {
             if let Some(email) = text::find_email(content) {
@@ -147,7 +162,7 @@ impl Engine {
             },
             at,
         };
-        let verdict = rules::evaluate(&rules, &message);
+        let verdict = rules::evaluate(rules, &message);
         let trigger_id = written.message.id.to_string();
         for rule in verdict.matched {
             let why = verdict_reason(&verdict.reasons, &rule.view.name);
@@ -325,6 +340,7 @@ impl Engine {
                 store.finish_job(&job.id).await?;
                 continue;
             };
+            let hold = store.hold(&session).await?;
             let done = match self.chat.conversation_row(&session).await {
                 Ok(c) if c.last_agent_seq > job.trigger_seq => {
                     self.log(LogEntry {
@@ -356,6 +372,9 @@ impl Engine {
             if done {
                 store.finish_job(&job.id).await?;
             }
+            if let Some(txn) = hold {
+                txn.commit().await?;
+            }
         }
         Ok(())
     }
@@ -377,39 +396,58 @@ impl Engine {
                 .await?;
             for w in waiting {
                 let session = SessionId::from(w.session_id.clone());
-                let conversation = match self.chat.conversation_row(&session).await {
-                    Ok(c) => c,
-                    Err(_) => continue,
-                };
-                if !self.no_reply_conditions(rule, &conversation).await? {
-                    continue;
+                let hold = self.service.store().hold(&session).await?;
+                let judged = self.remind(rule, minutes, &w, at).await;
+                if let Some(txn) = hold {
+                    txn.commit().await?;
                 }
-                let why = format!(
-                    "\"{}\" fires: no agent has answered the visitor's message of {} within {minutes} min.",
-                    rule.view.name,
-                    crate::storage::rfc3339(w.created_at)
-                );
-                if let Some((outcome, held)) = self.held_back(rule, &session, at).await? {
-                    self.log(LogEntry {
-                        rule: &rule.view,
-                        session_id: &session,
-                        trigger_message_id: Some(&w.message_id),
-                        reply_message_id: None,
-                        outcome,
-                        reason: format!("{held} {why}"),
-                        asked_email: false,
-                        dedupe: Some(Key::Wait.dedupe(&w.message_id, &rule.view.id)),
-                    })
-                    .await;
-                    continue;
-                }
-                if let Err(e) = self
-                    .reply(rule, &session, &w.message_id, Key::Wait, why)
-                    .await
-                {
-                    tracing::warn!(error = %e, session.id = %session, "automated responses: no_reply failed; tried again next round");
-                }
+                judged?;
             }
+        }
+        Ok(())
+    }
+
+    /// One `no_reply` reminder: checked (conditions, cooldown, maximum)
+    /// and sent, or logged as held back.
+    async fn remind(
+        &self,
+        rule: &Rule,
+        minutes: u32,
+        w: &super::store::Waiting,
+        at: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let session = SessionId::from(w.session_id.clone());
+        let conversation = match self.chat.conversation_row(&session).await {
+            Ok(c) => c,
+            Err(_) => return Ok(()),
+        };
+        if !self.no_reply_conditions(rule, &conversation).await? {
+            return Ok(());
+        }
+        let why = format!(
+            "\"{}\" fires: no agent has answered the visitor's message of {} within {minutes} min.",
+            rule.view.name,
+            crate::storage::rfc3339(w.created_at)
+        );
+        if let Some((outcome, held)) = self.held_back(rule, &session, at).await? {
+            self.log(LogEntry {
+                rule: &rule.view,
+                session_id: &session,
+                trigger_message_id: Some(&w.message_id),
+                reply_message_id: None,
+                outcome,
+                reason: format!("{held} {why}"),
+                asked_email: false,
+                dedupe: Some(Key::Wait.dedupe(&w.message_id, &rule.view.id)),
+            })
+            .await;
+            return Ok(());
+        }
+        if let Err(e) = self
+            .reply(rule, &session, &w.message_id, Key::Wait, why)
+            .await
+        {
+            tracing::warn!(error = %e, session.id = %session, "automated responses: no_reply failed; tried again next round");
         }
         Ok(())
     }

@@ -7,8 +7,9 @@ use app::types::{SessionId, SessionStatus};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    SqlErr, Statement, TransactionTrait,
 };
 
 use crate::error::AppError;
@@ -20,6 +21,9 @@ use crate::storage::{
 pub const HOURS_ROW: &str = "business_hours";
 /// The PostgreSQL advisory lock rule creates take.
 const CREATE_LOCK: i64 = 0x6175_746f_7265;
+/// The first key of the per-conversation judging locks (the second is the
+/// conversation's hash).
+const JUDGE_LOCK: i32 = 0x6a75_6467;
 
 pub fn view(row: auto_responses::Model) -> Result<AutoResponse, AppError> {
     let bad = |what: &str, e: serde_json::Error| {
@@ -106,6 +110,26 @@ pub struct Waiting {
 impl AutomationStore {
     pub fn new(db: Db) -> Self {
         Self { db }
+    }
+
+    /// Holds a conversation for judging: on PostgreSQL a transaction with
+    /// an advisory lock on the conversation, so instances judge one
+    /// conversation's messages one at a time (a cooldown or maximum sees
+    /// the other instance's firing); released when the guard is dropped
+    /// (committed, or rolled back on a timeout). On SQLite (one process
+    /// writes) nothing: the workers are sharded by conversation already.
+    pub async fn hold(&self, session: &SessionId) -> Result<Option<DatabaseTransaction>, AppError> {
+        if self.db.backend() != DatabaseBackend::Postgres {
+            return Ok(None);
+        }
+        let txn = self.db.write.begin().await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            [JUDGE_LOCK.into(), session.as_str().into()],
+        ))
+        .await?;
+        Ok(Some(txn))
     }
 
     pub async fn rules(&self, limit: u64) -> Result<Vec<AutoResponse>, AppError> {
