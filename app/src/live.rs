@@ -269,9 +269,9 @@ mod socket {
                     return;
                 };
                 if let Some(text) = ev.data().as_string() {
-                    match serde_json::from_str::<AgentServerFrame>(&text) {
-                        Ok(AgentServerFrame::Resync) => (inner.on_reopen)(),
-                        Ok(
+                    match AgentServerFrame::decode(text.as_bytes()) {
+                        Some(AgentServerFrame::Resync) => (inner.on_reopen)(),
+                        Some(
                             frame @ (AgentServerFrame::Message { .. }
                             | AgentServerFrame::Session { .. }
                             | AgentServerFrame::Note { .. }
@@ -281,7 +281,7 @@ mod socket {
                             | AgentServerFrame::Read { .. }
                             | AgentServerFrame::Deleted { .. }),
                         ) => (inner.on_event)(frame),
-                        Ok(_) | Err(_) => {}
+                        Some(_) | None => {}
                     }
                 }
             }

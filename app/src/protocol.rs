@@ -237,6 +237,106 @@ pub enum AgentServerFrame {
     Pong,
 }
 
+impl AgentServerFrame {
+    /// Reads a frame as the dashboard does: one pass over the JSON into a
+    /// flat set of optional fields, then the variant its `type` names.
+    /// The same result as the derived `Deserialize` (a test holds them
+    /// equal), without the internally tagged enum's buffering of every
+    /// field into serde's `Content`, which gave each payload type (message,
+    /// conversation, note, visitor) a second decoder in the dashboard's
+    /// wasm. `None` for an unknown `type`, a missing field or bad JSON.
+    pub fn decode(json: &[u8]) -> Option<Self> {
+        let f: FrameFields = serde_json::from_slice(json).ok()?;
+        Some(match f.kind {
+            FrameType::Message => Self::Message {
+                session_id: f.session_id?,
+                customer_id: f.customer_id?,
+                message: f.message?,
+            },
+            FrameType::Session => Self::Session {
+                session: f.session?,
+            },
+            FrameType::Note => Self::Note { note: f.note? },
+            FrameType::Resync => Self::Resync,
+            FrameType::Typing => Self::Typing {
+                session_id: f.session_id?,
+                by: f.by?,
+                active: f.active?,
+                agent_id: f.agent_id,
+                name: f.name,
+            },
+            FrameType::Presence => Self::Presence {
+                agent_id: f.agent_id?,
+                name: f.name?,
+                socket: f.socket?,
+                status: f.status?,
+                viewing: f.viewing,
+            },
+            FrameType::Read => Self::Read {
+                session_id: f.session_id?,
+                by: f.by?,
+                seq: f.seq?,
+            },
+            FrameType::Visitor => Self::Visitor {
+                session_id: f.session_id?,
+                visitor: f.visitor?,
+            },
+            FrameType::Deleted => Self::Deleted {
+                session_id: f.session_id?,
+            },
+            FrameType::Error => Self::Error {
+                error: f.error?,
+                client_id: f.client_id,
+            },
+            FrameType::Pong => Self::Pong,
+            FrameType::Other => return None,
+        })
+    }
+}
+
+/// The `type` of an [`AgentServerFrame`], for [`AgentServerFrame::decode`].
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FrameType {
+    Message,
+    Session,
+    Note,
+    Resync,
+    Typing,
+    Presence,
+    Read,
+    Visitor,
+    Deleted,
+    Error,
+    Pong,
+    #[serde(other)]
+    Other,
+}
+
+/// Every field any [`AgentServerFrame`] has (serde reads a missing
+/// `Option` as `None`).
+#[derive(Deserialize)]
+struct FrameFields {
+    #[serde(rename = "type")]
+    kind: FrameType,
+    session_id: Option<SessionId>,
+    customer_id: Option<CustomerId>,
+    message: Option<MessageView>,
+    session: Option<SessionView>,
+    note: Option<NoteView>,
+    by: Option<Party>,
+    active: Option<bool>,
+    agent_id: Option<AgentId>,
+    name: Option<String>,
+    socket: Option<String>,
+    status: Option<PresenceStatus>,
+    viewing: Option<SessionId>,
+    seq: Option<i64>,
+    visitor: Option<VisitorView>,
+    error: Option<ApiError>,
+    client_id: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +426,146 @@ mod tests {
                 "content": "private", "created_at": "2026-12-10T09:00:00.000000Z",
                 "client_id": "c-1"
             }})
+        );
+    }
+}
+
+/// [`AgentServerFrame::decode`] reads every frame the server writes as the
+/// derived `Deserialize` does, and refuses what it refuses.
+#[cfg(test)]
+mod decode {
+    use super::*;
+    use crate::types::{ErrorCode, Sender};
+
+    fn frames() -> Vec<AgentServerFrame> {
+        let message = MessageView {
+            id: "m1".into(),
+            seq: 3,
+            sender: Sender::Customer,
+            content: "hi \"there\"\n".into(),
+            created_at: "2026-12-01T18:00:00.123456Z".into(),
+            client_id: Some("c1".into()),
+            agent_name: None,
+            attachment: None,
+        };
+        let session: SessionView = serde_json::from_value(serde_json::json!({
+            "id": "s1", "customer_id": "c1", "name": "Vera", "email": null,
+            "status": "open", "created_at": "2026-12-01T18:00:00Z",
+            "updated_at": "2026-12-01T18:00:01Z", "last_message": "hi",
+            "last_message_at": "2026-12-01T18:00:01Z", "last_seq": 3,
+            "unread": 1, "waiting": true, "assignee_id": "a1"
+        }))
+        .unwrap();
+        let visitor: VisitorView = serde_json::from_value(serde_json::json!({
+            "verified": true, "last_seen": "2026-12-01T18:00:00Z",
+            "page_url": "https://shop.example/cart", "referrer": null,
+            "user_agent": null, "browser": "Firefox 133 on Windows",
+            "time_zone": "Europe/Paris", "utc_offset": 60, "local_time": "19:00"
+        }))
+        .unwrap();
+        vec![
+            AgentServerFrame::Message {
+                session_id: "s1".into(),
+                customer_id: "c1".into(),
+                message,
+            },
+            AgentServerFrame::Session { session },
+            AgentServerFrame::Note {
+                note: NoteView {
+                    id: "n1".into(),
+                    session_id: "s1".into(),
+                    author_id: None,
+                    author_name: Some("Ann".into()),
+                    content: "private".into(),
+                    created_at: "2026-12-01T18:00:00Z".into(),
+                    client_id: None,
+                },
+            },
+            AgentServerFrame::Resync,
+            AgentServerFrame::Typing {
+                session_id: "s1".into(),
+                by: Party::Agent,
+                active: true,
+                agent_id: Some("a1".into()),
+                name: Some("Ann".into()),
+            },
+            AgentServerFrame::Typing {
+                session_id: "s1".into(),
+                by: Party::Customer,
+                active: false,
+                agent_id: None,
+                name: None,
+            },
+            AgentServerFrame::Presence {
+                agent_id: "a1".into(),
+                name: "Ann".into(),
+                socket: "k1".into(),
+                status: PresenceStatus::Away,
+                viewing: Some("s1".into()),
+            },
+            AgentServerFrame::Read {
+                session_id: "s1".into(),
+                by: Party::Customer,
+                seq: 7,
+            },
+            AgentServerFrame::Visitor {
+                session_id: "s1".into(),
+                visitor,
+            },
+            AgentServerFrame::Deleted {
+                session_id: "s1".into(),
+            },
+            AgentServerFrame::Error {
+                error: ApiError::rate_limited("Too fast.", 1500),
+                client_id: Some("c9".into()),
+            },
+            AgentServerFrame::Error {
+                error: ApiError::new(ErrorCode::EmptyContent, "Empty."),
+                client_id: None,
+            },
+            AgentServerFrame::Pong,
+        ]
+    }
+
+    #[test]
+    fn decode_equals_the_derived_deserialize() {
+        for frame in frames() {
+            let json = serde_json::to_string(&frame).unwrap();
+            let derived: AgentServerFrame = serde_json::from_str(&json).unwrap();
+            assert_eq!(derived, frame, "{json}");
+            assert_eq!(
+                AgentServerFrame::decode(json.as_bytes()),
+                Some(frame),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn decode_refuses_what_serde_refuses() {
+        for json in [
+            r#"{"type":"shout","session_id":"s1"}"#,
+            r#"{"type":"deleted"}"#,
+            r#"{"type":"read","session_id":"s1","by":"customer"}"#,
+            r#"{"type":"read","session_id":"s1","by":"robot","seq":1}"#,
+            r#"{"type":"message","session_id":"s1","customer_id":"c1","message":{"seq":1}}"#,
+            r#"{"session_id":"s1"}"#,
+            r#"["deleted"]"#,
+            "not json",
+        ] {
+            assert!(
+                serde_json::from_str::<AgentServerFrame>(json).is_err(),
+                "serde reads {json}"
+            );
+            assert_eq!(AgentServerFrame::decode(json.as_bytes()), None, "{json}");
+        }
+        // Fields no frame has are ignored, as by serde. (Unlike serde, a
+        // field of another frame with the wrong type is refused: the server
+        // never writes one.)
+        let extra = r#"{"type":"deleted","session_id":"s1","new":{"a":[1]}}"#;
+        assert_eq!(
+            AgentServerFrame::decode(extra.as_bytes()),
+            serde_json::from_str(extra).ok()
         );
     }
 }

@@ -334,16 +334,22 @@ mod browser {
         let status = xhr.status().unwrap_or(0);
         let text = xhr.response_text().ok().flatten().unwrap_or_default();
         if status == 201 || status == 200 {
-            if let Ok(message) = serde_json::from_str::<MessageView>(&text) {
+            if let Ok(message) = serde_json::from_slice::<MessageView>(text.as_bytes()) {
                 if let Some(job) = forget(cid) {
                     (job.done)(message);
                 }
                 return;
             }
         }
-        let error = serde_json::from_str::<serde_json::Value>(&text)
+        // `from_slice`, as server functions decode: one decoder per type
+        // in the wasm.
+        #[derive(serde::Deserialize)]
+        struct ErrorBody {
+            error: ApiError,
+        }
+        let error = serde_json::from_slice::<ErrorBody>(text.as_bytes())
             .ok()
-            .and_then(|v| serde_json::from_value::<ApiError>(v.get("error")?.clone()).ok());
+            .map(|body| body.error);
         let retryable = error.as_ref().is_some_and(|e| e.retryable);
         if transient(status, retryable) {
             later(cid, error.and_then(|e| e.retry_after_ms));
