@@ -46,13 +46,12 @@ scripts/build-widget.sh
 step "cargo fmt --check"
 cargo fmt --all --check
 
+# Two builds, not one per crate: the server turns on the app's `ssr` and the
+# frontend its `hydrate`, and crates checked together share their
+# dependencies' feature sets, so nothing is checked twice.
 step "clippy (never ssr and hydrate in one build)"
-cargo clippy -p server -p migrations -p defmis-load --all-targets -- -D warnings
-cargo clippy -p app --features ssr --all-targets -- -D warnings
-cargo clippy -p widget-wasm --all-targets -- -D warnings
-cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p widget-wasm --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p server -p migrations -p defmis-load -p app -p widget-wasm --all-targets -- -D warnings
+cargo clippy -p app -p frontend -p widget-wasm --target wasm32-unknown-unknown -- -D warnings
 
 step "server, migrations and load-tool tests${TEST_DATABASE_URL:+ (with PostgreSQL)}${TEST_REDIS_URL:+ (with Redis)}"
 cargo test -p server -p migrations -p defmis-load -- "${include[@]}" 2>&1 | tee -a "$log"

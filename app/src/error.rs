@@ -10,7 +10,7 @@ use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $variant:ident = $text:literal,)*) => {
         /// Why a request, frame or server function was refused.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
         #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum ErrorCode {
@@ -29,6 +29,30 @@ macro_rules! error_codes {
             }
         }
     };
+}
+
+/// Read by name through [`ErrorCode::ALL`]: serde's derived reader is one
+/// string comparison per code, some 8 KB of the dashboard's wasm.
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = ErrorCode;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an error code")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ErrorCode, E> {
+                ErrorCode::ALL
+                    .iter()
+                    .copied()
+                    .find(|code| code.as_str() == name)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(name), &self))
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
 }
 
 error_codes! {
@@ -312,6 +336,24 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             let back: ErrorCode = serde_json::from_str(&json).unwrap();
             assert_eq!(back, *code);
+            let value: ErrorCode = serde_json::from_value(code.as_str().into()).unwrap();
+            assert_eq!(value, *code);
+        }
+        // An escaped name is the same name.
+        let escaped: ErrorCode = serde_json::from_slice(br#""invalid\u005fjson""#).unwrap();
+        assert_eq!(escaped, ErrorCode::InvalidJson);
+        for refused in [
+            r#""no_such_code""#,
+            r#""Invalid_Json""#,
+            "3",
+            "null",
+            r#"["invalid_json"]"#,
+        ] {
+            let error = serde_json::from_str::<ErrorCode>(refused).unwrap_err();
+            assert!(
+                error.to_string().contains("expected an error code"),
+                "{refused}: {error}"
+            );
         }
     }
 

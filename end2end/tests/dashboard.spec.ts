@@ -555,42 +555,44 @@ test("the API reference lists every operation and schema", async ({ browser }) =
   await agent.context.close();
 });
 
-test("each group of pages is its own wasm chunk, fetched when first used", async ({ browser }) => {
+test("each agent page and each group of other pages is its own wasm chunk, fetched when first used", async ({ browser }) => {
   const wasmRequests = (page: import("@playwright/test").Page) => {
     const seen: string[] = [];
     page.on("request", (r) => {
       const path = new URL(r.url()).pathname;
       if (path.startsWith("/pkg/") && path.endsWith(".wasm")) seen.push(path);
     });
-    return (group: string) => seen.some((p) => p.includes(`/split_${group}_pages_`));
+    return (split: string) => seen.some((p) => p.includes(`/split_${split}_`));
   };
 
-  // Sign-in (its own group), then the home (the agents' group): the admin
-  // pages' chunk is not fetched.
+  // Sign-in (its own group), then the home (its own chunk): neither the
+  // inbox's, a conversation's nor the admin pages' chunk is fetched.
   const first = await browser.newContext();
   const page = await first.newPage();
   const pageConsole = watchConsole(page, "dashboard");
   const fetched = wasmRequests(page);
   const dashboard = new DashboardPage(page);
   await dashboard.signIn(ADMIN.username, ADMIN.password);
-  expect(fetched("sign_in")).toBe(true);
-  expect(fetched("agent")).toBe(true);
-  expect(fetched("admin")).toBe(false);
+  expect(fetched("sign_in_pages")).toBe(true);
+  expect(fetched("home_page")).toBe(true);
+  expect(fetched("inbox_page")).toBe(false);
+  expect(fetched("conversation_page")).toBe(false);
+  expect(fetched("admin_pages")).toBe(false);
   // Moving to an admin page in the page (no reload) fetches its chunk.
   await page.locator("nav").getByRole("link", { name: "Widget" }).click();
   await expect(page).toHaveURL(/\/dashboard\/settings$/);
   await expect(page.locator(".snippet pre code").first()).toContainText("DEFMISChat");
-  expect(fetched("admin")).toBe(true);
+  expect(fetched("admin_pages")).toBe(true);
   // Automated responses are a group of their own.
-  expect(fetched("automation")).toBe(false);
+  expect(fetched("automation_pages")).toBe(false);
   await page.locator("nav").getByRole("link", { name: "Automation" }).click();
   await expect(page).toHaveURL(/\/dashboard\/automation$/);
   await expect(page.locator("form.try-it")).toBeVisible();
-  expect(fetched("automation")).toBe(true);
+  expect(fetched("automation_pages")).toBe(true);
   pageConsole.check();
 
   // A first visit straight to a conversation list: server-rendered, then
-  // hydrated with the main module and the agents' chunk only.
+  // hydrated with the main module and the inbox's chunk only.
   const second = await browser.newContext({ storageState: await first.storageState() });
   const direct = await second.newPage();
   const directConsole = watchConsole(direct, "dashboard");
@@ -598,10 +600,12 @@ test("each group of pages is its own wasm chunk, fetched when first used", async
   await direct.goto("/dashboard/conversations");
   await new DashboardPage(direct).waitHydrated();
   await new DashboardPage(direct).waitLive();
-  expect(directFetched("agent")).toBe(true);
-  expect(directFetched("admin")).toBe(false);
-  expect(directFetched("sign_in")).toBe(false);
-  expect(directFetched("automation")).toBe(false);
+  expect(directFetched("inbox_page")).toBe(true);
+  expect(directFetched("home_page")).toBe(false);
+  expect(directFetched("conversation_page")).toBe(false);
+  expect(directFetched("admin_pages")).toBe(false);
+  expect(directFetched("sign_in_pages")).toBe(false);
+  expect(directFetched("automation_pages")).toBe(false);
   directConsole.check();
   await first.close();
   await second.close();
