@@ -204,6 +204,22 @@ pub struct AutoResponseChange {
     pub max_per_conversation: Option<u32>,
 }
 
+/// A whole rule as a change of every field.
+impl From<NewAutoResponse> for AutoResponseChange {
+    fn from(rule: NewAutoResponse) -> Self {
+        Self {
+            name: Some(rule.name),
+            priority: Some(rule.priority),
+            enabled: Some(rule.enabled),
+            trigger: Some(rule.trigger),
+            conditions: Some(rule.conditions),
+            action: Some(rule.action),
+            cooldown_seconds: Some(rule.cooldown_seconds),
+            max_per_conversation: Some(rule.max_per_conversation),
+        }
+    }
+}
+
 /// `{"auto_responses": [...]}`: every rule, highest priority first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -122,7 +122,7 @@ pub enum Storage {
 /// (MinIO, Ceph, R2, …; plain `http://` is allowed when the endpoint says
 /// so). Paths are always path-style (`endpoint/bucket/key`), which every
 /// S3-compatible store accepts.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct S3Settings {
     pub bucket: String,
     /// Without leading or trailing slashes; may be empty.
@@ -130,8 +130,24 @@ pub struct S3Settings {
     pub region: String,
     pub endpoint: Option<String>,
     pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
-    pub session_token: Option<String>,
+    /// Secret: printed nowhere, exposed only to the S3 client.
+    pub secret_access_key: Option<SecretString>,
+    pub session_token: Option<SecretString>,
+}
+
+/// Equal settings: the secrets compared as they are (for configuration
+/// tests; secrecy's types have no `==`).
+impl PartialEq for S3Settings {
+    fn eq(&self, other: &Self) -> bool {
+        let secret = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_owned());
+        self.bucket == other.bucket
+            && self.prefix == other.prefix
+            && self.region == other.region
+            && self.endpoint == other.endpoint
+            && self.access_key_id == other.access_key_id
+            && secret(&self.secret_access_key) == secret(&other.secret_access_key)
+            && secret(&self.session_token) == secret(&other.session_token)
+    }
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -210,8 +226,8 @@ impl Storage {
                 .unwrap_or_else(|| "us-east-1".into()),
             endpoint,
             access_key_id,
-            secret_access_key,
-            session_token: nonempty("AWS_SESSION_TOKEN"),
+            secret_access_key: secret_access_key.map(SecretString::from),
+            session_token: nonempty("AWS_SESSION_TOKEN").map(SecretString::from),
         }))
     }
 }
@@ -864,6 +880,8 @@ mod tests {
         assert_eq!(s3.region, "eu-west-3");
         assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         assert!(!format!("{s3:?}").contains("very-secret"));
+        let kept = s3.secret_access_key.as_ref().map(|s| s.expose_secret());
+        assert_eq!(kept, Some("very-secret"));
         let c = config(&[("ATTACHMENT_STORAGE", "s3://chat-files")]).unwrap();
         let Storage::S3(s3) = &c.attachments.storage else {
             panic!("not S3");

@@ -50,6 +50,26 @@ impl Deref for AppState {
     }
 }
 
+impl Inner {
+    /// Deletes a conversation with its messages, notes and files (admins):
+    /// the one path for the admin API and the dashboard. The files are
+    /// listed before the rows go and deleted after, so a failure on the
+    /// way leaves either everything or orphan files, never messages
+    /// pointing at missing files.
+    pub async fn delete_conversation(
+        &self,
+        actor: &app::types::AgentView,
+        id: &app::types::SessionId,
+    ) -> Result<(), crate::error::AppError> {
+        crate::auth::require_admin(actor)?;
+        let files = self.attachments.files_of(id).await?;
+        self.chat.delete_conversation(id).await?;
+        self.attachments.delete_stored(files).await;
+        tracing::info!(session_id = %id, by = %actor.username, "conversation deleted");
+        Ok(())
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()

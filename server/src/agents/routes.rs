@@ -1,9 +1,7 @@
 //! The admin HTTP API, for programs (API token) and the dashboard (cookie).
 //! Thin handlers: parse, call the service, answer.
 
-use app::types::{
-    AgentId, AgentView, ErrorCode, InboxParams, NewApiToken, SessionId, SessionStatus,
-};
+use app::types::{AgentId, ErrorCode, InboxParams, NewApiToken, SessionId, SessionStatus};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -66,23 +64,8 @@ pub async fn delete_session(
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<SessionId>,
 ) -> Result<impl IntoResponse, AppError> {
-    delete_conversation(&state, &actor, &id).await?;
+    state.delete_conversation(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Deletes a conversation with its messages, notes and files (admins):
-/// the one path for the admin API and the dashboard.
-pub(crate) async fn delete_conversation(
-    state: &AppState,
-    actor: &AgentView,
-    id: &SessionId,
-) -> Result<(), AppError> {
-    crate::auth::require_admin(actor)?;
-    let files = state.attachments.files_of(id).await?;
-    state.chat.delete_conversation(id).await?;
-    state.attachments.delete_stored(files).await;
-    tracing::info!(session_id = %id, by = %actor.username, "conversation deleted");
-    Ok(())
 }
 
 /// `GET …/session/{id}/messages/?after=&before=&limit=`: a page of history.

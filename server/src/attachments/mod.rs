@@ -33,6 +33,7 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 
 use crate::config::{AttachmentSettings, Storage};
@@ -102,10 +103,12 @@ fn open_storage(storage: &Storage) -> anyhow::Result<Arc<dyn ObjectStore>> {
                     .with_allow_http(endpoint.starts_with("http://"));
             }
             if let (Some(id), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
-                b = b.with_access_key_id(id).with_secret_access_key(secret);
+                b = b
+                    .with_access_key_id(id)
+                    .with_secret_access_key(secret.expose_secret());
             }
             if let Some(token) = &s3.session_token {
-                b = b.with_token(token);
+                b = b.with_token(token.expose_secret());
             }
             let store = b
                 .build()

@@ -578,15 +578,10 @@ pub async fn install_defaults(
                 if same_rule(&current, &wanted) {
                     continue;
                 }
+                // The name is what found the rule: unchanged.
                 let change = AutoResponseChange {
                     name: None,
-                    priority: Some(new.priority),
-                    enabled: Some(new.enabled),
-                    trigger: Some(new.trigger),
-                    conditions: Some(new.conditions),
-                    action: Some(new.action),
-                    cooldown_seconds: Some(new.cooldown_seconds),
-                    max_per_conversation: Some(new.max_per_conversation),
+                    ..AutoResponseChange::from(new)
                 };
                 replace(store, max_chars, current, change).await?;
                 reset += 1;

@@ -132,19 +132,7 @@ impl Backend for DashboardBackend {
         rule: NewAutoResponse,
     ) -> Result<AutoResponse, ApiError> {
         Ok(match id {
-            Some(id) => {
-                let change = AutoResponseChange {
-                    name: Some(rule.name),
-                    priority: Some(rule.priority),
-                    enabled: Some(rule.enabled),
-                    trigger: Some(rule.trigger),
-                    conditions: Some(rule.conditions),
-                    action: Some(rule.action),
-                    cooldown_seconds: Some(rule.cooldown_seconds),
-                    max_per_conversation: Some(rule.max_per_conversation),
-                };
-                self.0.automation.update(agent, id, change).await?
-            }
+            Some(id) => self.0.automation.update(agent, id, rule.into()).await?,
             None => self.0.automation.create(agent, rule).await?,
         })
     }
@@ -419,7 +407,7 @@ impl Backend for DashboardBackend {
         agent: &AgentView,
         session_id: &SessionId,
     ) -> Result<(), ApiError> {
-        Ok(crate::agents::routes::delete_conversation(&self.0, agent, session_id).await?)
+        Ok(self.0.delete_conversation(agent, session_id).await?)
     }
 
     fn secure_cookies(&self) -> bool {

@@ -104,6 +104,37 @@ async fn wait_for_log(app: &TestApp, token: &str, outcome: &str) -> Value {
     }
 }
 
+/// Waits (up to 10 s) until the agents' view of the visitor's
+/// conversation satisfies `done`; `what` names the wait in a failure.
+async fn wait_for_session(
+    app: &TestApp,
+    token: &str,
+    v: &Visitor,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = app
+            .admin(
+                Method::GET,
+                &format!("/chat/api/admin/session/{}/", v.session_id),
+                token,
+                None,
+            )
+            .await;
+        let view: Value = resp.json().await.unwrap();
+        if done(&view["session"]) {
+            return view;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never {what}: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The visitor writes and the bot stays quiet (for as long as a reply
 /// takes when there is one).
 async fn quiet_after(app: &TestApp, v: &Visitor, before: usize) {
@@ -375,48 +406,16 @@ async fn cooldown_delay_close_and_email(app: TestApp) {
     // The address the visitor gives after being asked is saved.
     app.say(&v, "sure: bo@example.org").await;
     let agent = app.api_token("alice").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let resp = app
-            .admin(
-                Method::GET,
-                &format!("/chat/api/admin/session/{}/", v.session_id),
-                &agent,
-                None,
-            )
-            .await;
-        let view: Value = resp.json().await.unwrap();
-        if view["session"]["email"] == "bo@example.org" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "email not saved: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_session(&app, &agent, &v, "the e-mail saved", |s| {
+        s["email"] == "bo@example.org"
+    })
+    .await;
     // A delayed reply that closes the conversation.
     app.say(&v, "Bye!").await;
     quiet_after(&app, &v, 1).await;
     let got = wait_for_bots(&app, &v, 2).await;
     assert_eq!(got[1]["content"], "Goodbye!");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let resp = app
-            .admin(
-                Method::GET,
-                &format!("/chat/api/admin/session/{}/", v.session_id),
-                &agent,
-                None,
-            )
-            .await;
-        let view: Value = resp.json().await.unwrap();
-        if view["session"]["status"] == "closed" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not closed: {view}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_session(&app, &agent, &v, "closed", |s| s["status"] == "closed").await;
     // No loop: a reply holding its own keyword answers nothing (bot
     // messages never trigger rules), whatever the cooldown and maximum.
     create(
