@@ -164,8 +164,7 @@ impl Engine {
         };
         let verdict = rules::evaluate(rules, &message);
         let trigger_id = written.message.id.to_string();
-        for rule in verdict.matched {
-            let why = verdict_reason(&verdict.reasons, &rule.view.name);
+        for rules::Matched { rule, reason: why } in verdict.matched {
             if let Some(held) = self.held_back(rule, session, at).await? {
                 self.log(LogEntry {
                     rule: &rule.view,
@@ -512,16 +511,6 @@ pub fn wait_key(message_id: &str, rule_id: &str) -> String {
         .rev()
         .collect();
     format!("w:{}:{rule_tail}", message_id.replace('-', ""))
-}
-
-/// The reason [`rules::evaluate`] gave for a rule.
-fn verdict_reason(reasons: &[String], name: &str) -> String {
-    let prefix = format!("\"{name}\"");
-    reasons
-        .iter()
-        .find(|r| r.starts_with(&prefix))
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// Spreads committed messages over the workers by conversation; a full

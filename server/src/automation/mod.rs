@@ -362,7 +362,7 @@ impl AutomationService {
         let rules = self.rules();
         let verdict = rules::evaluate(&rules, &message);
         let mut reasons = verdict.reasons;
-        let Some(winner) = verdict.matched.first() else {
+        let Some(winner) = verdict.matched.first().map(|m| m.rule) else {
             return Ok(AutoResponseVerdict {
                 rule: None,
                 reply: None,

@@ -458,8 +458,16 @@ pub struct Message<'a> {
 /// answers), and a reason for every rule.
 #[derive(Debug)]
 pub struct Verdict<'r> {
-    pub matched: Vec<&'r Rule>,
+    pub matched: Vec<Matched<'r>>,
     pub reasons: Vec<String>,
+}
+
+/// A rule whose trigger and conditions hold, with its entry of
+/// [`Verdict::reasons`] (why it fires, or which match comes first).
+#[derive(Debug)]
+pub struct Matched<'r> {
+    pub rule: &'r Rule,
+    pub reason: String,
 }
 
 /// Which rules answer `message`: enabled rules whose trigger and
@@ -497,19 +505,15 @@ pub fn evaluate<'r>(rules: &'r [Rule], message: &Message<'_>) -> Verdict<'r> {
             ));
             continue;
         }
-        if let Some(first) = matched.first() {
-            let first: &&Rule = first;
-            reasons.push(format!(
+        let reason = match matched.first() {
+            Some(Matched { rule: first, .. }) => format!(
                 "\"{name}\" matched ({why}) but \"{}\" comes first (priority {} ≥ {}).",
                 first.view.name, first.view.priority, rule.view.priority
-            ));
-        } else {
-            reasons.push(format!(
-                "\"{name}\" fires: {why} (priority {}).",
-                rule.view.priority
-            ));
-        }
-        matched.push(rule);
+            ),
+            None => format!("\"{name}\" fires: {why} (priority {}).", rule.view.priority),
+        };
+        reasons.push(reason.clone());
+        matched.push(Matched { rule, reason });
     }
     Verdict { matched, reasons }
 }
@@ -633,7 +637,7 @@ mod tests {
         evaluate(rules, m)
             .matched
             .first()
-            .map(|r| r.view.name.as_str())
+            .map(|m| m.rule.view.name.as_str())
     }
 
     #[test]
@@ -711,7 +715,11 @@ mod tests {
             off,
         ];
         let v = evaluate(&rules, &msg("I want a refund"));
-        let names: Vec<_> = v.matched.iter().map(|r| r.view.name.as_str()).collect();
+        let names: Vec<_> = v
+            .matched
+            .iter()
+            .map(|m| m.rule.view.name.as_str())
+            .collect();
         assert_eq!(names, ["high", "a-tie", "b-tie", "low"]);
         assert_eq!(v.reasons.len(), 6);
         assert!(v.reasons[0].contains("\"off\" is turned off"));
