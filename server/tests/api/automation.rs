@@ -112,24 +112,16 @@ async fn wait_for_session(
     v: &Visitor,
     what: &str,
     done: impl Fn(&Value) -> bool,
-) -> Value {
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let resp = app
-            .admin(
-                Method::GET,
-                &format!("/chat/api/admin/session/{}/", v.session_id),
-                token,
-                None,
-            )
-            .await;
-        let view: Value = resp.json().await.unwrap();
-        if done(&view["session"]) {
-            return view;
+        let session = app.session_view(token, v).await;
+        if done(&session) {
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "never {what}: {view}"
+            "never {what}: {session}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -428,6 +428,15 @@ impl TestApp {
         cookie.split(';').next().unwrap().to_string()
     }
 
+    /// The agents' view of a visitor's conversation (`session` of
+    /// `GET /chat/api/admin/session/{id}/`).
+    pub async fn session_view(&self, token: &str, v: &Visitor) -> Value {
+        let path = format!("/chat/api/admin/session/{}/", v.session_id);
+        let resp = self.admin(reqwest::Method::GET, &path, token, None).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::OK);
+        resp.json::<Value>().await.unwrap()["session"].clone()
+    }
+
     pub async fn admin(
         &self,
         method: reqwest::Method,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -35,19 +35,6 @@ async fn start_answer(app: &TestApp, v: &Visitor) -> Value {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     resp.json().await.unwrap()
-}
-
-async fn session_view(app: &TestApp, token: &str, v: &Visitor) -> Value {
-    let resp = app
-        .admin(
-            Method::GET,
-            &format!("/chat/api/admin/session/{}/", v.session_id),
-            token,
-            None,
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json::<Value>().await.unwrap()["session"].clone()
 }
 
 async fn read_over_http(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
@@ -211,7 +198,7 @@ async fn reads_reach_the_other_side_and_are_stored(app: TestApp) {
     let answer = start_answer(&app, &v).await;
     assert_eq!(answer["read_seq"], 3);
     assert_eq!(answer["agent_read_seq"], 3);
-    let session = session_view(&app, &token, &v).await;
+    let session = app.session_view(&token, &v).await;
     assert_eq!(session["customer_read_seq"], 3);
     assert_eq!(session["agent_read_seq"], 3);
     assert_eq!(session["last_seq"], 3);
