@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
-import { AGENT } from "./global-setup";
+import { ADMIN, AGENT } from "./global-setup";
 import { DashboardPage } from "./pages";
 
 // The widget as customers' sites embed it: on a page from another origin
@@ -459,6 +459,44 @@ test.describe("with an agent online", () => {
     await expect(page.locator("button.dc-send")).toHaveAttribute("aria-label", "Enviar mensaje");
     await expect(page.locator("button.dc-close")).toHaveAttribute("aria-label", "Cerrar chat");
     await context.close();
+  });
+
+  test("the snippet's locale picks the language of automated replies", async ({ browser }) => {
+    // A keyword rule with a Spanish translation, made through the admin API.
+    const adminContext = await browser.newContext();
+    const admin = new DashboardPage(await adminContext.newPage());
+    await admin.signIn(ADMIN.username, ADMIN.password);
+    const keyword = `idioma${Date.now()}`;
+    const api = admin.page.request;
+    const headers = { origin: BASE };
+    const made = await api.post(`${BASE}/chat/api/admin/auto-responses/`, {
+      headers,
+      data: {
+        name: `Language ${keyword}`,
+        priority: 100,
+        trigger: { type: "keyword", match: "any", keywords: [keyword] },
+        action: { message: "Hello in English.", translations: { es: "Hola en español." } },
+      },
+    });
+    expect(made.status()).toBe(201);
+    const rule = (await made.json()) as { id: string };
+    try {
+      // The browser says English (and so does its Accept-Language); the
+      // snippet says Spanish: the loader sends the snippet's.
+      const context = await browser.newContext({ locale: "en-US" });
+      const shop = new Shop(await context.newPage());
+      await shop.goto({ locale: "es" });
+      await shop.open();
+      await expect(shop.status()).toHaveText("Conectado", { timeout: 20_000 });
+      await shop.send(`${keyword} por favor`);
+      await expect(shop.message("bot", "Hola en español.")).toBeVisible();
+      await expect(shop.message("bot", "Hello in English.")).toHaveCount(0);
+      await context.close();
+    } finally {
+      const gone = await api.delete(`${BASE}/chat/api/admin/auto-responses/${rule.id}/`, { headers });
+      expect(gone.status()).toBe(204);
+      await adminContext.close();
+    }
   });
 
   test("an XSS corpus is shown as text; only http(s) links become links", async ({ browser }) => {

@@ -21,7 +21,7 @@
       var z;
       try { z = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (_) {}
       return { page_url: location.href, referrer: d.referrer, time_zone: z,
-        utc_offset: -new Date().getTimezoneOffset() };
+        utc_offset: -new Date().getTimezoneOffset(), language: cfg.locale || navigator.language };
     }
     // Files (attach, drop, paste; drawing them): a module of its own,
     // fetched when the panel first opens.
