@@ -1,6 +1,7 @@
 //! Server functions of the dashboard. Each one is a public HTTP endpoint, so
 //! each authenticates for itself; the work is done by the server's
-//! [`Backend`], which the host puts into the Leptos context.
+//! [`Backend`], which the host puts into the Leptos context. Results come
+//! back as JSON read through [`crate::json`] (`output = JsonOutput`).
 
 use leptos::prelude::*;
 
@@ -8,6 +9,7 @@ use crate::automation::{
     AutoResponse, AutoResponseChange, AutoResponseId, AutoResponseLogPage, AutoResponseTest,
     AutoResponseVerdict, BusinessHours, BusinessHoursView, LogQuery, NewAutoResponse,
 };
+use crate::json::JsonOutput;
 use crate::types::{
     AgentAccount, AgentId, AgentView, ApiError, ApiTokenView, CannedResponse, CannedResponseId,
     ConversationView, InboxParams, MessageView, NewApiToken, NotePage, NoteView, Role, SessionId,
@@ -322,7 +324,7 @@ mod backend {
 }
 
 /// The signed-in agent, or `None`.
-#[server(endpoint = "current_agent")]
+#[server(endpoint = "current_agent", output = JsonOutput)]
 pub async fn current_agent() -> Result<Option<AgentView>, ApiError> {
     answer(
         async move {
@@ -336,7 +338,7 @@ pub async fn current_agent() -> Result<Option<AgentView>, ApiError> {
     )
 }
 
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = JsonOutput)]
 pub async fn login(username: String, password: String) -> Result<(), ApiError> {
     answer(
         async move {
@@ -350,7 +352,7 @@ pub async fn login(username: String, password: String) -> Result<(), ApiError> {
     )
 }
 
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = JsonOutput)]
 pub async fn logout() -> Result<(), ApiError> {
     answer(
         async move {
@@ -366,12 +368,12 @@ pub async fn logout() -> Result<(), ApiError> {
     )
 }
 
-#[server(endpoint = "setup_needed")]
+#[server(endpoint = "setup_needed", output = JsonOutput)]
 pub async fn setup_needed() -> Result<bool, ApiError> {
     answer(async move { backend()?.setup_needed().await }.await)
 }
 
-#[server(endpoint = "complete_setup")]
+#[server(endpoint = "complete_setup", output = JsonOutput)]
 pub async fn complete_setup(
     token: String,
     username: String,
@@ -404,7 +406,7 @@ pub async fn complete_setup(
 
 /// How many conversations have unread visitor messages (the page
 /// title's count; the home's `unread` without the rest).
-#[server(endpoint = "unread_count")]
+#[server(endpoint = "unread_count", output = JsonOutput)]
 pub async fn unread_count() -> Result<i64, ApiError> {
     answer(
         async move {
@@ -416,7 +418,7 @@ pub async fn unread_count() -> Result<i64, ApiError> {
 }
 
 /// The home's figures (the admin API's `GET /chat/api/admin/stats/`).
-#[server(endpoint = "stats")]
+#[server(endpoint = "stats", output = JsonOutput)]
 pub async fn get_stats() -> Result<Stats, ApiError> {
     answer(
         async move {
@@ -429,7 +431,7 @@ pub async fn get_stats() -> Result<Stats, ApiError> {
 
 /// A page of the inbox: the admin API's filters (`filter[status]=open`,
 /// `filter[q]=…`, `filter[cursor]=…`; all optional).
-#[server(endpoint = "list_sessions")]
+#[server(endpoint = "list_sessions", output = JsonOutput)]
 pub async fn list_sessions(
     #[server(default)] filter: InboxParams,
 ) -> Result<SessionPage, ApiError> {
@@ -443,7 +445,7 @@ pub async fn list_sessions(
 }
 
 /// Assigns a conversation to `agent_id`; without it, to nobody.
-#[server(endpoint = "assign_session")]
+#[server(endpoint = "assign_session", output = JsonOutput)]
 pub async fn assign_session(
     session_id: SessionId,
     agent_id: Option<AgentId>,
@@ -458,7 +460,7 @@ pub async fn assign_session(
 }
 
 /// A private note; a resend with the same `client_id` stores it once.
-#[server(endpoint = "add_note")]
+#[server(endpoint = "add_note", output = JsonOutput)]
 pub async fn add_note(
     session_id: SessionId,
     content: String,
@@ -476,7 +478,7 @@ pub async fn add_note(
 }
 
 /// Older notes of a conversation, from the `notes_next_cursor` of its view.
-#[server(endpoint = "earlier_notes")]
+#[server(endpoint = "earlier_notes", output = JsonOutput)]
 pub async fn earlier_notes(session_id: SessionId, cursor: String) -> Result<NotePage, ApiError> {
     answer(
         async move {
@@ -487,7 +489,7 @@ pub async fn earlier_notes(session_id: SessionId, cursor: String) -> Result<Note
     )
 }
 
-#[server(endpoint = "get_conversation")]
+#[server(endpoint = "get_conversation", output = JsonOutput)]
 pub async fn get_conversation(session_id: SessionId) -> Result<ConversationView, ApiError> {
     answer(
         async move {
@@ -498,7 +500,7 @@ pub async fn get_conversation(session_id: SessionId) -> Result<ConversationView,
     )
 }
 
-#[server(endpoint = "earlier_messages")]
+#[server(endpoint = "earlier_messages", output = JsonOutput)]
 pub async fn earlier_messages(
     session_id: SessionId,
     before: i64,
@@ -512,7 +514,7 @@ pub async fn earlier_messages(
     )
 }
 
-#[server(endpoint = "send_reply")]
+#[server(endpoint = "send_reply", output = JsonOutput)]
 pub async fn send_reply(
     session_id: SessionId,
     content: String,
@@ -529,7 +531,7 @@ pub async fn send_reply(
     )
 }
 
-#[server(endpoint = "set_session_status")]
+#[server(endpoint = "set_session_status", output = JsonOutput)]
 pub async fn set_session_status(
     session_id: SessionId,
     status: SessionStatus,
@@ -545,7 +547,7 @@ pub async fn set_session_status(
 
 /// Deletes a conversation with its messages, notes and files, for good
 /// (admins only: 403 `forbidden` for agents).
-#[server(endpoint = "delete_session")]
+#[server(endpoint = "delete_session", output = JsonOutput)]
 pub async fn delete_session(session_id: SessionId) -> Result<(), ApiError> {
     answer(
         async move {
@@ -557,7 +559,7 @@ pub async fn delete_session(session_id: SessionId) -> Result<(), ApiError> {
 }
 
 /// The active accounts, for assigning a conversation.
-#[server(endpoint = "team")]
+#[server(endpoint = "team", output = JsonOutput)]
 pub async fn team() -> Result<Vec<AgentAccount>, ApiError> {
     answer(
         async move {
@@ -569,7 +571,7 @@ pub async fn team() -> Result<Vec<AgentAccount>, ApiError> {
 }
 
 /// Every account (admins only: 403 `forbidden` for agents).
-#[server(endpoint = "list_accounts")]
+#[server(endpoint = "list_accounts", output = JsonOutput)]
 pub async fn list_accounts() -> Result<Vec<AgentAccount>, ApiError> {
     answer(
         async move {
@@ -581,7 +583,7 @@ pub async fn list_accounts() -> Result<Vec<AgentAccount>, ApiError> {
 }
 
 /// A new account (admins only).
-#[server(endpoint = "create_account")]
+#[server(endpoint = "create_account", output = JsonOutput)]
 pub async fn create_account(
     username: String,
     display_name: String,
@@ -600,7 +602,7 @@ pub async fn create_account(
 }
 
 /// Deactivates (or reactivates) an account (admins only).
-#[server(endpoint = "set_account_active")]
+#[server(endpoint = "set_account_active", output = JsonOutput)]
 pub async fn set_account_active(agent_id: AgentId, active: bool) -> Result<AgentAccount, ApiError> {
     answer(
         async move {
@@ -612,7 +614,7 @@ pub async fn set_account_active(agent_id: AgentId, active: bool) -> Result<Agent
 }
 
 /// Every canned response, by shortcut.
-#[server(endpoint = "canned_responses")]
+#[server(endpoint = "canned_responses", output = JsonOutput)]
 pub async fn canned_responses() -> Result<Vec<CannedResponse>, ApiError> {
     answer(
         async move {
@@ -624,7 +626,7 @@ pub async fn canned_responses() -> Result<Vec<CannedResponse>, ApiError> {
 }
 
 /// Saves a canned response (a new one without `id`; admins only).
-#[server(endpoint = "save_canned_response")]
+#[server(endpoint = "save_canned_response", output = JsonOutput)]
 pub async fn save_canned_response(
     #[server(default)] id: Option<CannedResponseId>,
     shortcut: String,
@@ -642,7 +644,7 @@ pub async fn save_canned_response(
 }
 
 /// Deletes a canned response (admins only).
-#[server(endpoint = "delete_canned_response")]
+#[server(endpoint = "delete_canned_response", output = JsonOutput)]
 pub async fn delete_canned_response(id: CannedResponseId) -> Result<(), ApiError> {
     answer(
         async move {
@@ -654,7 +656,7 @@ pub async fn delete_canned_response(id: CannedResponseId) -> Result<(), ApiError
 }
 
 /// Every automated response, highest priority first.
-#[server(endpoint = "auto_responses")]
+#[server(endpoint = "auto_responses", output = JsonOutput)]
 pub async fn auto_responses() -> Result<Vec<AutoResponse>, ApiError> {
     answer(
         async move {
@@ -667,7 +669,7 @@ pub async fn auto_responses() -> Result<Vec<AutoResponse>, ApiError> {
 
 /// Saves an automated response: a new one without `id`, else the whole
 /// rule is replaced (admins only). JSON in: rules are nested.
-#[server(endpoint = "save_auto_response", input = server_fn::codec::Json)]
+#[server(endpoint = "save_auto_response", input = server_fn::codec::Json, output = JsonOutput)]
 pub async fn save_auto_response(
     #[server(default)] id: Option<AutoResponseId>,
     rule: NewAutoResponse,
@@ -683,7 +685,7 @@ pub async fn save_auto_response(
 
 /// Changes some fields of an automated response, such as `enabled`
 /// (admins only).
-#[server(endpoint = "change_auto_response", input = server_fn::codec::Json)]
+#[server(endpoint = "change_auto_response", input = server_fn::codec::Json, output = JsonOutput)]
 pub async fn change_auto_response(
     id: AutoResponseId,
     change: AutoResponseChange,
@@ -698,7 +700,7 @@ pub async fn change_auto_response(
 }
 
 /// Deletes an automated response (admins only).
-#[server(endpoint = "delete_auto_response")]
+#[server(endpoint = "delete_auto_response", output = JsonOutput)]
 pub async fn delete_auto_response(id: AutoResponseId) -> Result<(), ApiError> {
     answer(
         async move {
@@ -710,7 +712,7 @@ pub async fn delete_auto_response(id: AutoResponseId) -> Result<(), ApiError> {
 }
 
 /// Ranks the rules in this order, first highest (admins only).
-#[server(endpoint = "reorder_auto_responses", input = server_fn::codec::Json)]
+#[server(endpoint = "reorder_auto_responses", input = server_fn::codec::Json, output = JsonOutput)]
 pub async fn reorder_auto_responses(
     ids: Vec<AutoResponseId>,
 ) -> Result<Vec<AutoResponse>, ApiError> {
@@ -724,7 +726,7 @@ pub async fn reorder_auto_responses(
 }
 
 /// Which rule would answer a message, its reply and why; nothing is sent.
-#[server(endpoint = "test_auto_response", input = server_fn::codec::Json)]
+#[server(endpoint = "test_auto_response", input = server_fn::codec::Json, output = JsonOutput)]
 pub async fn test_auto_response(test: AutoResponseTest) -> Result<AutoResponseVerdict, ApiError> {
     answer(
         async move {
@@ -736,7 +738,7 @@ pub async fn test_auto_response(test: AutoResponseTest) -> Result<AutoResponseVe
 }
 
 /// A page of the response log, newest first.
-#[server(endpoint = "auto_response_logs")]
+#[server(endpoint = "auto_response_logs", output = JsonOutput)]
 pub async fn auto_response_logs(
     #[server(default)] query: LogQuery,
 ) -> Result<AutoResponseLogPage, ApiError> {
@@ -750,7 +752,7 @@ pub async fn auto_response_logs(
 }
 
 /// The business hours, whether open now and when next open.
-#[server(endpoint = "business_hours")]
+#[server(endpoint = "business_hours", output = JsonOutput)]
 pub async fn get_business_hours() -> Result<BusinessHoursView, ApiError> {
     answer(
         async move {
@@ -763,7 +765,7 @@ pub async fn get_business_hours() -> Result<BusinessHoursView, ApiError> {
 
 /// Saves the business hours; every instance applies them at once
 /// (admins only).
-#[server(endpoint = "save_business_hours", input = server_fn::codec::Json)]
+#[server(endpoint = "save_business_hours", input = server_fn::codec::Json, output = JsonOutput)]
 pub async fn save_business_hours(hours: BusinessHours) -> Result<BusinessHoursView, ApiError> {
     answer(
         async move {
@@ -775,7 +777,7 @@ pub async fn save_business_hours(hours: BusinessHours) -> Result<BusinessHoursVi
 }
 
 /// Every API token, newest first (admins only).
-#[server(endpoint = "list_api_tokens")]
+#[server(endpoint = "list_api_tokens", output = JsonOutput)]
 pub async fn list_api_tokens() -> Result<Vec<ApiTokenView>, ApiError> {
     answer(
         async move {
@@ -788,7 +790,7 @@ pub async fn list_api_tokens() -> Result<Vec<ApiTokenView>, ApiError> {
 
 /// A new API token acting as `username`; its value is in this answer only
 /// (admins only).
-#[server(endpoint = "create_api_token")]
+#[server(endpoint = "create_api_token", output = JsonOutput)]
 pub async fn create_api_token(
     username: String,
     #[server(default)] name: Option<String>,
@@ -803,7 +805,7 @@ pub async fn create_api_token(
 }
 
 /// Revokes an API token (admins only); sockets opened with it close.
-#[server(endpoint = "revoke_api_token")]
+#[server(endpoint = "revoke_api_token", output = JsonOutput)]
 pub async fn revoke_api_token(id: String) -> Result<(), ApiError> {
     answer(
         async move {
@@ -815,7 +817,7 @@ pub async fn revoke_api_token(id: String) -> Result<(), ApiError> {
 }
 
 /// The widget's settings in force (admins only).
-#[server(endpoint = "widget_settings")]
+#[server(endpoint = "widget_settings", output = JsonOutput)]
 pub async fn widget_settings() -> Result<WidgetSettingsView, ApiError> {
     answer(
         async move {
@@ -829,7 +831,7 @@ pub async fn widget_settings() -> Result<WidgetSettingsView, ApiError> {
 /// Saves the widget's settings; every instance applies them at once
 /// (admins only). JSON in: a form encoding cannot tell an empty list of
 /// allowed origins from a missing one.
-#[server(endpoint = "save_widget_settings", input = server_fn::codec::Json)]
+#[server(endpoint = "save_widget_settings", input = server_fn::codec::Json, output = JsonOutput)]
 pub async fn save_widget_settings(
     change: WidgetSettingsChange,
 ) -> Result<WidgetSettingsView, ApiError> {
@@ -844,7 +846,7 @@ pub async fn save_widget_settings(
 
 /// A new identity secret; hashes made with the old one stop matching
 /// (admins only).
-#[server(endpoint = "rotate_identity_secret")]
+#[server(endpoint = "rotate_identity_secret", output = JsonOutput)]
 pub async fn rotate_identity_secret() -> Result<WidgetSettingsView, ApiError> {
     answer(
         async move {
@@ -857,7 +859,7 @@ pub async fn rotate_identity_secret() -> Result<WidgetSettingsView, ApiError> {
 
 /// Sets another account's password (admins only); their dashboard
 /// sessions end.
-#[server(endpoint = "reset_account_password")]
+#[server(endpoint = "reset_account_password", output = JsonOutput)]
 pub async fn reset_account_password(
     agent_id: AgentId,
     password: String,
@@ -874,7 +876,7 @@ pub async fn reset_account_password(
 }
 
 /// The signed-in agent's display name (what visitors see).
-#[server(endpoint = "set_display_name")]
+#[server(endpoint = "set_display_name", output = JsonOutput)]
 pub async fn set_display_name(display_name: String) -> Result<AgentAccount, ApiError> {
     answer(
         async move {
@@ -886,7 +888,7 @@ pub async fn set_display_name(display_name: String) -> Result<AgentAccount, ApiE
 }
 
 /// The signed-in agent's new password; their other sessions end.
-#[server(endpoint = "change_password")]
+#[server(endpoint = "change_password", output = JsonOutput)]
 pub async fn change_password(
     current: String,
     password: String,
@@ -911,7 +913,7 @@ pub async fn change_password(
 }
 
 /// Ends every dashboard session of the signed-in agent, this one too.
-#[server(endpoint = "sign_out_everywhere")]
+#[server(endpoint = "sign_out_everywhere", output = JsonOutput)]
 pub async fn sign_out_everywhere() -> Result<(), ApiError> {
     answer(
         async move {
@@ -925,7 +927,7 @@ pub async fn sign_out_everywhere() -> Result<(), ApiError> {
 }
 
 /// The HTTP API's OpenAPI document, as JSON text (every signed-in agent).
-#[server(endpoint = "openapi_document")]
+#[server(endpoint = "openapi_document", output = JsonOutput)]
 pub async fn openapi_document() -> Result<String, ApiError> {
     answer(
         async move {

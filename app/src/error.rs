@@ -3,7 +3,6 @@
 //! fails when one is missing there).
 
 use serde::{Deserialize, Serialize};
-use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 /// Declares [`ErrorCode`] with its wire names and the list of all codes.
@@ -276,6 +275,15 @@ pub struct ApiError {
     pub retry_after_ms: Option<u64>,
 }
 
+/// `{"error": {"code", "message", "retryable", "retry_after_ms"?}}`: every
+/// refusal over HTTP, from the server's JSON API and its upload endpoint
+/// alike.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ApiError,
+}
+
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -304,7 +312,7 @@ impl ApiError {
 }
 
 impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::json::Json;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

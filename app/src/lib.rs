@@ -27,6 +27,7 @@ pub mod api;
 pub mod attention;
 pub mod automation;
 pub mod error;
+pub mod json;
 pub mod live;
 mod pages;
 pub mod protocol;
@@ -85,8 +86,8 @@ fn content_security_policy() {
 /// before hydrating it (the server preloads it), later on navigation.
 /// What agents use all day is a chunk per page (home, inbox,
 /// conversation), so an agent's first page fetches only its own code (the
-/// home's first load is 448 KB gzipped, down from 584 KB when the three
-/// were one group; the README's "dashboard wasm" figures). What admins and
+/// home's first load is 411 KB gzipped, 584 KB when the three were one
+/// group; the README's "dashboard wasm" figures). What admins and
 /// account owners open now and then, automated responses (rules, hours,
 /// log) and sign-in are a group each: those pages share most of their
 /// code, and a chunk per page cut it into many small files. The main

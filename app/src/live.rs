@@ -16,6 +16,15 @@ pub enum LiveState {
 }
 
 impl LiveState {
+    /// The state's name in the page (`.live-badge[data-state]`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveState::Connecting => "connecting",
+            LiveState::Live => "live",
+            LiveState::Reconnecting => "reconnecting",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             LiveState::Connecting => "Connecting…",

@@ -245,8 +245,9 @@ impl AgentServerFrame {
     /// field into serde's `Content`, which gave each payload type (message,
     /// conversation, note, visitor) a second decoder in the dashboard's
     /// wasm. `None` for an unknown `type`, a missing field or bad JSON.
+    /// The JSON is read as every response is ([`crate::json::decode`]).
     pub fn decode(json: &[u8]) -> Option<Self> {
-        let f: FrameFields = serde_json::from_slice(json).ok()?;
+        let f: FrameFields = crate::json::decode(json).ok()?;
         Some(match f.kind {
             FrameType::Message => Self::Message {
                 session_id: f.session_id?,

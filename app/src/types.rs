@@ -553,6 +553,17 @@ pub enum SecretSource {
     Dashboard,
 }
 
+impl SecretSource {
+    /// The name in the JSON API and in the page (`data-source`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretSource::None => "none",
+            SecretSource::Environment => "environment",
+            SecretSource::Dashboard => "dashboard",
+        }
+    }
+}
+
 /// The widget's settings as admins see and change them
 /// (`GET /chat/api/admin/widget-settings/`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -708,6 +719,20 @@ pub fn short_time(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_sources_are_named_as_in_json() {
+        for source in [
+            SecretSource::None,
+            SecretSource::Environment,
+            SecretSource::Dashboard,
+        ] {
+            assert_eq!(
+                serde_json::to_value(source).unwrap(),
+                serde_json::Value::from(source.as_str())
+            );
+        }
+    }
 
     #[test]
     fn preview_cuts_on_char_boundary() {

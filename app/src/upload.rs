@@ -138,7 +138,7 @@ mod browser {
 
     use super::*;
     use crate::live::{new_client_id, now_ms};
-    use crate::types::{ApiError, MessageView};
+    use crate::types::MessageView;
 
     /// Called with the stored message.
     type Done = Rc<dyn Fn(MessageView)>;
@@ -334,20 +334,15 @@ mod browser {
         let status = xhr.status().unwrap_or(0);
         let text = xhr.response_text().ok().flatten().unwrap_or_default();
         if status == 201 || status == 200 {
-            if let Ok(message) = serde_json::from_slice::<MessageView>(text.as_bytes()) {
+            if let Ok(message) = crate::json::decode::<MessageView>(text.as_bytes()) {
                 if let Some(job) = forget(cid) {
                     (job.done)(message);
                 }
                 return;
             }
         }
-        // `from_slice`, as server functions decode: one decoder per type
-        // in the wasm.
-        #[derive(serde::Deserialize)]
-        struct ErrorBody {
-            error: ApiError,
-        }
-        let error = serde_json::from_slice::<ErrorBody>(text.as_bytes())
+        // Read as server functions' answers are (`crate::json`).
+        let error = crate::json::decode::<crate::error::ErrorBody>(text.as_bytes())
             .ok()
             .map(|body| body.error);
         let retryable = error.as_ref().is_some_and(|e| e.retryable);

@@ -538,6 +538,25 @@ test("my account, and an admin's password reset", async ({ browser }) => {
   await me.context.close();
 });
 
+test("signing out ends this session and returns to the sign-in page", async ({ browser }) => {
+  const agent = await signedIn(browser, AGENT);
+  const console = watchConsole(agent.page, "sign out");
+  await agent.page.goto("/dashboard/conversations");
+  await agent.dashboard.waitHydrated();
+  // A plain form post: the server answers with a redirect.
+  await agent.page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(agent.page).toHaveURL(/\/dashboard\/login$/);
+  // The session is over: a dashboard page asks to sign in again.
+  await agent.page.goto("/dashboard/conversations");
+  await expect(agent.page).toHaveURL(/\/dashboard\/login/);
+  const answer = await agent.page.request.post("/api/current_agent", {
+    headers: { Origin: new URL(agent.page.url()).origin },
+  });
+  expect(await answer.json()).toBeNull();
+  console.check();
+  await agent.context.close();
+});
+
 test("the API reference lists every operation and schema", async ({ browser }) => {
   const agent = await signedIn(browser, AGENT);
   const console = watchConsole(agent.page, "api");

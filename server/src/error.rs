@@ -3,12 +3,12 @@
 //! becomes a socket error frame or a server function error with the same
 //! [`ErrorCode`].
 
+use app::error::ErrorBody;
 use app::types::{ApiError, ErrorCode};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -129,7 +129,13 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let retry_after = self.retry_after_secs();
-        let mut response = (status, axum::Json(json!({ "error": self.to_api() }))).into_response();
+        let mut response = (
+            status,
+            axum::Json(ErrorBody {
+                error: self.to_api(),
+            }),
+        )
+            .into_response();
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

@@ -21,12 +21,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/chat/api/openapi.json", get(document))
 }
 
-/// `{"error": {"code", "message", "retryable", "retry_after_ms"?}}`: every
-/// refusal.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ApiError,
-}
+/// Every refusal's body, as the handlers' annotations name it.
+pub use app::error::ErrorBody;
 
 /// `/healthz` and `/readyz`: `{"status", "checks"?, "error"?}`.
 #[derive(Serialize, ToSchema)]

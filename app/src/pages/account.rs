@@ -15,7 +15,7 @@ use crate::types::AgentView;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_agent());
+    let me = crate::json::resource(|| (), |_| current_agent());
     view! {
         <Frame>
             <div class="page-head">

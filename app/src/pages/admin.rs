@@ -16,7 +16,7 @@ use crate::types::{AgentAccount, AgentId, Role};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let accounts = Resource::new(|| (), |_| list_accounts());
+    let accounts = crate::json::resource(|| (), |_| list_accounts());
     view! {
         <Frame>
             <div class="page-head">

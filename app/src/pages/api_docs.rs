@@ -14,7 +14,7 @@ use crate::api::openapi_document;
 
 #[component]
 pub fn ApiDocsPage() -> impl IntoView {
-    let doc = Resource::new(|| (), |_| openapi_document());
+    let doc = crate::json::resource(|| (), |_| openapi_document());
     view! {
         <Frame>
             <div class="page-head">

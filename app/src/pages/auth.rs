@@ -41,7 +41,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SetupPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
-    let needed = Resource::new(|| (), |_| setup_needed());
+    let needed = crate::json::resource(|| (), |_| setup_needed());
     let setup = ServerAction::<CompleteSetup>::new();
     let error = move || {
         setup

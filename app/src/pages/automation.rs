@@ -47,8 +47,8 @@ fn is_admin(me: Result<Option<crate::types::AgentView>, crate::types::ApiError>)
 
 #[component]
 pub fn AutomationPage() -> impl IntoView {
-    let rules = Resource::new(|| (), |_| auto_responses());
-    let me = Resource::new(|| (), |_| current_agent());
+    let rules = crate::json::resource(|| (), |_| auto_responses());
+    let me = crate::json::resource(|| (), |_| current_agent());
     view! {
         <Frame>
             <div class="page-head">
@@ -814,8 +814,8 @@ fn minutes_of(t: &str) -> Option<u32> {
 
 #[component]
 pub fn HoursPage() -> impl IntoView {
-    let hours = Resource::new(|| (), |_| get_business_hours());
-    let me = Resource::new(|| (), |_| current_agent());
+    let hours = crate::json::resource(|| (), |_| get_business_hours());
+    let me = crate::json::resource(|| (), |_| current_agent());
     view! {
         <Frame>
             <div class="page-head">
@@ -994,7 +994,7 @@ fn HoursForm(initial: BusinessHoursView, admin: bool) -> impl IntoView {
 
 #[component]
 pub fn LogPage() -> impl IntoView {
-    let rules = Resource::new(|| (), |_| auto_responses());
+    let rules = crate::json::resource(|| (), |_| auto_responses());
     let rule = RwSignal::new(String::new());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
@@ -1017,7 +1017,7 @@ pub fn LogPage() -> impl IntoView {
             cursor: None,
         }
     };
-    let first = Resource::new(query, auto_response_logs);
+    let first = crate::json::resource(query, auto_response_logs);
     view! {
         <Frame>
             <div class="page-head">

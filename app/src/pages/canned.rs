@@ -14,8 +14,8 @@ use crate::types::{CannedResponse, CannedResponseId, Role};
 
 #[component]
 pub fn CannedPage() -> impl IntoView {
-    let all = Resource::new(|| (), |_| canned_responses());
-    let me = Resource::new(|| (), |_| current_agent());
+    let all = crate::json::resource(|| (), |_| canned_responses());
+    let me = crate::json::resource(|| (), |_| current_agent());
     view! {
         <Frame>
             <div class="page-head">

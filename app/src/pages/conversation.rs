@@ -27,6 +27,7 @@
 //! deletes it, every page showing it says so (`.deleted-notice`) and
 //! stops sending.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -109,10 +110,10 @@ fn seen_seq(messages: &[MessageView], customer_read_seq: i64) -> Option<i64> {
 pub fn ConversationPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || SessionId::from(params.read().get("id").unwrap_or_default());
-    let conversation = Resource::new(id, get_conversation);
-    let me = Resource::new(|| (), |_| current_agent());
-    let team = Resource::new(|| (), |_| team());
-    let canned = Resource::new(|| (), |_| canned_responses());
+    let conversation = crate::json::resource(id, get_conversation);
+    let me = crate::json::resource(|| (), |_| current_agent());
+    let team = crate::json::resource(|| (), |_| team());
+    let canned = crate::json::resource(|| (), |_| canned_responses());
     view! {
         <Frame>
             <p>
@@ -123,15 +124,15 @@ pub fn ConversationPage() -> impl IntoView {
                     let me = me.await.ok().flatten();
                     let team = team.await.unwrap_or_default();
                     let canned = canned.await.unwrap_or_default();
-                    match (conversation.await, me) {
-                        (Ok(initial), Some(me)) => {
-                            view! { <Conversation initial me team canned /> }.into_any()
+                    let ready = conversation.await.and_then(|initial| {
+                        me.map(|me| (initial, me))
+                            .ok_or_else(crate::types::ApiError::unauthorized)
+                    });
+                    match ready {
+                        Ok((initial, me)) => {
+                            Either::Left(view! { <Conversation initial me team canned /> })
                         }
-                        (Err(error), _) => view! { <ErrorBox error /> }.into_any(),
-                        (Ok(_), None) => {
-                            view! { <ErrorBox error=crate::types::ApiError::unauthorized() /> }
-                                .into_any()
-                        }
+                        Err(error) => Either::Right(view! { <ErrorBox error /> }),
                     }
                 })}
             </Suspense>
@@ -869,8 +870,8 @@ fn Conversation(
         <ol class="messages" role="log" aria-live="polite">
             <For each=move || entries.get() key=Entry::key let:entry>
                 {match entry {
-                    Entry::Note(note) => view! { <NoteItem note /> }.into_any(),
-                    Entry::Message(message) => view! {
+                    Entry::Note(note) => Either::Left(view! { <NoteItem note /> }),
+                    Entry::Message(message) => Either::Right(view! {
                 <li
                     class="msg"
                     data-sender=message.sender.as_str()
@@ -893,7 +894,7 @@ fn Conversation(
                             .then(|| view! { <span class="seen-marker">"Seen"</span> })
                     }}
                 </li>
-                    }.into_any(),
+                    }),
                 }}
             </For>
         </ol>
@@ -1023,12 +1024,11 @@ fn AttachmentItem(a: AttachmentView) -> impl IntoView {
                 }
                 _ => (None, None),
             };
-            view! {
+            Either::Left(view! {
                 <a class="attachment attachment-image" href=a.url target="_blank" rel="noopener noreferrer" title=label>
                     <img class="attachment-thumb" src=thumb alt=a.name width=w height=h loading="lazy" />
                 </a>
-            }
-            .into_any()
+            })
         }
         None => {
             let ext = a
@@ -1036,14 +1036,13 @@ fn AttachmentItem(a: AttachmentView) -> impl IntoView {
                 .rsplit_once('.')
                 .map(|(_, e)| e.chars().take(5).collect::<String>())
                 .unwrap_or_else(|| "file".into());
-            view! {
+            Either::Right(view! {
                 <a class="attachment attachment-card" href=a.url download=a.name.clone() rel="noopener noreferrer" title=label>
                     <span class="attachment-ext">{ext}</span>
                     <span class="attachment-name">{a.name.clone()}</span>
                     <span class="attachment-size muted">{human_size(a.size.max(0) as u64)}</span>
                 </a>
-            }
-            .into_any()
+            })
         }
     }
 }
@@ -1058,28 +1057,26 @@ fn UploadItem(u: Upload) -> impl IntoView {
     };
     let label = format!("{} ({})", u.name, human_size(u.size));
     match u.state {
-        UploadState::Sending(done) => view! {
+        UploadState::Sending(done) => Either::Left(view! {
             <li class="upload" data-state="sending" data-client-id=id>
                 <span class="upload-name">{label.clone()}</span>
                 <progress max="1" value=done aria-label=format!("Sending {label}")></progress>
                 <button type="button" class="secondary upload-cancel" on:click=cancel>"Cancel"</button>
             </li>
-        }
-        .into_any(),
+        }),
         UploadState::Failed { reason, retry } => {
             let again = {
                 let id = id.clone();
                 move |_| upload::retry(&id)
             };
-            view! {
+            Either::Right(view! {
                 <li class="upload failed" data-state="failed" data-client-id=id>
                     <span class="upload-name">{label}</span>
                     <span class="error upload-error">{reason}</span>
                     {retry.then(|| view! { <button type="button" class="secondary upload-retry" on:click=again>"Retry"</button> })}
                     <button type="button" class="secondary upload-cancel" on:click=cancel>"Dismiss"</button>
                 </li>
-            }
-            .into_any()
+            })
         }
     }
 }

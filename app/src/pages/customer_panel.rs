@@ -4,6 +4,7 @@
 //! time, and their other conversations. Every value comes from the
 //! visitor's browser: shown as text, linked only when it is a web address.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::sessions::INBOX;
@@ -20,14 +21,13 @@ fn link_row(label: &'static str, class: &'static str, url: Option<String>) -> im
     url.map(|url| {
         let value = if web_link(&url) {
             let href = url.clone();
-            view! {
+            Either::Left(view! {
                 <a href=href target="_blank" rel="noopener noreferrer nofollow">
                     {url}
                 </a>
-            }
-            .into_any()
+            })
         } else {
-            url.into_any()
+            Either::Right(url)
         };
         view! {
             <dt>{label}</dt>

@@ -44,9 +44,9 @@ pub fn duration_text(secs: f64) -> String {
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let stats = Resource::new(|| (), |_| get_stats());
-    let activity = Resource::new(|| (), |_| list_sessions(activity_params()));
-    let people = Resource::new(|| (), |_| team());
+    let stats = crate::json::resource(|| (), |_| get_stats());
+    let activity = crate::json::resource(|| (), |_| list_sessions(activity_params()));
+    let people = crate::json::resource(|| (), |_| team());
     view! {
         <Frame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>

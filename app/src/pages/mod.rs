@@ -64,8 +64,8 @@ fn PasswordField(
 /// The frame of every signed-in page: brand, navigation, sign-out.
 #[component]
 fn Frame(children: Children) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
     let attention = Attention::provide();
+    let logout = <Logout as server_fn::ServerFn>::PATH;
     view! {
         <Title text=move || crate::attention::title(attention.unread.get()) />
         <header class="topbar">
@@ -94,11 +94,14 @@ fn Frame(children: Children) -> impl IntoView {
                     "Turn on notifications"
                 </button>
             </Show>
-            <ActionForm action=logout attr:class="logout">
+            // A plain form: signing out leaves the page anyway (the server
+            // answers with a redirect to the sign-in page), and an
+            // `ActionForm` would put a form decoder into every page's wasm.
+            <form method="post" action=logout class="logout">
                 <button type="submit" class="link">
                     "Sign out"
                 </button>
-            </ActionForm>
+            </form>
         </header>
         <main class="content">{children()}</main>
     }
@@ -108,7 +111,7 @@ fn Frame(children: Children) -> impl IntoView {
 #[component]
 fn LiveBadge(state: RwSignal<LiveState>) -> impl IntoView {
     view! {
-        <span class="live-badge" data-state=move || format!("{:?}", state.get()).to_lowercase()>
+        <span class="live-badge" data-state=move || state.get().as_str()>
             {move || state.get().label()}
         </span>
     }

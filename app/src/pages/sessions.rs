@@ -234,8 +234,8 @@ impl Debounce {
 pub fn SessionsPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| query.with(params_from_query));
-    let me = Resource::new(|| (), |_| current_agent());
-    let sessions = Resource::new(move || params.get(), list_sessions);
+    let me = crate::json::resource(|| (), |_| current_agent());
+    let sessions = crate::json::resource(move || params.get(), list_sessions);
     view! {
         <Frame>
             <div class="page-head">

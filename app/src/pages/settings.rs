@@ -27,7 +27,7 @@ const PREVIEW_DELAY_MS: u64 = 400;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| widget_settings());
+    let settings = crate::json::resource(|| (), |_| widget_settings());
     view! {
         <Frame>
             <div class="page-head">
@@ -490,7 +490,7 @@ fn IdentityPanel(
             <code>"customer_hash = hex(HMAC-SHA256(secret, customerId))"</code>
             ". A verified visitor gets the same conversation on every device."
         </p>
-        <div class="identity-secret" data-source=move || format!("{:?}", source()).to_lowercase()>
+        <div class="identity-secret" data-source=move || source().as_str()>
             {move || match secret() {
                 None => view! { <span>"No secret yet."</span> }.into_any(),
                 Some(value) => {

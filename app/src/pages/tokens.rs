@@ -14,8 +14,8 @@ use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    let tokens = Resource::new(|| (), |_| list_api_tokens());
-    let people = Resource::new(|| (), |_| team());
+    let tokens = crate::json::resource(|| (), |_| list_api_tokens());
+    let people = crate::json::resource(|| (), |_| team());
     view! {
         <Frame>
             <div class="page-head">
