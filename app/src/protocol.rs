@@ -238,8 +238,8 @@ pub enum AgentServerFrame {
 }
 
 impl AgentServerFrame {
-    /// Reads a frame as the dashboard does: one pass over the JSON into a
-    /// flat set of optional fields, then the variant its `type` names.
+    /// Reads a frame as the dashboard does: the JSON into a flat set of
+    /// optional fields, then the variant its `type` names.
     /// The same result as the derived `Deserialize` (a test holds them
     /// equal), without the internally tagged enum's buffering of every
     /// field into serde's `Content`, which gave each payload type (message,

@@ -68,6 +68,7 @@ export class DashboardPage {
 
   async waitLive() {
     await expect(this.page.locator(".live-badge")).toHaveText("Live", { timeout: 30_000 });
+    await expect(this.page.locator(".live-badge")).toHaveAttribute("data-state", "live");
   }
 
   sessionRow(text: string) {
