@@ -382,7 +382,8 @@ pub struct CannedResponse {
 /// The canned responses whose shortcut starts with what follows the `/`
 /// a draft begins with (`/ref` → `/refund`, `/refer`), best first: an
 /// exact match, then by shortcut. Empty when the draft is not a lone
-/// `/word`.
+/// `/word`. Shortcuts are ASCII (`a-z`, `0-9`, `-`, `_`), so an ASCII
+/// lower-casing is enough (and keeps Unicode's case tables out of the wasm).
 pub fn canned_matches<'a>(draft: &str, all: &'a [CannedResponse]) -> Vec<&'a CannedResponse> {
     let Some(word) = draft.strip_prefix('/') else {
         return Vec::new();
@@ -390,7 +391,7 @@ pub fn canned_matches<'a>(draft: &str, all: &'a [CannedResponse]) -> Vec<&'a Can
     if word.chars().any(char::is_whitespace) {
         return Vec::new();
     }
-    let word = word.to_lowercase();
+    let word = word.to_ascii_lowercase();
     let mut found: Vec<&CannedResponse> = all
         .iter()
         .filter(|c| c.shortcut.starts_with(&word))

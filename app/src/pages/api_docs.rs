@@ -181,7 +181,7 @@ fn Operation(path: String, method: String, op: Value) -> impl IntoView {
     view! {
         <article class="card operation" data-method=method.clone() data-path=path.clone()>
             <h3>
-                <span class=format!("method {}", method.to_lowercase())>{method.clone()}</span>
+                <span class=format!("method {}", method.to_ascii_lowercase())>{method.clone()}</span>
                 " "
                 <code>{path.clone()}</code>
             </h3>

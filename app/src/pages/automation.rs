@@ -10,6 +10,7 @@
 //! (`.try-rule`, `.try-reply`, `.try-reasons li`), `form.hours-form`,
 //! `.week-view`, `.log-row[data-outcome]`.
 
+use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -47,8 +48,7 @@ fn is_admin(me: Result<Option<crate::types::AgentView>, crate::types::ApiError>)
 
 #[component]
 pub fn AutomationPage() -> impl IntoView {
-    let rules = crate::json::resource(|| (), |_| auto_responses());
-    let me = crate::json::resource(|| (), |_| current_agent());
+    let page = crate::json::resource(|| (), |_| join(auto_responses(), current_agent()));
     view! {
         <Frame>
             <div class="page-head">
@@ -62,8 +62,9 @@ pub fn AutomationPage() -> impl IntoView {
             </p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let admin = is_admin(me.await);
-                    match rules.await {
+                    let (rules, me) = page.await;
+                    let admin = is_admin(me);
+                    match rules {
                         Ok(initial) => view! { <Rules initial admin /> }.into_any(),
                         Err(error) => view! { <ErrorBox error /> }.into_any(),
                     }
@@ -814,8 +815,7 @@ fn minutes_of(t: &str) -> Option<u32> {
 
 #[component]
 pub fn HoursPage() -> impl IntoView {
-    let hours = crate::json::resource(|| (), |_| get_business_hours());
-    let me = crate::json::resource(|| (), |_| current_agent());
+    let page = crate::json::resource(|| (), |_| join(get_business_hours(), current_agent()));
     view! {
         <Frame>
             <div class="page-head">
@@ -824,8 +824,9 @@ pub fn HoursPage() -> impl IntoView {
             <Tabs />
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let admin = is_admin(me.await);
-                    match hours.await {
+                    let (hours, me) = page.await;
+                    let admin = is_admin(me);
+                    match hours {
                         Ok(initial) => view! { <HoursForm initial admin /> }.into_any(),
                         Err(error) => view! { <ErrorBox error /> }.into_any(),
                     }
@@ -962,7 +963,7 @@ fn HoursForm(initial: BusinessHoursView, admin: bool) -> impl IntoView {
                 <legend>"Week (like 09:00-14:00, 15:00-18:00; empty: closed)"</legend>
                 {(0..7)
                     .map(|i| {
-                        let name = DAYS[i].to_lowercase();
+                        let name = DAYS[i].to_ascii_lowercase();
                         view! {
                             <label class="day">
                                 {DAYS[i]}

@@ -5,6 +5,7 @@
 //! Stable selectors: `.canned-row[data-shortcut]`, `form.canned-form`
 //! (`input[name=shortcut]`, `textarea[name=content]`).
 
+use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -14,8 +15,7 @@ use crate::types::{CannedResponse, CannedResponseId, Role};
 
 #[component]
 pub fn CannedPage() -> impl IntoView {
-    let all = crate::json::resource(|| (), |_| canned_responses());
-    let me = crate::json::resource(|| (), |_| current_agent());
+    let page = crate::json::resource(|| (), |_| join(canned_responses(), current_agent()));
     view! {
         <Frame>
             <div class="page-head">
@@ -26,8 +26,9 @@ pub fn CannedPage() -> impl IntoView {
             </p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let admin = me.await.ok().flatten().is_some_and(|a| a.role == Role::Admin);
-                    match all.await {
+                    let (all, me) = page.await;
+                    let admin = me.ok().flatten().is_some_and(|a| a.role == Role::Admin);
+                    match all {
                         Ok(initial) => view! { <CannedList initial admin /> }.into_any(),
                         Err(error) => view! { <ErrorBox error /> }.into_any(),
                     }

@@ -27,6 +27,7 @@
 //! deletes it, every page showing it says so (`.deleted-notice`) and
 //! stops sending.
 
+use futures_util::future::join4;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -110,10 +111,15 @@ fn seen_seq(messages: &[MessageView], customer_read_seq: i64) -> Option<i64> {
 pub fn ConversationPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || SessionId::from(params.read().get("id").unwrap_or_default());
-    let conversation = crate::json::resource(id, get_conversation);
-    let me = crate::json::resource(|| (), |_| current_agent());
-    let team = crate::json::resource(|| (), |_| team());
-    let canned = crate::json::resource(|| (), |_| canned_responses());
+    // One resource for the page's four reads, fetched together.
+    let page = crate::json::resource(id, |id| {
+        join4(
+            get_conversation(id),
+            current_agent(),
+            team(),
+            canned_responses(),
+        )
+    });
     view! {
         <Frame>
             <p>
@@ -121,10 +127,11 @@ pub fn ConversationPage() -> impl IntoView {
             </p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let me = me.await.ok().flatten();
-                    let team = team.await.unwrap_or_default();
-                    let canned = canned.await.unwrap_or_default();
-                    let ready = conversation.await.and_then(|initial| {
+                    let (conversation, me, team, canned) = page.await;
+                    let me = me.ok().flatten();
+                    let team = team.unwrap_or_default();
+                    let canned = canned.unwrap_or_default();
+                    let ready = conversation.and_then(|initial| {
                         me.map(|me| (initial, me))
                             .ok_or_else(crate::types::ApiError::unauthorized)
                     });

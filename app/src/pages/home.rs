@@ -6,6 +6,7 @@
 //! Stable selectors: `.stat[data-stat=conversations|open|unread|waiting|first-response] .value`,
 //! `svg.per-day rect[data-date][data-count]`, `.activity .session-row`.
 
+use futures_util::future::join3;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -44,15 +45,18 @@ pub fn duration_text(secs: f64) -> String {
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let stats = crate::json::resource(|| (), |_| get_stats());
-    let activity = crate::json::resource(|| (), |_| list_sessions(activity_params()));
-    let people = crate::json::resource(|| (), |_| team());
+    // One resource for the page's three reads, fetched together.
+    let page = crate::json::resource(
+        || (),
+        |_| join3(get_stats(), list_sessions(activity_params()), team()),
+    );
     view! {
         <Frame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let people = people.await.unwrap_or_default();
-                    match (stats.await, activity.await) {
+                    let (stats, activity, people) = page.await;
+                    let people = people.unwrap_or_default();
+                    match (stats, activity) {
                         (Ok(stats), Ok(activity)) => {
                             view! { <Home stats activity people /> }.into_any()
                         }

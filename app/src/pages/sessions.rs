@@ -10,6 +10,7 @@
 //! `.session-row[data-session-id][data-status]`, `.unread-badge`,
 //! `.assignee`, `.waiting-marker`.
 
+use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -234,8 +235,11 @@ impl Debounce {
 pub fn SessionsPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| query.with(params_from_query));
-    let me = crate::json::resource(|| (), |_| current_agent());
-    let sessions = crate::json::resource(move || params.get(), list_sessions);
+    // Who I am ("mine") and the page, fetched together.
+    let page = crate::json::resource(
+        move || params.get(),
+        |params| join(current_agent(), list_sessions(params)),
+    );
     view! {
         <Frame>
             <div class="page-head">
@@ -244,8 +248,9 @@ pub fn SessionsPage() -> impl IntoView {
             <Filters params />
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let me = me.await.ok().flatten().map(|a| a.id).unwrap_or_default();
-                    match sessions.await {
+                    let (me, sessions) = page.await;
+                    let me = me.ok().flatten().map(|a| a.id).unwrap_or_default();
+                    match sessions {
                         Ok(initial) => {
                             view! { <SessionList initial params=params.get_untracked() me /> }
                                 .into_any()

@@ -5,6 +5,7 @@
 //! Stable selectors: `.token-row[data-name]` (`.last-used`),
 //! `form.new-token`, `.new-token-value`.
 
+use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -14,8 +15,7 @@ use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    let tokens = crate::json::resource(|| (), |_| list_api_tokens());
-    let people = crate::json::resource(|| (), |_| team());
+    let page = crate::json::resource(|| (), |_| join(list_api_tokens(), team()));
     view! {
         <Frame>
             <div class="page-head">
@@ -27,8 +27,9 @@ pub fn TokensPage() -> impl IntoView {
             </p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let people = people.await.unwrap_or_default();
-                    match tokens.await {
+                    let (tokens, people) = page.await;
+                    let people = people.unwrap_or_default();
+                    match tokens {
                         Ok(initial) => view! { <Tokens initial people /> }.into_any(),
                         Err(error) => view! { <ErrorBox error /> }.into_any(),
                     }
