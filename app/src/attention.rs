@@ -66,7 +66,7 @@ pub fn viewers(board: &Board, session: &SessionId, me: Option<&AgentId>) -> Vec<
         .filter(|s| s.status != PresenceStatus::Offline)
         .map(|s| s.name.clone())
         .collect();
-    names.sort();
+    crate::sort::sort_by(&mut names, |a, b| a.cmp(b));
     names.dedup();
     names
 }

@@ -9,6 +9,7 @@
 //! - [`api`]: server functions, and (with `ssr`) the [`api::Backend`] trait
 //!   the server implements, so this crate never touches the database.
 //! - [`live`]: the live socket, browser only.
+//! - [`sort`]: stable sorting with one copy of the sort in the wasm.
 //! - `pages`: login, first-run setup, the home, the inbox, one
 //!   conversation, the team (admins).
 
@@ -31,6 +32,7 @@ pub mod json;
 pub mod live;
 mod pages;
 pub mod protocol;
+pub mod sort;
 pub mod types;
 pub mod upload;
 

@@ -396,7 +396,9 @@ pub fn canned_matches<'a>(draft: &str, all: &'a [CannedResponse]) -> Vec<&'a Can
         .iter()
         .filter(|c| c.shortcut.starts_with(&word))
         .collect();
-    found.sort_by_key(|c| (c.shortcut != word, c.shortcut.clone()));
+    crate::sort::sort_by(&mut found, |a, b| {
+        (a.shortcut != word, &a.shortcut).cmp(&(b.shortcut != word, &b.shortcut))
+    });
     found
 }
 

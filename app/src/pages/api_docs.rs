@@ -88,11 +88,13 @@ fn Reference(doc: Value) -> impl IntoView {
         for (path, item) in paths {
             for (method, op) in item.as_object().into_iter().flatten() {
                 let tag = op["tags"][0].as_str().unwrap_or("other").to_string();
-                operations.push((tag, path.clone(), method.to_uppercase(), op.clone()));
+                operations.push((tag, path.clone(), method.to_ascii_uppercase(), op.clone()));
             }
         }
     }
-    operations.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+    crate::sort::sort_by(&mut operations, |a, b| {
+        (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2))
+    });
     let mut tags: Vec<String> = operations.iter().map(|o| o.0.clone()).collect();
     tags.dedup();
     let schemas: Vec<(String, Value)> = doc["components"]["schemas"]

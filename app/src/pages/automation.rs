@@ -308,8 +308,8 @@ impl Form {
     }
 }
 
-fn sort(list: &mut [AutoResponse]) {
-    list.sort_by(|a, b| {
+fn sort(list: &mut Vec<AutoResponse>) {
+    crate::sort::sort_by(list, |a, b| {
         b.priority
             .cmp(&a.priority)
             .then_with(|| a.name.cmp(&b.name))

@@ -69,7 +69,7 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                     list.update(|l| {
                         l.retain(|c| c.id != saved.id);
                         l.push(saved);
-                        l.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
+                        crate::sort::sort_by(l, |a, b| a.shortcut.cmp(&b.shortcut));
                     });
                     reset();
                     error.set(None);

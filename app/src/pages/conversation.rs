@@ -68,7 +68,9 @@ impl Entry {
 /// after the messages of its instant.
 fn thread(messages: &[MessageView], notes: &[NoteView]) -> Vec<Entry> {
     let mut notes: Vec<&NoteView> = notes.iter().collect();
-    notes.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+    crate::sort::sort_by(&mut notes, |a, b| {
+        (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id))
+    });
     let mut out = Vec::with_capacity(messages.len() + notes.len());
     let mut pending = notes.into_iter().peekable();
     for m in messages {

@@ -170,7 +170,9 @@ pub fn apply(
         | AgentServerFrame::Error { .. }
         | AgentServerFrame::Pong => {}
     }
-    list.sort_by(|a, b| (&b.updated_at, &b.id).cmp(&(&a.updated_at, &a.id)));
+    crate::sort::sort_by(list, |a, b| {
+        (&b.updated_at, &b.id).cmp(&(&a.updated_at, &a.id))
+    });
     list.truncate(MAX_LISTED);
     followup
 }

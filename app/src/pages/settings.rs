@@ -404,8 +404,10 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                                                     if on {
                                                         d.files_types.push(kind.clone());
                                                     }
-                                                    d.files_types
-                                                        .sort_by_key(|t| order.iter().position(|o| o == t));
+                                                    crate::sort::sort_by(&mut d.files_types, |a, b| {
+                                                        let at = |t| order.iter().position(|o| o == t);
+                                                        at(a).cmp(&at(b))
+                                                    });
                                                 });
                                             status.set(None);
                                         }
