@@ -7,6 +7,7 @@
 //! `svg.per-day rect[data-date][data-count]`, `.activity .session-row`.
 
 use futures_util::future::join3;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -75,6 +76,8 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
     }
     let stats = RwSignal::new(stats);
     let recent = RwSignal::new(activity.sessions);
+    // The list is made again only when it starts or stops being empty.
+    let any = Memo::new(move |_| recent.with(|l| !l.is_empty()));
     let refresh_stats = move || {
         spawn_local(async move {
             if let Ok(fresh) = get_stats().await {
@@ -156,10 +159,10 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
                     "All conversations →"
                 </a>
             </h2>
-            <Show
-                when=move || recent.with(|l| !l.is_empty())
-                fallback=|| view! { <p class="empty">"Nothing yet: conversations appear here as visitors write."</p> }
-            >
+            {move || if !any.get() {
+                Either::Left(view! { <p class="empty">"Nothing yet: conversations appear here as visitors write."</p> })
+            } else {
+                Either::Right(view! {
                 <ul class="session-list">
                     <For
                         each=move || recent.get()
@@ -169,7 +172,8 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
                         <SessionRow session />
                     </For>
                 </ul>
-            </Show>
+                })
+            }}
         </section>
     }
 }

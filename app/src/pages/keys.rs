@@ -103,7 +103,7 @@ pub fn focus(selector: &str) {
 #[component]
 pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
     view! {
-        <Show when=move || open.get()>
+        {move || open.get().then(|| view! {
             <div class="shortcut-help" role="dialog" aria-label="Keyboard shortcuts">
                 <h2>"Keyboard shortcuts"</h2>
                 <dl>
@@ -121,7 +121,7 @@ pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
                     "Close"
                 </button>
             </div>
-        </Show>
+        })}
     }
 }
 

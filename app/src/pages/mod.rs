@@ -85,7 +85,7 @@ fn Frame(children: Children) -> impl IntoView {
                 <A href="/dashboard/api">"API"</A>
                 <A href="/dashboard/account">"Account"</A>
             </nav>
-            <Show when=move || attention.permission.get().is_none()>
+            {move || attention.permission.get().is_none().then(|| view! {
                 <button
                     type="button"
                     class="link notify-toggle"
@@ -93,7 +93,7 @@ fn Frame(children: Children) -> impl IntoView {
                 >
                     "Turn on notifications"
                 </button>
-            </Show>
+            })}
             // A plain form: signing out leaves the page anyway (the server
             // answers with a redirect to the sign-in page), and an
             // `ActionForm` would put a form decoder into every page's wasm.

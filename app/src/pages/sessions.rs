@@ -11,6 +11,7 @@
 //! `.assignee`, `.waiting-marker`.
 
 use futures_util::future::join;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -496,6 +497,9 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
     });
     let filtered = params.with_value(|p| *p != InboxParams::default());
     let shown = move || sessions.with(Vec::len);
+    // A memo, so that the list is made again only when it starts or stops
+    // being empty, not on every change of a row.
+    let any = Memo::new(move |_| shown() > 0);
     view! {
         <div class="list-head">
             <span class="muted count">
@@ -510,17 +514,15 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
             </button>
         </div>
         <ShortcutHelp open=help />
-        <Show
-            when=move || sessions.with(|l| !l.is_empty())
-            fallback=move || {
-                let text = if filtered {
-                    "No conversation matches these filters."
-                } else {
-                    "No conversations yet. They appear here the moment a visitor writes."
-                };
-                view! { <p class="empty">{text}</p> }
-            }
-        >
+        {move || if !any.get() {
+            let text = if filtered {
+                "No conversation matches these filters."
+            } else {
+                "No conversations yet. They appear here the moment a visitor writes."
+            };
+            Either::Left(view! { <p class="empty">{text}</p> })
+        } else {
+            Either::Right(view! {
             <ul class="session-list">
                 <For
                     each=move || sessions.get()
@@ -540,12 +542,13 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                     <SessionRow session selected />
                 </For>
             </ul>
-        </Show>
-        <Show when=move || next_cursor.with(Option::is_some)>
+            })
+        }}
+        {move || next_cursor.with(Option::is_some).then(|| view! {
             <button class="load-more" on:click=load_more>
                 "Load older conversations"
             </button>
-        </Show>
+        })}
     }
 }
 
