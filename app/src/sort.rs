@@ -45,7 +45,7 @@ mod tests {
             let mut ours = list.clone();
             sort_by(&mut ours, |a, b| a.0.cmp(&b.0));
             let mut std = list;
-            std.sort_by(|a, b| a.0.cmp(&b.0));
+            std.sort_by_key(|a| a.0);
             assert_eq!(ours, std, "{len} items");
         }
     }

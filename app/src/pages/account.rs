@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorBox, Frame, PasswordField};
+use super::{error_box, Frame, PasswordField};
 use crate::api::{change_password, current_agent, set_display_name, sign_out_everywhere};
 use crate::types::AgentView;
 
@@ -26,10 +26,10 @@ pub fn AccountPage() -> impl IntoView {
                     match me.await {
                         Ok(Some(agent)) => view! { <Account agent /> }.into_any(),
                         Ok(None) => {
-                            view! { <ErrorBox error=crate::types::ApiError::unauthorized() /> }
+                            error_box(crate::types::ApiError::unauthorized())
                                 .into_any()
                         }
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>

@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorBox, Frame, PasswordField};
+use super::{error_box, Frame, PasswordField};
 use crate::api::{list_accounts, reset_account_password, set_account_active, CreateAccount};
 use crate::types::{AgentAccount, AgentId, Role};
 
@@ -26,7 +26,7 @@ pub fn AdminPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match accounts.await {
                         Ok(initial) => view! { <Team initial /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::{ErrorBox, Frame};
+use super::{error_box, Frame};
 use crate::api::openapi_document;
 
 #[component]
@@ -28,7 +28,7 @@ pub fn ApiDocsPage() -> impl IntoView {
                             let doc: Value = serde_json::from_str(&text).unwrap_or_default();
                             view! { <Reference doc /> }.into_any()
                         }
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>

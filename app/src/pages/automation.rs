@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use super::{ErrorBox, Frame};
+use super::{error_box, Frame};
 use crate::api::{
     auto_response_logs, auto_responses, change_auto_response, current_agent, delete_auto_response,
     get_business_hours, reorder_auto_responses, save_auto_response, save_business_hours,
@@ -66,7 +66,7 @@ pub fn AutomationPage() -> impl IntoView {
                     let admin = is_admin(me);
                     match rules {
                         Ok(initial) => view! { <Rules initial admin /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>
@@ -828,7 +828,7 @@ pub fn HoursPage() -> impl IntoView {
                     let admin = is_admin(me);
                     match hours {
                         Ok(initial) => view! { <HoursForm initial admin /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>
@@ -1049,7 +1049,7 @@ pub fn LogPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match first.await {
                         Ok(page) => view! { <LogList page filter=query() /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>

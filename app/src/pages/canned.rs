@@ -9,7 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorBox, Frame};
+use super::{error_box, Frame};
 use crate::api::{canned_responses, current_agent, delete_canned_response, save_canned_response};
 use crate::types::{CannedResponse, CannedResponseId, Role};
 
@@ -30,7 +30,7 @@ pub fn CannedPage() -> impl IntoView {
                     let admin = me.ok().flatten().is_some_and(|a| a.role == Role::Admin);
                     match all {
                         Ok(initial) => view! { <CannedList initial admin /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>

@@ -35,7 +35,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::customer_panel::CustomerPanel;
 use super::keys::{self, Shortcut, ShortcutHelp};
-use super::{ErrorBox, Frame, LiveBadge};
+use super::{error_box, live_badge, Frame};
 use crate::api::{
     add_note, assign_session, canned_responses, current_agent, delete_session, earlier_messages,
     get_conversation, send_reply, set_session_status, team,
@@ -141,7 +141,7 @@ pub fn ConversationPage() -> impl IntoView {
                         Ok((initial, me)) => {
                             Either::Left(view! { <Conversation initial me team canned /> })
                         }
-                        Err(error) => Either::Right(view! { <ErrorBox error /> }),
+                        Err(error) => Either::Right(error_box(error)),
                     }
                 })}
             </Suspense>
@@ -551,6 +551,10 @@ fn Conversation(
             })
         })
     });
+    // Memos, so that these lists are made again only when they appear or
+    // go, not on every change of what they hold.
+    let offering = Memo::new(move |_| suggestions.with(|s| !s.is_empty()));
+    let sending_files = Memo::new(move |_| uploads.with(|u| !u.is_empty()));
     let expand = move |text: String| {
         draft.set(text);
         keys::focus("form.reply textarea");
@@ -772,7 +776,7 @@ fn Conversation(
             <span class="status" data-status=move || session.with(|s| s.status.as_str())>
                 {move || session.with(|s| s.status.as_str())}
             </span>
-            <LiveBadge state=live />
+            {live_badge(live)}
             <button type="button" class="secondary" on:click=toggle_status>
                 {move || match session.with(|s| s.status) {
                     SessionStatus::Open => "Close conversation",
@@ -788,12 +792,12 @@ fn Conversation(
                     }
                 })}
         </div>
-        <Show when=move || deleted.get()>
+        {move || deleted.get().then(|| view! {
             <p class="deleted-notice" role="alert">
                 "This conversation was deleted, with its messages, notes and files. "
                 <a href="/dashboard/conversations">"Back to the inbox"</a>
             </p>
-        </Show>
+        })}
         <p class="muted">
             {move || session.with(|s| s.email.clone().unwrap_or_default())}
         </p>
@@ -823,19 +827,19 @@ fn Conversation(
                     }}
                 </strong>
             </span>
-            <Show when={
+            {
                 let mine = mine.clone();
-                move || !mine()
-            }>
-                <button type="button" class="secondary assign-me" on:click=take.clone()>
-                    "Assign to me"
-                </button>
-            </Show>
-            <Show when=move || assignee().is_some()>
+                move || (!mine()).then(|| view! {
+                    <button type="button" class="secondary assign-me" on:click=take.clone()>
+                        "Assign to me"
+                    </button>
+                })
+            }
+            {move || assignee().is_some().then(|| view! {
                 <button type="button" class="secondary unassign" on:click=release.clone()>
                     "Unassign"
                 </button>
-            </Show>
+            })}
             <label>
                 "Assign to "
                 <select name="assignee" on:change=choose>
@@ -862,11 +866,11 @@ fn Conversation(
             </label>
         </div>
         <CustomerPanel session visitor earlier=earlier_conversations />
-        <Show when=move || has_earlier.get()>
+        {move || has_earlier.get().then(|| view! {
             <button type="button" class="secondary load-earlier" on:click=load_earlier>
                 "Load earlier messages"
             </button>
-        </Show>
+        })}
         <div
             class="thread"
             class:dragging=move || dragging.get()
@@ -879,7 +883,7 @@ fn Conversation(
         <ol class="messages" role="log" aria-live="polite">
             <For each=move || entries.get() key=Entry::key let:entry>
                 {match entry {
-                    Entry::Note(note) => Either::Left(view! { <NoteItem note /> }),
+                    Entry::Note(note) => Either::Left(note_item(note)),
                     Entry::Message(message) => Either::Right(view! {
                 <li
                     class="msg"
@@ -896,7 +900,7 @@ fn Conversation(
                         }}
                     </span>
                     <time>{short_time(&message.created_at)}</time>
-                    {message.attachment.clone().map(|a| view! { <AttachmentItem a=*a /> })}
+                    {message.attachment.clone().map(|a| attachment_item(*a))}
                     <div class="text">{message.content.clone()}</div>
                     {move || {
                         (seen.get() == Some(message.seq))
@@ -908,11 +912,11 @@ fn Conversation(
             </For>
         </ol>
         <div class="typing-status" role="status" aria-live="polite">
-            <Show when=move || visitor_typing.get()>
+            {move || visitor_typing.get().then(|| view! {
                 <p class="typing-indicator muted">"Visitor is typing…"</p>
-            </Show>
+            })}
         </div>
-        <Show when=move || suggestions.with(|s| !s.is_empty())>
+        {move || offering.get().then(|| view! {
             <ul class="canned-suggestions" aria-label="Canned responses">
                 <For each=move || suggestions.get() key=|c| c.id.clone() let:c>
                     <li>
@@ -931,14 +935,14 @@ fn Conversation(
                     </li>
                 </For>
             </ul>
-        </Show>
-        <Show when=move || uploads.with(|u| !u.is_empty())>
+        })}
+        {move || sending_files.get().then(|| view! {
             <ul class="uploads" aria-label="Files being sent">
                 <For each=move || uploads.get() key=|u| (u.client_id.clone(), u.state.key()) let:u>
-                    <UploadItem u />
+                    {upload_item(u)}
                 </For>
             </ul>
-        </Show>
+        })}
         <form class="reply" on:submit=on_submit>
             <textarea
                 name="content"
@@ -949,12 +953,12 @@ fn Conversation(
                 on:paste=on_paste
             ></textarea>
             <div class="reply-actions">
-                <Show when=move || limits.with_value(Option::is_some)>
+                {limits.with_value(Option::is_some).then(|| view! {
                     <label class="attach-button secondary" title="Attach files (or drop or paste them here)">
                         "Attach"
                         <input type="file" class="attach-input" multiple on:change=on_pick.clone() />
                     </label>
-                </Show>
+                })}
                 <button
                     type="submit"
                     class="primary"
@@ -1014,11 +1018,13 @@ fn keep_on_screen(seq: i64, was: Option<f64>) {
     let _ = (seq, was);
 }
 
+// The three below are plain functions, not components, as `live_badge`
+// (in `pages`): a component's view would be erased into its own `AnyView`.
+
 /// A message's file: a thumbnail that opens the full image, or a card
 /// with the name, size and a download link. The links are signed and
 /// expire (an hour by default); reloading the page signs new ones.
-#[component]
-fn AttachmentItem(a: AttachmentView) -> impl IntoView {
+fn attachment_item(a: AttachmentView) -> impl IntoView {
     let label = format!("{} ({})", a.name, human_size(a.size.max(0) as u64));
     match a.thumbnail_url.clone() {
         Some(thumb) => {
@@ -1057,8 +1063,7 @@ fn AttachmentItem(a: AttachmentView) -> impl IntoView {
 }
 
 /// A file on its way: progress and cancel, or why it failed.
-#[component]
-fn UploadItem(u: Upload) -> impl IntoView {
+fn upload_item(u: Upload) -> impl IntoView {
     let id = u.client_id.clone();
     let cancel = {
         let id = id.clone();
@@ -1091,8 +1096,7 @@ fn UploadItem(u: Upload) -> impl IntoView {
 }
 
 /// A private note in the thread.
-#[component]
-fn NoteItem(note: NoteView) -> impl IntoView {
+fn note_item(note: NoteView) -> impl IntoView {
     let author = note
         .author_name
         .clone()

@@ -11,8 +11,8 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::sessions::{apply, Debounce, SessionRow, INBOX};
-use super::{ErrorBox, Frame, LiveBadge};
+use super::sessions::{apply, session_row, Debounce, INBOX};
+use super::{error_box, live_badge, Frame};
 use crate::api::{get_stats, list_sessions, team};
 use crate::attention::{agent_status, Attention};
 use crate::live::use_live;
@@ -61,7 +61,7 @@ pub fn HomePage() -> impl IntoView {
                         (Ok(stats), Ok(activity)) => {
                             view! { <Home stats activity people /> }.into_any()
                         }
-                        (Err(error), _) | (_, Err(error)) => view! { <ErrorBox error /> }.into_any(),
+                        (Err(error), _) | (_, Err(error)) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>
@@ -138,7 +138,7 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
     view! {
         <div class="page-head">
             <h1>"Home"</h1>
-            <LiveBadge state=live />
+            {live_badge(live)}
         </div>
         <section class="stats" aria-label="Today">
             {figure("conversations", "conversations", count(|s| s.conversations))}
@@ -169,7 +169,7 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
                         key=|s| (s.id.clone(), s.last_seq, s.status, s.unread, s.assignee_id.clone())
                         let:session
                     >
-                        <SessionRow session />
+                        {session_row(session, None)}
                     </For>
                 </ul>
                 })

@@ -107,9 +107,13 @@ fn Frame(children: Children) -> impl IntoView {
     }
 }
 
+// The two below are plain functions, not components: a component's view
+// is erased into an `AnyView` (`--cfg erase_components`), which puts its
+// own build and hydration code into the wasm; these are small and used on
+// many pages.
+
 /// The live connection's state, for the agent to trust what they see.
-#[component]
-fn LiveBadge(state: RwSignal<LiveState>) -> impl IntoView {
+fn live_badge(state: RwSignal<LiveState>) -> impl IntoView {
     view! {
         <span class="live-badge" data-state=move || state.get().as_str()>
             {move || state.get().label()}
@@ -119,8 +123,7 @@ fn LiveBadge(state: RwSignal<LiveState>) -> impl IntoView {
 
 /// An error from a server function; offers the way to sign in when that is
 /// what is missing.
-#[component]
-fn ErrorBox(error: ApiError) -> impl IntoView {
+fn error_box(error: ApiError) -> impl IntoView {
     let unauthorized = error.is_unauthorized();
     view! {
         <div class="error" role="alert">

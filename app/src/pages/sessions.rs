@@ -18,7 +18,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use super::keys::{self, Shortcut, ShortcutHelp};
-use super::{ErrorBox, Frame, LiveBadge};
+use super::{error_box, live_badge, Frame};
 use crate::api::{current_agent, list_sessions, set_session_status};
 use crate::live::use_live;
 use crate::protocol::{AgentServerFrame, Party};
@@ -248,7 +248,7 @@ pub fn SessionsPage() -> impl IntoView {
             <div class="page-head">
                 <h1>"Conversations"</h1>
             </div>
-            <Filters params />
+            {filters(params)}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let (me, sessions) = page.await;
@@ -258,7 +258,7 @@ pub fn SessionsPage() -> impl IntoView {
                             view! { <SessionList initial params=params.get_untracked() me /> }
                                 .into_any()
                         }
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>
@@ -267,9 +267,9 @@ pub fn SessionsPage() -> impl IntoView {
 }
 
 /// The filter bar. Every change goes into the address (replacing the
-/// cursor), which reloads the list; the search box on Enter.
-#[component]
-fn Filters(params: Memo<InboxParams>) -> impl IntoView {
+/// cursor), which reloads the list; the search box on Enter. A plain
+/// function, as `session_row`.
+fn filters(params: Memo<InboxParams>) -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     let go = move |key: &'static str, value: Option<String>| {
@@ -508,7 +508,7 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                     format!("{}{more} shown", shown())
                 }}
             </span>
-            <LiveBadge state=live />
+            {live_badge(live)}
             <button type="button" class="link small" on:click=move |_| help.update(|o| *o = !*o)>
                 "Shortcuts (?)"
             </button>
@@ -539,7 +539,7 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                     }
                     let:session
                 >
-                    <SessionRow session selected />
+                    {session_row(session, Some(selected))}
                 </For>
             </ul>
             })
@@ -563,10 +563,11 @@ pub fn who(session: &SessionView) -> String {
 }
 
 /// One conversation in a list; `selected` marks the keyboard's choice.
-#[component]
-pub fn SessionRow(
+/// A plain function, not a component: a component's view would be erased
+/// into its own `AnyView`, with its own build and hydration code.
+pub fn session_row(
     session: SessionView,
-    #[prop(optional)] selected: Option<RwSignal<Option<SessionId>>>,
+    selected: Option<RwSignal<Option<SessionId>>>,
 ) -> impl IntoView {
     let id = session.id.clone();
     let is_selected = move || selected.is_some_and(|s| s.with(|s| s.as_ref() == Some(&id)));

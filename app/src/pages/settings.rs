@@ -14,7 +14,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorBox, Frame};
+use super::{error_box, Frame};
 use crate::api::{rotate_identity_secret, save_widget_settings, widget_settings};
 use crate::types::{
     query_escape, short_time, AttachmentLimits, OfflineMode, SecretSource, WidgetPosition,
@@ -37,7 +37,7 @@ pub fn SettingsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(initial) => view! { <Settings initial /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>

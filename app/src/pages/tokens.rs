@@ -9,7 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{ErrorBox, Frame};
+use super::{error_box, Frame};
 use crate::api::{create_api_token, list_api_tokens, revoke_api_token, team};
 use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
 
@@ -31,7 +31,7 @@ pub fn TokensPage() -> impl IntoView {
                     let people = people.unwrap_or_default();
                     match tokens {
                         Ok(initial) => view! { <Tokens initial people /> }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
+                        Err(error) => error_box(error).into_any(),
                     }
                 })}
             </Suspense>
