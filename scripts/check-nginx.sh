@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
-BIN=$ROOT/target/release/defmis-chat
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/defmis-chat
 SITE=$ROOT/target/site
 CONF=$ROOT/deploy/nginx.conf
 NGINX=/usr/sbin/nginx
