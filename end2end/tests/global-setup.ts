@@ -21,7 +21,9 @@ export default async function globalSetup() {
     await new Promise((r) => setTimeout(r, 500));
   }
   const root = path.resolve(__dirname, "..", "..");
-  const bin = process.env.DEFMIS_BIN ?? path.join(root, "target", "release", "defmis-chat");
+  // Cargo's target directory: CARGO_TARGET_DIR when set (as `.ci/run` does), else target/.
+  const target = path.resolve(root, process.env.CARGO_TARGET_DIR ?? "target");
+  const bin = process.env.DEFMIS_BIN ?? path.join(target, "release", "defmis-chat");
   for (const [who, role] of [
     [AGENT, "agent"],
     [ADMIN, "admin"],
