@@ -20,7 +20,7 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path, Lazy, LazyRoute, SsrMode,
 };
 
@@ -88,14 +88,16 @@ fn content_security_policy() {
 /// before hydrating it (the server preloads it), later on navigation.
 /// What agents use all day is a chunk per page (home, inbox,
 /// conversation), so an agent's first page fetches only its own code (the
-/// home's first load is 389 KB gzipped; 584 KB when the three were one
+/// home's first load is 387 KB gzipped; 584 KB when the three were one
 /// group; the README's "dashboard wasm" figures). What admins and
 /// account owners open now and then, automated responses (rules, hours,
 /// log) and sign-in are a group each: those pages share most of their
 /// code, and every further group cuts the code the pages share into more,
 /// smaller files (a chunk per page: a conversation 567 KB in 181 files;
 /// the admin pages as two groups: every agent page 9–14 KB heavier). The main
-/// module holds the shell, the router and what the groups share.
+/// module holds the shell, the router and the frame of the signed-in pages
+/// (their parent route, [`pages::Frame`], with the live socket and
+/// notifications), so what every signed-in page shares is one file.
 #[derive(Clone, Copy)]
 enum Page {
     Home,
@@ -210,57 +212,6 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/dashboard") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
-                <Route
-                    path=path!("/dashboard/conversations")
-                    view={Lazy::<InboxRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/admin")
-                    view={Lazy::<AdminRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/canned")
-                    view={Lazy::<CannedRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/automation")
-                    view={Lazy::<AutomationRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/automation/hours")
-                    view={Lazy::<HoursRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/automation/log")
-                    view={Lazy::<ResponseLogRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/tokens")
-                    view={Lazy::<TokensRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/settings")
-                    view={Lazy::<SettingsRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/account")
-                    view={Lazy::<AccountRoute>::new()}
-                    ssr=SsrMode::Async
-                />
-                <Route
-                    path=path!("/dashboard/api")
-                    view={Lazy::<ApiDocsRoute>::new()}
-                    ssr=SsrMode::Async
-                />
                 <Route
                     path=path!("/dashboard/login")
                     view={Lazy::<LoginRoute>::new()}
@@ -271,11 +222,21 @@ pub fn App() -> impl IntoView {
                     view={Lazy::<SetupRoute>::new()}
                     ssr=SsrMode::Async
                 />
-                <Route
-                    path=path!("/dashboard/conversations/:id")
-                    view={Lazy::<ConversationRoute>::new()}
-                    ssr=SsrMode::Async
-                />
+                // The signed-in pages, in their frame.
+                <ParentRoute path=path!("/dashboard") view=pages::Frame ssr=SsrMode::Async>
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("conversations") view={Lazy::<InboxRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("conversations/:id") view={Lazy::<ConversationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("canned") view={Lazy::<CannedRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("automation") view={Lazy::<AutomationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("automation/hours") view={Lazy::<HoursRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("automation/log") view={Lazy::<ResponseLogRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("api") view={Lazy::<ApiDocsRoute>::new()} ssr=SsrMode::Async />
+                </ParentRoute>
             </Routes>
         </Router>
     }

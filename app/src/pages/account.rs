@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{error_box, Frame, PasswordField};
+use super::{error_box, PasswordField};
 use crate::api::{change_password, current_agent, set_display_name, sign_out_everywhere};
 use crate::types::AgentView;
 
@@ -17,7 +17,6 @@ use crate::types::AgentView;
 pub fn AccountPage() -> impl IntoView {
     let me = crate::json::resource(|| (), |_| current_agent());
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"My account"</h1>
             </div>
@@ -33,7 +32,6 @@ pub fn AccountPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

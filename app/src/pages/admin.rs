@@ -10,7 +10,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{error_box, Frame, PasswordField};
+use super::{error_box, PasswordField};
 use crate::api::{list_accounts, reset_account_password, set_account_active, CreateAccount};
 use crate::types::{AgentAccount, AgentId, Role};
 
@@ -18,7 +18,6 @@ use crate::types::{AgentAccount, AgentId, Role};
 pub fn AdminPage() -> impl IntoView {
     let accounts = crate::json::resource(|| (), |_| list_accounts());
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"Team"</h1>
             </div>
@@ -30,7 +29,6 @@ pub fn AdminPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

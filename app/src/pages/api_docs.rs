@@ -9,14 +9,13 @@
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::{error_box, Frame};
+use super::error_box;
 use crate::api::openapi_document;
 
 #[component]
 pub fn ApiDocsPage() -> impl IntoView {
     let doc = crate::json::resource(|| (), |_| openapi_document());
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"API"</h1>
                 <a href="/chat/api/openapi.json" class="muted">"openapi.json"</a>
@@ -32,7 +31,6 @@ pub fn ApiDocsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

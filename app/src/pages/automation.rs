@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use super::{error_box, Frame};
+use super::error_box;
 use crate::api::{
     auto_response_logs, auto_responses, change_auto_response, current_agent, delete_auto_response,
     get_business_hours, reorder_auto_responses, save_auto_response, save_business_hours,
@@ -50,7 +50,6 @@ fn is_admin(me: Result<Option<crate::types::AgentView>, crate::types::ApiError>)
 pub fn AutomationPage() -> impl IntoView {
     let page = crate::json::resource(|| (), |_| join(auto_responses(), current_agent()));
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"Automated responses"</h1>
             </div>
@@ -70,7 +69,6 @@ pub fn AutomationPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 
@@ -817,7 +815,6 @@ fn minutes_of(t: &str) -> Option<u32> {
 pub fn HoursPage() -> impl IntoView {
     let page = crate::json::resource(|| (), |_| join(get_business_hours(), current_agent()));
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"Business hours"</h1>
             </div>
@@ -832,7 +829,6 @@ pub fn HoursPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 
@@ -1020,7 +1016,6 @@ pub fn LogPage() -> impl IntoView {
     };
     let first = crate::json::resource(query, auto_response_logs);
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"Response log"</h1>
             </div>
@@ -1053,7 +1048,6 @@ pub fn LogPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

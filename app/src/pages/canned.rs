@@ -9,7 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{error_box, Frame};
+use super::error_box;
 use crate::api::{canned_responses, current_agent, delete_canned_response, save_canned_response};
 use crate::types::{CannedResponse, CannedResponseId, Role};
 
@@ -17,7 +17,6 @@ use crate::types::{CannedResponse, CannedResponseId, Role};
 pub fn CannedPage() -> impl IntoView {
     let page = crate::json::resource(|| (), |_| join(canned_responses(), current_agent()));
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"Canned responses"</h1>
             </div>
@@ -34,7 +33,6 @@ pub fn CannedPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

@@ -35,7 +35,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::customer_panel::CustomerPanel;
 use super::keys::{self, Shortcut, ShortcutHelp};
-use super::{error_box, live_badge, Frame};
+use super::{error_box, live_badge};
 use crate::api::{
     add_note, assign_session, canned_responses, current_agent, delete_session, earlier_messages,
     get_conversation, send_reply, set_session_status, team,
@@ -123,7 +123,6 @@ pub fn ConversationPage() -> impl IntoView {
         )
     });
     view! {
-        <Frame>
             <p>
                 <a href=super::sessions::INBOX>"← All conversations"</a>
             </p>
@@ -145,7 +144,6 @@ pub fn ConversationPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

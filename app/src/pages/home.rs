@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::sessions::{apply, session_row, Debounce, INBOX};
-use super::{error_box, live_badge, Frame};
+use super::{error_box, live_badge};
 use crate::api::{get_stats, list_sessions, team};
 use crate::attention::{agent_status, Attention};
 use crate::live::use_live;
@@ -52,7 +52,6 @@ pub fn HomePage() -> impl IntoView {
         |_| join3(get_stats(), list_sessions(activity_params()), team()),
     );
     view! {
-        <Frame>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let (stats, activity, people) = page.await;
@@ -65,7 +64,6 @@ pub fn HomePage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

@@ -1,7 +1,7 @@
 //! The dashboard's pages and the pieces they share.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{Outlet, A};
 
 use crate::api::Logout;
 use crate::attention::Attention;
@@ -61,9 +61,13 @@ fn PasswordField(
     }
 }
 
-/// The frame of every signed-in page: brand, navigation, sign-out.
+/// The frame of every signed-in page: brand, navigation, sign-out, and
+/// the page (the router's outlet). The parent route of the signed-in
+/// pages: it stays while an agent moves between them, and its code (with
+/// what every page shares: the live socket, notifications, reading JSON)
+/// is in the main module, one file, rather than in chunks each page fetches.
 #[component]
-fn Frame(children: Children) -> impl IntoView {
+pub fn Frame() -> impl IntoView {
     let attention = Attention::provide();
     let logout = <Logout as server_fn::ServerFn>::PATH;
     view! {
@@ -103,7 +107,9 @@ fn Frame(children: Children) -> impl IntoView {
                 </button>
             </form>
         </header>
-        <main class="content">{children()}</main>
+        <main class="content">
+            <Outlet />
+        </main>
     }
 }
 

@@ -18,7 +18,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use super::keys::{self, Shortcut, ShortcutHelp};
-use super::{error_box, live_badge, Frame};
+use super::{error_box, live_badge};
 use crate::api::{current_agent, list_sessions, set_session_status};
 use crate::live::use_live;
 use crate::protocol::{AgentServerFrame, Party};
@@ -244,7 +244,6 @@ pub fn SessionsPage() -> impl IntoView {
         |params| join(current_agent(), list_sessions(params)),
     );
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"Conversations"</h1>
             </div>
@@ -262,7 +261,6 @@ pub fn SessionsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

@@ -14,7 +14,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{error_box, Frame};
+use super::error_box;
 use crate::api::{rotate_identity_secret, save_widget_settings, widget_settings};
 use crate::types::{
     query_escape, short_time, AttachmentLimits, OfflineMode, SecretSource, WidgetPosition,
@@ -29,7 +29,6 @@ const PREVIEW_DELAY_MS: u64 = 400;
 pub fn SettingsPage() -> impl IntoView {
     let settings = crate::json::resource(|| (), |_| widget_settings());
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"Widget"</h1>
             </div>
@@ -41,7 +40,6 @@ pub fn SettingsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 

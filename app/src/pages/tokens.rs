@@ -9,7 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{error_box, Frame};
+use super::error_box;
 use crate::api::{create_api_token, list_api_tokens, revoke_api_token, team};
 use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
 
@@ -17,7 +17,6 @@ use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
 pub fn TokensPage() -> impl IntoView {
     let page = crate::json::resource(|| (), |_| join(list_api_tokens(), team()));
     view! {
-        <Frame>
             <div class="page-head">
                 <h1>"API tokens"</h1>
             </div>
@@ -35,7 +34,6 @@ pub fn TokensPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </Frame>
     }
 }
 
