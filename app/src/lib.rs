@@ -96,8 +96,8 @@ fn content_security_policy() {
 /// smaller files (a chunk per page: a conversation 567 KB in 181 files;
 /// the admin pages as two groups: every agent page 9–14 KB heavier). The main
 /// module holds the shell, the router and the frame of the signed-in pages
-/// (their parent route, [`pages::Frame`], with the live socket and
-/// notifications), so what every signed-in page shares is one file.
+/// (their parent route, [`pages::Frame`], with notifications and
+/// presence), so what every signed-in page shares is one file.
 #[derive(Clone, Copy)]
 enum Page {
     Home,

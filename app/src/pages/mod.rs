@@ -64,7 +64,7 @@ fn PasswordField(
 /// The frame of every signed-in page: brand, navigation, sign-out, and
 /// the page (the router's outlet). The parent route of the signed-in
 /// pages: it stays while an agent moves between them, and its code (with
-/// what every page shares: the live socket, notifications, reading JSON)
+/// what every page shares: notifications, presence, reading JSON)
 /// is in the main module, one file, rather than in chunks each page fetches.
 #[component]
 pub fn Frame() -> impl IntoView {
