@@ -312,7 +312,7 @@ impl ApiError {
 }
 
 impl FromServerFnError for ApiError {
-    type Encoder = crate::json::Json;
+    type Encoder = crate::json::JsonCodec;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

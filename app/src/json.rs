@@ -16,7 +16,7 @@
 //!
 //! - [`decode`]: bytes to a type, for the socket's frames and the upload
 //!   endpoint's answers.
-//! - [`Json`]: the same as an encoding for server functions' results
+//! - [`JsonCodec`]: the same as an encoding for server functions' results
 //!   (`output = JsonOutput`) and errors, and as the codec of the pages'
 //!   resources ([`resource`]), whose values the server writes into the page
 //!   and the browser reads back when it hydrates.
@@ -178,15 +178,17 @@ impl<'de> de::Deserializer<'de> for Tree {
     ) -> Result<V::Value, Error> {
         let (variant, value) = match self.0 {
             Value::String(variant) => (variant, None),
-            Value::Object(entries) if entries.len() == 1 => match entries.into_iter().next() {
-                Some((variant, value)) => (variant, Some(value)),
-                None => return Err(Error::custom("map with a single key")),
-            },
-            Value::Object(_) => {
-                return Err(Error::invalid_value(
-                    Unexpected::Map,
-                    &"map with a single key",
-                ))
+            Value::Object(entries) => {
+                let mut entries = entries.into_iter();
+                match (entries.next(), entries.next()) {
+                    (Some((variant, value)), None) => (variant, Some(value)),
+                    _ => {
+                        return Err(Error::invalid_value(
+                            Unexpected::Map,
+                            &"map with a single key",
+                        ))
+                    }
+                }
             }
             other => return Err(Error::invalid_type(unexpected(&other), &"string or map")),
         };
@@ -323,21 +325,21 @@ impl<'de> de::VariantAccess<'de> for Content {
 }
 
 /// JSON, written by `serde_json` and read through [`decode`].
-pub struct Json;
+pub struct JsonCodec;
 
 /// The output encoding of the dashboard's server functions: JSON in the
 /// body of a `POST`'s answer, like server_fn's own `Json`.
-pub type JsonOutput = server_fn::codec::Post<Json>;
+pub type JsonOutput = server_fn::codec::Post<JsonCodec>;
 
-impl server_fn::ContentType for Json {
+impl server_fn::ContentType for JsonCodec {
     const CONTENT_TYPE: &'static str = "application/json";
 }
 
-impl server_fn::FormatType for Json {
+impl server_fn::FormatType for JsonCodec {
     const FORMAT_TYPE: server_fn::Format = server_fn::Format::Text;
 }
 
-impl<T: Serialize> server_fn::Encodes<T> for Json {
+impl<T: Serialize> server_fn::Encodes<T> for JsonCodec {
     type Error = Error;
 
     fn encode(value: &T) -> Result<server_fn::Bytes, Self::Error> {
@@ -345,7 +347,7 @@ impl<T: Serialize> server_fn::Encodes<T> for Json {
     }
 }
 
-impl<T: DeserializeOwned> server_fn::Decodes<T> for Json {
+impl<T: DeserializeOwned> server_fn::Decodes<T> for JsonCodec {
     type Error = Error;
 
     fn decode(bytes: server_fn::Bytes) -> Result<T, Self::Error> {
@@ -353,7 +355,7 @@ impl<T: DeserializeOwned> server_fn::Decodes<T> for Json {
     }
 }
 
-impl<T: Serialize> codee::Encoder<T> for Json {
+impl<T: Serialize> codee::Encoder<T> for JsonCodec {
     type Error = Error;
     type Encoded = String;
 
@@ -362,7 +364,7 @@ impl<T: Serialize> codee::Encoder<T> for Json {
     }
 }
 
-impl<T: DeserializeOwned> codee::Decoder<T> for Json {
+impl<T: DeserializeOwned> codee::Decoder<T> for JsonCodec {
     type Error = Error;
     type Encoded = str;
 
@@ -372,12 +374,12 @@ impl<T: DeserializeOwned> codee::Decoder<T> for Json {
 }
 
 /// A page's resource (see [`Resource::new`]) whose value travels from the
-/// server-rendered page to the browser as [`Json`].
+/// server-rendered page to the browser as [`JsonCodec`].
 #[track_caller]
 pub fn resource<S, T, Fut>(
     source: impl Fn() -> S + Send + Sync + 'static,
     fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
-) -> Resource<T, Json>
+) -> Resource<T, JsonCodec>
 where
     S: PartialEq + Clone + Send + Sync + 'static,
     T: Serialize + DeserializeOwned + Send + Sync + 'static,
