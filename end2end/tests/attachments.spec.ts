@@ -113,7 +113,7 @@ test("files both ways: drop and paste in the widget, the agent sees the thumbnai
     buffer: Buffer.from(pdf),
   });
   await expect(dashboard.message("agent", "invoice.pdf").locator(".attachment-card")).toBeVisible();
-  await expect(agentPage.locator(".uploads")).toHaveCount(0);
+  await expect(agentPage.locator(".uploads")).toBeHidden();
   await expect(visitorPage.locator('.dc-msg[data-sender="agent"][data-seq] .dc-card', { hasText: "invoice.pdf" })).toBeVisible();
 
   // And drops an image on the thread, which the visitor sees as a thumbnail.

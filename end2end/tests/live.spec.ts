@@ -93,7 +93,7 @@ test("typing indicators and read receipts, both ways", async ({ browser }) => {
   await dashboard.waitLive();
   await expect(dashboard.message("customer", hello)).toBeVisible();
   const indicator = agentPage.locator(".typing-indicator");
-  await expect(indicator).toHaveCount(0);
+  await expect(indicator).toBeHidden();
 
   await visitor.connect();
 
@@ -102,13 +102,13 @@ test("typing indicators and read receipts, both ways", async ({ browser }) => {
   await expect(indicator).toBeVisible();
   await expect(indicator).toHaveText("Visitor is typing…");
   await visitor.send({ type: "typing", active: false });
-  await expect(indicator).toHaveCount(0);
+  await expect(indicator).toBeHidden();
   // Without a stop it goes away by itself after 6 s (the server passes one
   // typing frame a second, so wait that out first).
   await agentPage.waitForTimeout(1_100);
   await visitor.send({ type: "typing", active: true });
   await expect(indicator).toBeVisible();
-  await expect(indicator).toHaveCount(0, { timeout: 9_000 });
+  await expect(indicator).toBeHidden({ timeout: 9_000 });
 
   // The agent types: the visitor hears of it with a name, and of the stop
   // when the reply is sent.

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{error_box, PasswordField};
+use super::{error_box, status_line, PasswordField};
 use crate::api::{change_password, current_agent, set_display_name, sign_out_everywhere};
 use crate::types::AgentView;
 
@@ -38,7 +38,7 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn Account(agent: AgentView) -> impl IntoView {
     let name = RwSignal::new(agent.display_name.clone());
-    let notice = RwSignal::new(None::<&'static str>);
+    let notice = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -52,7 +52,9 @@ fn Account(agent: AgentView) -> impl IntoView {
                 Ok(account) => {
                     name.set(account.display_name);
                     error.set(None);
-                    notice.set(Some("Saved: visitors see this name beside your replies."));
+                    notice.set(Some(
+                        "Saved: visitors see this name beside your replies.".into(),
+                    ));
                 }
                 Err(e) => error.set(Some(e.message)),
             }
@@ -73,7 +75,7 @@ fn Account(agent: AgentView) -> impl IntoView {
                     }
                     error.set(None);
                     notice.set(Some(
-                        "Password changed. Your other sessions have ended; this one stays.",
+                        "Password changed. Your other sessions have ended; this one stays.".into(),
                     ));
                 }
                 Err(e) => error.set(Some(e.message)),
@@ -101,8 +103,8 @@ fn Account(agent: AgentView) -> impl IntoView {
         <p class="muted">
             "Signed in as " <strong>{agent.username.clone()}</strong> " (" {agent.role.as_str()} ")."
         </p>
-        {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {status_line("notice", notice)}
+        {status_line("error", error)}
         <form class="card stack display-name" on:submit=save_name>
             <h2>"Your name"</h2>
             <label>

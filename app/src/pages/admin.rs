@@ -10,8 +10,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{error_box, PasswordField};
-use crate::api::{list_accounts, reset_account_password, set_account_active, CreateAccount};
+use super::{error_box, status_line, PasswordField};
+use crate::api::{create_account, list_accounts, reset_account_password, set_account_active};
 use crate::types::{AgentAccount, AgentId, Role};
 
 #[component]
@@ -36,18 +36,42 @@ pub fn AdminPage() -> impl IntoView {
 fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
     let accounts = RwSignal::new(initial);
     let error = RwSignal::new(None::<String>);
-    let create = ServerAction::<CreateAccount>::new();
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(made)) => {
-            error.set(None);
-            accounts.update(|list| {
-                list.retain(|a| a.id != made.id);
-                list.push(made);
-            });
+    // The new account's form. Its fields are signals read on submit, not
+    // an `ActionForm`: that would put a form decoder into the wasm.
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Agent);
+    let creating = RwSignal::new(false);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if creating.get_untracked() {
+            return;
         }
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
-    });
+        creating.set(true);
+        let (name, shown, secret, role_now) = (
+            username.get_untracked(),
+            display_name.get_untracked(),
+            password.get_untracked(),
+            role.get_untracked(),
+        );
+        spawn_local(async move {
+            match create_account(name, shown, secret, role_now).await {
+                Ok(made) => {
+                    error.set(None);
+                    accounts.update(|list| {
+                        list.retain(|a| a.id != made.id);
+                        list.push(made);
+                    });
+                    username.set(String::new());
+                    display_name.set(String::new());
+                    password.set(String::new());
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            creating.set(false);
+        });
+    };
     let resetting = RwSignal::new(None::<AgentId>);
     let new_password = RwSignal::new(String::new());
     let notice = RwSignal::new(None::<String>);
@@ -171,32 +195,56 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                     }
                 })
         }}
-        {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {status_line("notice", notice)}
+        {status_line("error", error)}
         <h2>"Add someone"</h2>
-        <ActionForm action=create attr:class="stack new-account">
+        <form class="stack new-account" on:submit=create>
             <label>
-                "Username" <input type="text" name="username" required autocomplete="off" />
+                "Username"
+                <input
+                    type="text"
+                    name="username"
+                    required
+                    autocomplete="off"
+                    prop:value=move || username.get()
+                    on:input=move |ev| username.set(event_target_value(&ev))
+                />
             </label>
             <label>
-                "Shown to visitors as" <input type="text" name="display_name" />
+                "Shown to visitors as"
+                <input
+                    type="text"
+                    name="display_name"
+                    prop:value=move || display_name.get()
+                    on:input=move |ev| display_name.set(event_target_value(&ev))
+                />
             </label>
-            <label>
-                "Password (at least 10 characters)"
-                <input type="password" name="password" required minlength="10" autocomplete="new-password" />
-            </label>
+            <PasswordField
+                label="Password (at least 10 characters)"
+                name="password"
+                value=password
+                new=true
+            />
             <label>
                 "Role"
-                <select name="role">
-                    <option value=Role::Agent.as_str() selected>
+                <select
+                    name="role"
+                    on:change=move |ev| {
+                        let admin = event_target_value(&ev) == Role::Admin.as_str();
+                        role.set(if admin { Role::Admin } else { Role::Agent });
+                    }
+                >
+                    <option value=Role::Agent.as_str() selected=move || role.get() == Role::Agent>
                         "Agent"
                     </option>
-                    <option value=Role::Admin.as_str()>"Admin"</option>
+                    <option value=Role::Admin.as_str() selected=move || role.get() == Role::Admin>
+                        "Admin"
+                    </option>
                 </select>
             </label>
-            <button type="submit" class="primary" disabled=move || create.pending().get()>
+            <button type="submit" class="primary" disabled=move || creating.get()>
                 "Create account"
             </button>
-        </ActionForm>
+        </form>
     }
 }

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use super::error_box;
+use super::{error_box, status_line};
 use crate::api::{
     auto_response_logs, auto_responses, change_auto_response, current_agent, delete_auto_response,
     get_business_hours, reorder_auto_responses, save_auto_response, save_business_hours,
@@ -401,18 +401,11 @@ fn Rules(initial: Vec<AutoResponse>, admin: bool) -> impl IntoView {
     };
 
     view! {
-        <Show
-            when=move || list.with(|l| !l.is_empty())
-            fallback=|| {
-                view! {
-                    <p class="empty">
-                        "No rules yet. Add one below, or install the defaults with "
-                        <code>"defmis-chat create-default-responses"</code> "."
-                    </p>
-                }
-            }
-        >
-            <ol class="rule-list">
+        <p class="empty" hidden=move || list.with(|l| !l.is_empty())>
+            "No rules yet. Add one below, or install the defaults with "
+            <code>"defmis-chat create-default-responses"</code> "."
+        </p>
+        <ol class="rule-list" hidden=move || list.with(Vec::is_empty)>
                 <For
                     each=move || list.get().into_iter().enumerate()
                     key=|(i, r)| (*i, r.id.clone(), r.updated_at.clone())
@@ -468,9 +461,8 @@ fn Rules(initial: Vec<AutoResponse>, admin: bool) -> impl IntoView {
                         }
                     }
                 </For>
-            </ol>
-        </Show>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </ol>
+        {status_line("error", error)}
         {admin.then(|| view! { <RuleForm form save saving /> })}
         <TryIt />
     }
@@ -599,7 +591,7 @@ fn RuleForm(
             <fieldset>
                 <legend>"When"</legend>
                 <Choice label="Trigger" name="trigger" value=form.kind options=TRIGGERS />
-                <Show when=move || form.kind.get() == "keyword">
+                <div hidden=move || form.kind.get() != "keyword">
                     <Choice label="Match" name="match" value=form.matching options=MATCHES />
                     <Text
                         label="Keywords, one per line (whole words; case and accents do not matter)"
@@ -607,10 +599,10 @@ fn RuleForm(
                         value=form.keywords
                         placeholder="price\nhow much"
                     />
-                </Show>
-                <Show when=move || form.kind.get() == "no_reply">
+                </div>
+                <div hidden=move || form.kind.get() != "no_reply">
                     <Field label="Minutes without an agent's reply" name="minutes" value=form.minutes kind="number" />
-                </Show>
+                </div>
             </fieldset>
             <fieldset>
                 <legend>"Only if (optional)"</legend>
@@ -646,11 +638,14 @@ fn RuleForm(
                 <button type="submit" class="primary" disabled=move || saving.get()>
                     "Save"
                 </button>
-                <Show when=move || form.editing.with(Option::is_some)>
-                    <button type="button" class="link" on:click=move |_| form.reset()>
-                        " Cancel"
-                    </button>
-                </Show>
+                <button
+                    type="button"
+                    class="link"
+                    hidden=move || form.editing.with(Option::is_none)
+                    on:click=move |_| form.reset()
+                >
+                    " Cancel"
+                </button>
             </span>
         </form>
     }
@@ -747,7 +742,7 @@ fn TryIt() -> impl IntoView {
                 <button type="submit" class="primary">"Try"</button>
             </span>
         </form>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        {status_line("error", error)}
         {move || {
             verdict
                 .get()
@@ -982,10 +977,10 @@ fn HoursForm(initial: BusinessHoursView, admin: bool) -> impl IntoView {
             />
             {admin.then(|| view! { <span><button type="submit" class="primary">"Save"</button></span> })}
         </form>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        <Show when=move || saved.get()>
-            <p class="saved" role="status">"Saved; the widget follows at once."</p>
-        </Show>
+        {status_line("error", error)}
+        <p class="saved" role="status" hidden=move || !saved.get()>
+            "Saved; the widget follows at once."
+        </p>
     }
 }
 
@@ -1087,11 +1082,8 @@ fn LogList(page: crate::automation::AutoResponseLogPage, filter: LogQuery) -> im
         });
     };
     view! {
-        <Show
-            when=move || logs.with(|l| !l.is_empty())
-            fallback=|| view! { <p class="empty">"Nothing logged yet."</p> }
-        >
-            <table class="log">
+        <p class="empty" hidden=move || logs.with(|l| !l.is_empty())>"Nothing logged yet."</p>
+        <table class="log" hidden=move || logs.with(Vec::is_empty)>
                 <thead>
                     <tr>
                         <th>"When"</th>
@@ -1114,11 +1106,10 @@ fn LogList(page: crate::automation::AutoResponseLogPage, filter: LogQuery) -> im
                         </tr>
                     </For>
                 </tbody>
-            </table>
-        </Show>
-        <Show when=move || cursor.with(Option::is_some)>
-            <button type="button" class="link" on:click=more>"Load more"</button>
-        </Show>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </table>
+        <button type="button" class="link" hidden=move || cursor.with(Option::is_none) on:click=more>
+            "Load more"
+        </button>
+        {status_line("error", error)}
     }
 }

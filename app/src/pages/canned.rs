@@ -9,7 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::error_box;
+use super::{error_box, status_line};
 use crate::api::{canned_responses, current_agent, delete_canned_response, save_canned_response};
 use crate::types::{CannedResponse, CannedResponseId, Role};
 
@@ -45,6 +45,8 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
     let shortcut = RwSignal::new(String::new());
     let content = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
+    // Whether there is any: the list or the empty notice shows.
+    let any = Memo::new(move |_| list.with(|l| !l.is_empty()));
     let reset = move || {
         editing.set(None);
         shortcut.set(String::new());
@@ -96,11 +98,8 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
         });
     };
     view! {
-        <Show
-            when=move || list.with(|l| !l.is_empty())
-            fallback=|| view! { <p class="empty">"No canned responses yet."</p> }
-        >
-            <ul class="canned-list">
+        <p class="empty" hidden=any>"No canned responses yet."</p>
+        <ul class="canned-list" hidden=move || !any.get()>
                 <For
                     each=move || list.get()
                     key=|c| (c.id.clone(), c.updated_at.clone())
@@ -134,9 +133,8 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                             })}
                     </li>
                 </For>
-            </ul>
-        </Show>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </ul>
+        {status_line("error", error)}
         {admin
             .then(|| {
                 view! {
@@ -171,11 +169,14 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                             <button type="submit" class="primary" disabled=move || saving.get()>
                                 "Save"
                             </button>
-                            <Show when=move || editing.with(Option::is_some)>
-                                <button type="button" class="link" on:click=move |_| reset()>
-                                    " Cancel"
-                                </button>
-                            </Show>
+                            <button
+                                type="button"
+                                class="link"
+                                hidden=move || editing.with(Option::is_none)
+                                on:click=move |_| reset()
+                            >
+                                " Cancel"
+                            </button>
                         </span>
                     </form>
                 }

@@ -34,8 +34,8 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use super::customer_panel::CustomerPanel;
-use super::keys::{self, Shortcut, ShortcutHelp};
-use super::{error_box, live_badge};
+use super::keys::{self, shortcut_help, Shortcut};
+use super::{error_box, live_badge, status_line};
 use crate::api::{
     add_note, assign_session, canned_responses, current_agent, delete_session, earlier_messages,
     get_conversation, send_reply, set_session_status, team,
@@ -217,17 +217,23 @@ fn Conversation(
         }
     };
     let attention = use_context::<crate::attention::Attention>();
-    let others_viewing = {
+    // "Also viewing: …", or nothing.
+    let viewing = {
         let session_id = session_id.clone();
         let me_id = me.id.clone();
-        move || {
-            attention
+        Memo::new(move |_| {
+            let names = attention
                 .map(|a| {
                     a.board
                         .with(|b| crate::attention::viewers(b, &session_id, Some(&me_id)))
                 })
-                .unwrap_or_default()
-        }
+                .unwrap_or_default();
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!("Also viewing: {}", names.join(", "))
+            }
+        })
     };
     // "Visitor is typing…": each active frame starts a new 6 s window.
     let visitor_typing = RwSignal::new(false);
@@ -549,8 +555,7 @@ fn Conversation(
             })
         })
     });
-    // Memos, so that these lists are made again only when they appear or
-    // go, not on every change of what they hold.
+    // Whether these lists show (they stay in the page, hidden when empty).
     let offering = Memo::new(move |_| suggestions.with(|s| !s.is_empty()));
     let sending_files = Memo::new(move |_| uploads.with(|u| !u.is_empty()));
     let expand = move |text: String| {
@@ -769,217 +774,202 @@ fn Conversation(
         })
     };
     view! {
-        <div class="page-head">
-            <h1 class="conversation-title">{title}</h1>
-            <span class="status" data-status=move || session.with(|s| s.status.as_str())>
-                {move || session.with(|s| s.status.as_str())}
-            </span>
-            {live_badge(live)}
-            <button type="button" class="secondary" on:click=toggle_status>
-                {move || match session.with(|s| s.status) {
-                    SessionStatus::Open => "Close conversation",
-                    SessionStatus::Closed => "Reopen",
-                }}
-            </button>
-            {is_admin
-                .then(|| {
-                    view! {
-                        <button type="button" class="danger delete-conversation" on:click=remove>
-                            "Delete"
-                        </button>
-                    }
-                })}
-        </div>
-        {move || deleted.get().then(|| view! {
-            <p class="deleted-notice" role="alert">
+            <div class="page-head">
+                <h1 class="conversation-title">{title}</h1>
+                <span class="status" data-status=move || session.with(|s| s.status.as_str())>
+                    {move || session.with(|s| s.status.as_str())}
+                </span>
+                {live_badge(live)}
+                <button type="button" class="secondary" on:click=toggle_status>
+                    {move || match session.with(|s| s.status) {
+                        SessionStatus::Open => "Close conversation",
+                        SessionStatus::Closed => "Reopen",
+                    }}
+                </button>
+                {is_admin
+                    .then(|| {
+                        view! {
+                            <button type="button" class="danger delete-conversation" on:click=remove>
+                                "Delete"
+                            </button>
+                        }
+                    })}
+            </div>
+            <p class="deleted-notice" role="alert" hidden=move || !deleted.get()>
                 "This conversation was deleted, with its messages, notes and files. "
                 <a href="/dashboard/conversations">"Back to the inbox"</a>
             </p>
-        })}
-        <p class="muted">
-            {move || session.with(|s| s.email.clone().unwrap_or_default())}
-        </p>
-        <ShortcutHelp open=help />
-        <p class="collision" aria-live="polite">
-            {move || {
-                let names = others_viewing();
-                (!names.is_empty())
-                    .then(|| {
-                        view! {
-                            <span class="viewers">{format!("Also viewing: {}", names.join(", "))}</span>
-                        }
-                    })
-            }}
-            {move || {
-                agent_typing
-                    .get()
-                    .map(|name| view! { <span class="agent-typing">{format!("{name} is typing…")}</span> })
-            }}
-        </p>
-        <div class="assignment">
-            <span>
-                "Assigned to: "
-                <strong class="assignee-name">
-                    {move || {
-                        session.with(|s| s.assignee_name.clone().unwrap_or_else(|| "nobody".into()))
-                    }}
-                </strong>
-            </span>
-            {
-                let mine = mine.clone();
-                move || (!mine()).then(|| view! {
-                    <button type="button" class="secondary assign-me" on:click=take.clone()>
-                        "Assign to me"
-                    </button>
-                })
-            }
-            {move || assignee().is_some().then(|| view! {
-                <button type="button" class="secondary unassign" on:click=release.clone()>
+            <p class="muted">
+                {move || session.with(|s| s.email.clone().unwrap_or_default())}
+            </p>
+            {shortcut_help(help)}
+            <p class="collision" aria-live="polite">
+                <span class="viewers" hidden=move || viewing.with(String::is_empty)>{viewing}</span>
+                <span class="agent-typing" hidden=move || agent_typing.with(Option::is_none)>
+                    {move || agent_typing.get().map(|name| format!("{name} is typing…"))}
+                </span>
+            </p>
+            <div class="assignment">
+                <span>
+                    "Assigned to: "
+                    <strong class="assignee-name">
+                        {move || {
+                            session.with(|s| s.assignee_name.clone().unwrap_or_else(|| "nobody".into()))
+                        }}
+                    </strong>
+                </span>
+                <button type="button" class="secondary assign-me" hidden=mine on:click=take>
+                    "Assign to me"
+                </button>
+                <button
+                    type="button"
+                    class="secondary unassign"
+                    hidden=move || assignee().is_none()
+                    on:click=release
+                >
                     "Unassign"
                 </button>
-            })}
-            <label>
-                "Assign to "
-                <select name="assignee" on:change=choose>
-                    <option value="" selected=move || assignee().is_none()>
-                        "Nobody"
-                    </option>
-                    {team
-                        .get_value()
-                        .into_iter()
-                        .map(|a| {
-                            let id = a.id.clone();
-                            let name = crate::types::staff_name(&a.display_name, &a.username);
-                            view! {
-                                <option
-                                    value=a.id.to_string()
-                                    selected=move || assignee().as_ref() == Some(&id)
-                                >
-                                    {name}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
-            </label>
-        </div>
-        <CustomerPanel session visitor earlier=earlier_conversations />
-        {move || has_earlier.get().then(|| view! {
-            <button type="button" class="secondary load-earlier" on:click=load_earlier>
+                <label>
+                    "Assign to "
+                    <select name="assignee" on:change=choose>
+                        <option value="" selected=move || assignee().is_none()>
+                            "Nobody"
+                        </option>
+                        {team
+                            .get_value()
+                            .into_iter()
+                            .map(|a| {
+                                let id = a.id.clone();
+                                let name = crate::types::staff_name(&a.display_name, &a.username);
+                                view! {
+                                    <option
+                                        value=a.id.to_string()
+                                        selected=move || assignee().as_ref() == Some(&id)
+                                    >
+                                        {name}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+            </div>
+            <CustomerPanel session visitor earlier=earlier_conversations />
+            <button
+                type="button"
+                class="secondary load-earlier"
+                hidden=move || !has_earlier.get()
+                on:click=load_earlier
+            >
                 "Load earlier messages"
             </button>
-        })}
-        <div
-            class="thread"
-            class:dragging=move || dragging.get()
-            on:dragenter=on_dragover
-            on:dragover=on_dragover
-            on:dragleave=on_dragleave
-            on:drop=on_drop
-        >
-        <p class="drop-hint" aria-hidden="true">"Drop files to send them"</p>
-        <ol class="messages" role="log" aria-live="polite">
-            <For each=move || entries.get() key=Entry::key let:entry>
-                {match entry {
-                    Entry::Note(note) => Either::Left(note_item(note)),
-                    Entry::Message(message) => Either::Right(view! {
-                <li
-                    class="msg"
-                    data-sender=message.sender.as_str()
-                    data-seq=message.seq
-                >
-                    <span class="who">
-                        {match message.sender {
-                            crate::types::Sender::Customer => "Visitor".to_string(),
-                            crate::types::Sender::Bot => "Bot".to_string(),
-                            crate::types::Sender::Agent => {
-                                message.agent_name.clone().unwrap_or_else(|| "Agent".into())
-                            }
+            <div
+                class="thread"
+                class:dragging=move || dragging.get()
+                on:dragenter=on_dragover
+                on:dragover=on_dragover
+                on:dragleave=on_dragleave
+                on:drop=on_drop
+            >
+            <p class="drop-hint" aria-hidden="true">"Drop files to send them"</p>
+            <ol class="messages" role="log" aria-live="polite">
+                <For each=move || entries.get() key=Entry::key let:entry>
+                    {match entry {
+                        Entry::Note(note) => Either::Left(note_item(note)),
+                        Entry::Message(message) => Either::Right(view! {
+                    <li
+                        class="msg"
+                        data-sender=message.sender.as_str()
+                        data-seq=message.seq
+                    >
+                        <span class="who">
+                            {match message.sender {
+                                crate::types::Sender::Customer => "Visitor".to_string(),
+                                crate::types::Sender::Bot => "Bot".to_string(),
+                                crate::types::Sender::Agent => {
+                                    message.agent_name.clone().unwrap_or_else(|| "Agent".into())
+                                }
+                            }}
+                        </span>
+                        <time>{short_time(&message.created_at)}</time>
+                        {message.attachment.clone().map(|a| attachment_item(*a))}
+                        <div class="text">{message.content.clone()}</div>
+                        {move || {
+                            (seen.get() == Some(message.seq))
+                                .then(|| view! { <span class="seen-marker">"Seen"</span> })
                         }}
-                    </span>
-                    <time>{short_time(&message.created_at)}</time>
-                    {message.attachment.clone().map(|a| attachment_item(*a))}
-                    <div class="text">{message.content.clone()}</div>
-                    {move || {
-                        (seen.get() == Some(message.seq))
-                            .then(|| view! { <span class="seen-marker">"Seen"</span> })
-                    }}
-                </li>
-                    }),
-                }}
-            </For>
-        </ol>
-        <div class="typing-status" role="status" aria-live="polite">
-            {move || visitor_typing.get().then(|| view! {
-                <p class="typing-indicator muted">"Visitor is typing…"</p>
-            })}
-        </div>
-        {move || offering.get().then(|| view! {
-            <ul class="canned-suggestions" aria-label="Canned responses">
-                <For each=move || suggestions.get() key=|c| c.id.clone() let:c>
-                    <li>
-                        <button
-                            type="button"
-                            class="canned-suggestion"
-                            on:click={
-                                let text = c.content.clone();
-                                move |_| expand(text.clone())
-                            }
-                        >
-                            <code>{format!("/{}", c.shortcut)}</code>
-                            " "
-                            <span class="muted">{crate::types::preview(&c.content, 80)}</span>
-                        </button>
                     </li>
+                        }),
+                    }}
                 </For>
-            </ul>
-        })}
-        {move || sending_files.get().then(|| view! {
-            <ul class="uploads" aria-label="Files being sent">
+            </ol>
+            <div class="typing-status" role="status" aria-live="polite">
+                <p class="typing-indicator muted" hidden=move || !visitor_typing.get()>
+                    "Visitor is typing…"
+                </p>
+            </div>
+            <ul class="canned-suggestions" aria-label="Canned responses" hidden=move || !offering.get()>
+                    <For each=move || suggestions.get() key=|c| c.id.clone() let:c>
+                        <li>
+                            <button
+                                type="button"
+                                class="canned-suggestion"
+                                on:click={
+                                    let text = c.content.clone();
+                                    move |_| expand(text.clone())
+                                }
+                            >
+                                <code>{format!("/{}", c.shortcut)}</code>
+                                " "
+                                <span class="muted">{crate::types::preview(&c.content, 80)}</span>
+                            </button>
+                        </li>
+                    </For>
+                </ul>
+            <ul class="uploads" aria-label="Files being sent" hidden=move || !sending_files.get()>
                 <For each=move || uploads.get() key=|u| (u.client_id.clone(), u.state.key()) let:u>
                     {upload_item(u)}
                 </For>
             </ul>
-        })}
-        <form class="reply" on:submit=on_submit>
-            <textarea
-                name="content"
-                placeholder="Write a reply… (Enter sends, Shift+Enter for a new line)"
-                prop:value=move || draft.get()
-                on:input=on_input
-                on:keydown=on_keydown
-                on:paste=on_paste
-            ></textarea>
-            <div class="reply-actions">
-                {limits.with_value(Option::is_some).then(|| view! {
-                    <label class="attach-button secondary" title="Attach files (or drop or paste them here)">
-                        "Attach"
-                        <input type="file" class="attach-input" multiple on:change=on_pick.clone() />
-                    </label>
-                })}
-                <button
-                    type="submit"
-                    class="primary"
-                    disabled=move || sending.get() || deleted.get()
-                >
-                    "Send"
-                </button>
+            <form class="reply" on:submit=on_submit>
+                <textarea
+                    name="content"
+                    placeholder="Write a reply… (Enter sends, Shift+Enter for a new line)"
+                    prop:value=move || draft.get()
+                    on:input=on_input
+                    on:keydown=on_keydown
+                    on:paste=on_paste
+                ></textarea>
+                <div class="reply-actions">
+                    {limits.with_value(Option::is_some).then(|| view! {
+                        <label class="attach-button secondary" title="Attach files (or drop or paste them here)">
+                            "Attach"
+                            <input type="file" class="attach-input" multiple on:change=on_pick.clone() />
+                        </label>
+                    })}
+                    <button
+                        type="submit"
+                        class="primary"
+                        disabled=move || sending.get() || deleted.get()
+                    >
+                        "Send"
+                    </button>
+                </div>
+            </form>
             </div>
-        </form>
-        </div>
-        <form class="note-form" on:submit=on_note>
-            <textarea
-                name="note"
-                placeholder="A private note for the team (the visitor never sees it)"
-                prop:value=move || note_draft.get()
-                on:input=move |ev| note_draft.set(event_target_value(&ev))
-            ></textarea>
-            <button type="submit" class="secondary" disabled=move || note_sending.get()>
-                "Add note"
-            </button>
-        </form>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-    }
+            <form class="note-form" on:submit=on_note>
+                <textarea
+                    name="note"
+                    placeholder="A private note for the team (the visitor never sees it)"
+                    prop:value=move || note_draft.get()
+                    on:input=move |ev| note_draft.set(event_target_value(&ev))
+                ></textarea>
+                <button type="submit" class="secondary" disabled=move || note_sending.get()>
+                    "Add note"
+                </button>
+            </form>
+    {status_line("error", error)}
+        }
 }
 
 /// How near the top of the page scrolling up loads earlier messages.

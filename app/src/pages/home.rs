@@ -7,7 +7,6 @@
 //! `svg.per-day rect[data-date][data-count]`, `.activity .session-row`.
 
 use futures_util::future::join3;
-use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -74,7 +73,7 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
     }
     let stats = RwSignal::new(stats);
     let recent = RwSignal::new(activity.sessions);
-    // The list is made again only when it starts or stops being empty.
+    // Whether there is any: the list or the empty notice shows.
     let any = Memo::new(move |_| recent.with(|l| !l.is_empty()));
     let refresh_stats = move || {
         spawn_local(async move {
@@ -157,21 +156,18 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
                     "All conversations →"
                 </a>
             </h2>
-            {move || if !any.get() {
-                Either::Left(view! { <p class="empty">"Nothing yet: conversations appear here as visitors write."</p> })
-            } else {
-                Either::Right(view! {
-                <ul class="session-list">
-                    <For
-                        each=move || recent.get()
-                        key=|s| (s.id.clone(), s.last_seq, s.status, s.unread, s.assignee_id.clone())
-                        let:session
-                    >
-                        {session_row(session, None)}
-                    </For>
-                </ul>
-                })
-            }}
+            <p class="empty" hidden=any>
+                "Nothing yet: conversations appear here as visitors write."
+            </p>
+            <ul class="session-list" hidden=move || !any.get()>
+                <For
+                    each=move || recent.get()
+                    key=|s| (s.id.clone(), s.last_seq, s.status, s.unread, s.assignee_id.clone())
+                    let:session
+                >
+                    {session_row(session, None)}
+                </For>
+            </ul>
         </section>
     }
 }

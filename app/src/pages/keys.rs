@@ -99,29 +99,27 @@ pub fn focus(selector: &str) {
     let _ = selector;
 }
 
-/// The list of shortcuts, shown while `open`.
-#[component]
-pub fn ShortcutHelp(open: RwSignal<bool>) -> impl IntoView {
+/// The list of shortcuts, shown while `open` (a plain function, not a
+/// component, so that its view is not erased into an `AnyView` of its own).
+pub fn shortcut_help(open: RwSignal<bool>) -> impl IntoView {
     view! {
-        {move || open.get().then(|| view! {
-            <div class="shortcut-help" role="dialog" aria-label="Keyboard shortcuts">
-                <h2>"Keyboard shortcuts"</h2>
-                <dl>
-                    {HELP
-                        .iter()
-                        .map(|(key, what)| view! {
-                            <dt>
-                                <kbd>{*key}</kbd>
-                            </dt>
-                            <dd>{*what}</dd>
-                        })
-                        .collect_view()}
-                </dl>
-                <button type="button" class="secondary" on:click=move |_| open.set(false)>
-                    "Close"
-                </button>
-            </div>
-        })}
+        <div class="shortcut-help" role="dialog" aria-label="Keyboard shortcuts" hidden=move || !open.get()>
+            <h2>"Keyboard shortcuts"</h2>
+            <dl>
+                {HELP
+                    .iter()
+                    .map(|(key, what)| view! {
+                        <dt>
+                            <kbd>{*key}</kbd>
+                        </dt>
+                        <dd>{*what}</dd>
+                    })
+                    .collect_view()}
+            </dl>
+            <button type="button" class="secondary" on:click=move |_| open.set(false)>
+                "Close"
+            </button>
+        </div>
     }
 }
 

@@ -139,6 +139,18 @@ fn error_box(error: ApiError) -> impl IntoView {
     }
 }
 
+/// A line of text that shows while `text` holds some: an error (`error`,
+/// announced at once) or a notice (`notice`). The line stays in the page,
+/// hidden when empty, so every page shares this one view.
+fn status_line(class: &'static str, text: RwSignal<Option<String>>) -> impl IntoView {
+    let role = if class == "error" { "alert" } else { "status" };
+    view! {
+        <p class=class role=role hidden=move || text.with(Option::is_none)>
+            {move || text.get()}
+        </p>
+    }
+}
+
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]

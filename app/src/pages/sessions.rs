@@ -11,13 +11,12 @@
 //! `.assignee`, `.waiting-marker`.
 
 use futures_util::future::join;
-use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
-use super::keys::{self, Shortcut, ShortcutHelp};
+use super::keys::{self, shortcut_help, Shortcut};
 use super::{error_box, live_badge};
 use crate::api::{current_agent, list_sessions, set_session_status};
 use crate::live::use_live;
@@ -495,8 +494,8 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
     });
     let filtered = params.with_value(|p| *p != InboxParams::default());
     let shown = move || sessions.with(Vec::len);
-    // A memo, so that the list is made again only when it starts or stops
-    // being empty, not on every change of a row.
+    // Whether there is any: the list or the empty notice shows (both stay
+    // in the page, one hidden).
     let any = Memo::new(move |_| shown() > 0);
     view! {
         <div class="list-head">
@@ -511,17 +510,15 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                 "Shortcuts (?)"
             </button>
         </div>
-        <ShortcutHelp open=help />
-        {move || if !any.get() {
-            let text = if filtered {
+        {shortcut_help(help)}
+        <p class="empty" hidden=any>
+            {if filtered {
                 "No conversation matches these filters."
             } else {
                 "No conversations yet. They appear here the moment a visitor writes."
-            };
-            Either::Left(view! { <p class="empty">{text}</p> })
-        } else {
-            Either::Right(view! {
-            <ul class="session-list">
+            }}
+        </p>
+        <ul class="session-list" hidden=move || !any.get()>
                 <For
                     each=move || sessions.get()
                     key=|s| {
@@ -539,14 +536,10 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                 >
                     {session_row(session, Some(selected))}
                 </For>
-            </ul>
-            })
-        }}
-        {move || next_cursor.with(Option::is_some).then(|| view! {
-            <button class="load-more" on:click=load_more>
-                "Load older conversations"
-            </button>
-        })}
+        </ul>
+        <button class="load-more" hidden=move || next_cursor.with(Option::is_none) on:click=load_more>
+            "Load older conversations"
+        </button>
     }
 }
 

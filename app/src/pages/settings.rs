@@ -14,7 +14,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::error_box;
+use super::{error_box, status_line};
 use crate::api::{rotate_identity_secret, save_widget_settings, widget_settings};
 use crate::types::{
     query_escape, short_time, AttachmentLimits, OfflineMode, SecretSource, WidgetPosition,
@@ -147,7 +147,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
     let available = RwSignal::new(true);
     let preview_src = RwSignal::new(Draft::of(&initial).preview_src(true));
     let error = RwSignal::new(None::<String>);
-    let status = RwSignal::new(None::<&'static str>);
+    let status = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
     // The preview follows the form a moment after the last change.
@@ -181,7 +181,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                     saved.set(now);
                     error.set(None);
                     status.set(Some(
-                        "Saved. Every widget uses these settings from its next page load.",
+                        "Saved. Every widget uses these settings from its next page load.".into(),
                     ));
                 }
                 Err(e) => {
@@ -212,7 +212,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                 Ok(now) => {
                     saved.set(now);
                     error.set(None);
-                    status.set(Some("A new identity secret is in force."));
+                    status.set(Some("A new identity secret is in force.".into()));
                 }
                 Err(e) => error.set(Some(e.message)),
             }
@@ -443,8 +443,8 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                         }}
                     </span>
                 </div>
-                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                {move || status.get().map(|s| view! { <p class="notice" role="status">{s}</p> })}
+                {status_line("error", error)}
+                {status_line("notice", status)}
             </form>
             <section class="preview-column">
                 <div class="card">
@@ -565,10 +565,10 @@ fn Snippet(saved: RwSignal<WidgetSettingsView>) -> impl IntoView {
             </div>
             <p class="muted">"Paste before " <code>"</body>"</code> " on every page:"</p>
             <pre><code>{code}</code></pre>
-            <Show when=move || saved.with(|s| s.identity_secret.is_some())>
+            <div hidden=move || saved.with(|s| s.identity_secret.is_none())>
                 <h3>"customerHash on your server"</h3>
                 <pre class="hmac-example"><code>{HMAC_EXAMPLES}</code></pre>
-            </Show>
+            </div>
         </div>
     }
 }

@@ -9,7 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::error_box;
+use super::{error_box, status_line};
 use crate::api::{create_api_token, list_api_tokens, revoke_api_token, team};
 use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
 
@@ -87,23 +87,12 @@ fn Tokens(initial: Vec<ApiTokenView>, people: Vec<AgentAccount>) -> impl IntoVie
         });
     };
     view! {
-        {move || {
-            shown
-                .get()
-                .map(|value| {
-                    view! {
-                        <div class="card new-token" role="status">
-                            <p>"Copy the new token now: it is not shown again."</p>
-                            <code class="new-token-value">{value}</code>
-                        </div>
-                    }
-                })
-        }}
-        <Show
-            when=move || tokens.with(|l| !l.is_empty())
-            fallback=|| view! { <p class="empty">"No API tokens."</p> }
-        >
-            <table class="accounts tokens">
+        <div class="card new-token" role="status" hidden=move || shown.with(Option::is_none)>
+            <p>"Copy the new token now: it is not shown again."</p>
+            <code class="new-token-value">{move || shown.get()}</code>
+        </div>
+        <p class="empty" hidden=move || tokens.with(|l| !l.is_empty())>"No API tokens."</p>
+        <table class="accounts tokens" hidden=move || tokens.with(Vec::is_empty)>
                 <thead>
                     <tr>
                         <th>"Name"</th>
@@ -137,9 +126,8 @@ fn Tokens(initial: Vec<ApiTokenView>, people: Vec<AgentAccount>) -> impl IntoVie
                         </tr>
                     </For>
                 </tbody>
-            </table>
-        </Show>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </table>
+        {status_line("error", error)}
         <h2>"New token"</h2>
         <form class="stack new-token" on:submit=create>
             <label>
