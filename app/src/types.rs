@@ -702,6 +702,23 @@ impl Role {
     }
 }
 
+/// `value` rounded to `places` decimals (at most 9), written without
+/// the float formatter: `decimal(12.345, 1)` is `"12.3"`. `{:.1}` and
+/// `{}` of a float would put core's float printing, with its tables, into
+/// the dashboard's wasm.
+pub fn decimal(value: f64, places: u32) -> String {
+    let scale = 10u64.pow(places.min(9));
+    let scaled = (value * scale as f64).round() as i64;
+    let sign = if scaled < 0 { "-" } else { "" };
+    let n = scaled.unsigned_abs();
+    if scale == 1 {
+        format!("{sign}{n}")
+    } else {
+        let width = places.min(9) as usize;
+        format!("{sign}{}.{:0width$}", n / scale, n % scale)
+    }
+}
+
 /// Shortens a conversation preview to `max` characters, on a char boundary.
 pub fn preview(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max).collect();
@@ -722,6 +739,21 @@ pub fn short_time(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_without_the_float_formatter() {
+        assert_eq!(decimal(12.345, 1), "12.3");
+        assert_eq!(decimal(12.35, 1), "12.4");
+        assert_eq!(decimal(0.0, 1), "0.0");
+        assert_eq!(decimal(7.0, 2), "7.00");
+        assert_eq!(decimal(6.94, 2), "6.94");
+        assert_eq!(decimal(-3.25, 1), "-3.3");
+        assert_eq!(decimal(-0.01, 1), "0.0");
+        assert_eq!(decimal(158.0, 0), "158");
+        for v in [0.05, 1.5, 99.99, 123.456, 560.0 / 14.0] {
+            assert_eq!(decimal(v, 2), format!("{v:.2}"), "{v}");
+        }
+    }
 
     #[test]
     fn secret_sources_are_named_as_in_json() {

@@ -24,7 +24,8 @@ pub fn ApiDocsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match doc.await {
                         Ok(text) => {
-                            let doc: Value = serde_json::from_str(&text).unwrap_or_default();
+                            // Through the one JSON parser every page shares.
+                            let doc: Value = crate::json::decode(text.as_bytes()).unwrap_or_default();
                             view! { <Reference doc /> }.into_any()
                         }
                         Err(error) => error_box(error).into_any(),

@@ -26,7 +26,7 @@ use crate::automation::{
     AutoResponseVerdict, BusinessHours, BusinessHoursView, Conditions, DateHours, Interval,
     KeywordMatch, LogQuery, NewAutoResponse, Trigger, VisitorKind, DEFAULT_COOLDOWN_SECONDS,
 };
-use crate::types::{short_time, Role, SessionStatus};
+use crate::types::{decimal, short_time, Role, SessionStatus};
 
 /// The three pages' links.
 #[component]
@@ -933,9 +933,9 @@ fn HoursForm(initial: BusinessHoursView, admin: bool) -> impl IntoView {
                                         .filter(|(o, c)| o < c && *c <= 1440)
                                         .map(|(o, c)| {
                                             let style = format!(
-                                                "left:{:.2}%;width:{:.2}%",
-                                                f64::from(o) / 14.4,
-                                                f64::from(c - o) / 14.4,
+                                                "left:{}%;width:{}%",
+                                                decimal(f64::from(o) / 14.4, 2),
+                                                decimal(f64::from(c - o) / 14.4, 2),
                                             );
                                             view! { <span class="week-open" style=style></span> }
                                         })

@@ -1062,7 +1062,11 @@ fn upload_item(u: Upload) -> impl IntoView {
         UploadState::Sending(done) => Either::Left(view! {
             <li class="upload" data-state="sending" data-client-id=id>
                 <span class="upload-name">{label.clone()}</span>
-                <progress max="1" value=done aria-label=format!("Sending {label}")></progress>
+                <progress
+                    max="1000"
+                    value={(done.clamp(0.0, 1.0) * 1000.0).round() as u32}
+                    aria-label=format!("Sending {label}")
+                ></progress>
                 <button type="button" class="secondary upload-cancel" on:click=cancel>"Cancel"</button>
             </li>
         }),

@@ -16,7 +16,7 @@ use crate::api::{get_stats, list_sessions, team};
 use crate::attention::{agent_status, Attention};
 use crate::live::use_live;
 use crate::protocol::{AgentServerFrame, PresenceStatus};
-use crate::types::{staff_name, AgentAccount};
+use crate::types::{decimal, staff_name, AgentAccount};
 use crate::types::{DayCount, InboxParams, SessionPage, Stats};
 
 /// How many conversations "Latest activity" shows.
@@ -237,10 +237,10 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
             view! {
                 <g>
                     <rect
-                        x=format!("{x:.1}")
-                        y=format!("{y:.1}")
-                        width=format!("{:.1}", slot * 0.7)
-                        height=format!("{h:.1}")
+                        x=decimal(x, 1)
+                        y=decimal(y, 1)
+                        width=decimal(slot * 0.7, 1)
+                        height=decimal(h, 1)
                         rx="2"
                         data-date=day.date.clone()
                         data-count=day.conversations
@@ -250,12 +250,12 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
                     {(day.conversations > 0)
                         .then(|| {
                             view! {
-                                <text x=format!("{:.1}", x + slot * 0.35) y=format!("{:.1}", y - 3.0) class="bar-value">
+                                <text x=decimal(x + slot * 0.35, 1) y=decimal(y - 3.0, 1) class="bar-value">
                                     {day.conversations}
                                 </text>
                             }
                         })}
-                    <text x=format!("{:.1}", x + slot * 0.35) y=format!("{:.1}", HEIGHT + LABELS - 4.0) class="bar-label">
+                    <text x=decimal(x + slot * 0.35, 1) y=decimal(HEIGHT + LABELS - 4.0, 1) class="bar-label">
                         {short}
                     </text>
                 </g>
@@ -267,7 +267,7 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
             class="per-day"
             role="img"
             aria-label=label
-            viewBox=format!("0 0 {WIDTH} {}", HEIGHT + LABELS)
+            viewBox=format!("0 0 {} {}", decimal(WIDTH, 0), decimal(HEIGHT + LABELS, 0))
             preserveAspectRatio="xMidYMid meet"
         >
             {bars}

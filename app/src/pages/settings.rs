@@ -62,21 +62,48 @@ struct Draft {
     files_types: Vec<String>,
 }
 
-const MIB: f64 = 1024.0 * 1024.0;
+const MIB: u64 = 1024 * 1024;
 
-/// Bytes as MB for the form: `10485760` → `10`, `1536000` → `1.465`.
+/// Bytes as MB for the form, to a thousandth: `10485760` → `10`,
+/// `1536000` → `1.465`. Integers only: the float formatter and parser
+/// would put core's float printing and reading, with their tables (about
+/// 10 KB of them), into the main wasm module every page loads.
 fn megabytes(bytes: u64) -> String {
-    let mb = (bytes as f64 / MIB * 1000.0).round() / 1000.0;
-    format!("{mb}")
+    let thousandths = bytes.saturating_mul(1000).saturating_add(MIB / 2) / MIB;
+    let (whole, part) = (thousandths / 1000, thousandths % 1000);
+    if part == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{part:03}")
+            .trim_end_matches('0')
+            .to_string()
+    }
 }
 
-/// The form's MB as bytes; what cannot be read is 0, which the server
-/// refuses with its reason.
+/// The form's MB as bytes (`1.5` or `1,5`; decimals past the ninth are
+/// dropped); what cannot be read is 0, which the server refuses with its
+/// reason.
 fn bytes_of(mb: &str) -> u64 {
-    match mb.trim().replace(',', ".").parse::<f64>() {
-        Ok(mb) if mb.is_finite() && mb > 0.0 => (mb * MIB).round() as u64,
-        _ => 0,
+    let text = mb.trim().replace(',', ".");
+    let (whole, part) = text.split_once('.').unwrap_or((&text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && part.is_empty()) || !digits(whole) || !digits(part) {
+        return 0;
     }
+    let Ok(whole) = (if whole.is_empty() {
+        Ok(0)
+    } else {
+        whole.parse::<u64>()
+    }) else {
+        return 0;
+    };
+    let part = &part[..part.len().min(9)];
+    let scale = 10u64.pow(part.len() as u32);
+    let fraction = part.parse::<u64>().unwrap_or(0);
+    whole
+        .checked_mul(MIB)
+        .and_then(|b| b.checked_add((fraction * MIB + scale / 2) / scale))
+        .unwrap_or(0)
 }
 
 impl Draft {
@@ -597,7 +624,24 @@ mod tests {
         assert_eq!(megabytes(1536 * 1024), "1.5");
         assert_eq!(bytes_of(" 1,5 "), 1536 * 1024);
         assert_eq!(bytes_of("0.001"), 1049);
-        for unreadable in ["", "ten", "-1", "0", "NaN", "inf"] {
+        assert_eq!(megabytes(1_536_000), "1.465");
+        assert_eq!(megabytes(0), "0");
+        assert_eq!(bytes_of("2.25"), 2_359_296);
+        assert_eq!(bytes_of(".5"), 512 * 1024);
+        assert_eq!(bytes_of("3."), 3 << 20);
+        assert_eq!(bytes_of("1.0000000001"), 1 << 20);
+        for unreadable in [
+            "",
+            ".",
+            "ten",
+            "-1",
+            "0",
+            "NaN",
+            "inf",
+            "1e3",
+            "1.2.3",
+            "99999999999999999999",
+        ] {
             assert_eq!(bytes_of(unreadable), 0, "{unreadable:?}");
         }
     }
