@@ -588,7 +588,7 @@ test("each agent page and each group of other pages is its own wasm chunk, fetch
   };
 
   // Sign-in (its own group), then the home (its own chunk): neither the
-  // inbox's, a conversation's nor the admin pages' chunk is fetched.
+  // inbox's, a conversation's nor any admin page's chunk is fetched.
   const first = await browser.newContext();
   const page = await first.newPage();
   const pageConsole = watchConsole(page, "dashboard");
@@ -599,12 +599,20 @@ test("each agent page and each group of other pages is its own wasm chunk, fetch
   expect(fetched("home_page")).toBe(true);
   expect(fetched("inbox_page")).toBe(false);
   expect(fetched("conversation_page")).toBe(false);
-  expect(fetched("admin_pages")).toBe(false);
-  // Moving to an admin page in the page (no reload) fetches its chunk.
+  for (const group of ["settings_page", "people_pages", "reference_pages"]) expect(fetched(group)).toBe(false);
+  // Moving to an admin page in the page (no reload) fetches its chunk, and
+  // only its own: the widget settings are a chunk, the team, tokens and
+  // account pages a group, canned responses and the API reference another.
   await page.locator("nav").getByRole("link", { name: "Widget" }).click();
   await expect(page).toHaveURL(/\/dashboard\/settings$/);
   await expect(page.locator(".snippet pre code").first()).toContainText("DEFMISChat");
-  expect(fetched("admin_pages")).toBe(true);
+  expect(fetched("settings_page")).toBe(true);
+  expect(fetched("people_pages")).toBe(false);
+  await page.locator("nav").getByRole("link", { name: "Team" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/admin$/);
+  await expect(page.locator("form.new-account")).toBeVisible();
+  expect(fetched("people_pages")).toBe(true);
+  expect(fetched("reference_pages")).toBe(false);
   // Automated responses are a group of their own.
   expect(fetched("automation_pages")).toBe(false);
   await page.locator("nav").getByRole("link", { name: "Automation" }).click();
@@ -625,7 +633,7 @@ test("each agent page and each group of other pages is its own wasm chunk, fetch
   expect(directFetched("inbox_page")).toBe(true);
   expect(directFetched("home_page")).toBe(false);
   expect(directFetched("conversation_page")).toBe(false);
-  expect(directFetched("admin_pages")).toBe(false);
+  for (const group of ["settings_page", "people_pages", "reference_pages"]) expect(directFetched(group)).toBe(false);
   expect(directFetched("sign_in_pages")).toBe(false);
   expect(directFetched("automation_pages")).toBe(false);
   directConsole.check();
