@@ -29,7 +29,7 @@ use crate::chat::store::Written;
 use crate::chat::ChatService;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::storage::now;
+use crate::storage::{auto_response_jobs, now};
 
 /// Workers judging messages (by conversation).
 pub const WORKERS: usize = 4;
@@ -91,16 +91,32 @@ impl Engine {
     pub async fn on_message(&self, written: &Written) -> Result<(), AppError> {
         let rules = self.service.rules();
         let judging = rules.iter().any(|r| r.view.enabled && r.on_message());
-        let hold = if judging {
-            self.service.store().hold(&written.conversation.id).await?
+        let judged = self.judge(written, &rules);
+        self.holding(&written.conversation.id, judging, judged)
+            .await?
+    }
+
+    /// Runs `work` with the conversation held against other instances
+    /// when `hold` is true ([`AutomationStore::hold`]), and lets it go
+    /// after, whatever `work` returned.
+    ///
+    /// [`AutomationStore::hold`]: super::store::AutomationStore::hold
+    async fn holding<T>(
+        &self,
+        session: &SessionId,
+        hold: bool,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, AppError> {
+        let txn = if hold {
+            self.service.store().hold(session).await?
         } else {
             None
         };
-        let result = self.judge(written, &rules).await;
-        if let Some(txn) = hold {
+        let out = work.await;
+        if let Some(txn) = txn {
             txn.commit().await?;
         }
-        result
+        Ok(out)
     }
 
     async fn judge(&self, written: &Written, rules: &[Rule]) -> Result<(), AppError> {
@@ -339,41 +355,51 @@ impl Engine {
                 store.finish_job(&job.id).await?;
                 continue;
             };
-            let hold = store.hold(&session).await?;
-            let done = match self.chat.conversation_row(&session).await {
-                Ok(c) if c.last_agent_seq > job.trigger_seq => {
-                    self.log(LogEntry {
-                        rule: &rule.view,
-                        session_id: &session,
-                        trigger_message_id: Some(&job.trigger_message_id),
-                        reply_message_id: None,
-                        outcome: LogOutcome::AgentReplied,
-                        reason: "Not sent: an agent answered during the delay.".into(),
-                        asked_email: false,
-                        dedupe: None,
-                    })
-                    .await;
-                    true
-                }
-                Ok(_) => {
-                    let why = format!(
-                        "\"{}\" fires after its delay of {} s.",
-                        rule.view.name, rule.view.action.delay_seconds
-                    );
-                    self.reply(rule, &session, &job.trigger_message_id, Key::Message, why)
-                        .await
-                        .is_ok()
-                        || job.attempts + 1 >= JOB_ATTEMPTS
-                }
-                Err(AppError::NotFound(..)) => true,
-                Err(_) => job.attempts + 1 >= JOB_ATTEMPTS,
-            };
-            if done {
-                store.finish_job(&job.id).await?;
+            self.holding(&session, true, self.send_job(rule, &job, &session))
+                .await??;
+        }
+        Ok(())
+    }
+
+    /// A delayed reply that is due: sent, or logged as not sent when an
+    /// agent answered meanwhile; the job ends once it is settled (or has
+    /// run out of attempts).
+    async fn send_job(
+        &self,
+        rule: &Rule,
+        job: &auto_response_jobs::Model,
+        session: &SessionId,
+    ) -> Result<(), AppError> {
+        let done = match self.chat.conversation_row(session).await {
+            Ok(c) if c.last_agent_seq > job.trigger_seq => {
+                self.log(LogEntry {
+                    rule: &rule.view,
+                    session_id: session,
+                    trigger_message_id: Some(&job.trigger_message_id),
+                    reply_message_id: None,
+                    outcome: LogOutcome::AgentReplied,
+                    reason: "Not sent: an agent answered during the delay.".into(),
+                    asked_email: false,
+                    dedupe: None,
+                })
+                .await;
+                true
             }
-            if let Some(txn) = hold {
-                txn.commit().await?;
+            Ok(_) => {
+                let why = format!(
+                    "\"{}\" fires after its delay of {} s.",
+                    rule.view.name, rule.view.action.delay_seconds
+                );
+                self.reply(rule, session, &job.trigger_message_id, Key::Message, why)
+                    .await
+                    .is_ok()
+                    || job.attempts + 1 >= JOB_ATTEMPTS
             }
+            Err(AppError::NotFound(..)) => true,
+            Err(_) => job.attempts + 1 >= JOB_ATTEMPTS,
+        };
+        if done {
+            self.service.store().finish_job(&job.id).await?;
         }
         Ok(())
     }
@@ -395,12 +421,8 @@ impl Engine {
                 .await?;
             for w in waiting {
                 let session = SessionId::from(w.session_id.clone());
-                let hold = self.service.store().hold(&session).await?;
-                let judged = self.remind(rule, minutes, &w, at).await;
-                if let Some(txn) = hold {
-                    txn.commit().await?;
-                }
-                judged?;
+                self.holding(&session, true, self.remind(rule, minutes, &w, at))
+                    .await??;
             }
         }
         Ok(())
