@@ -17,6 +17,7 @@ mod automation;
 mod canned;
 mod conversation;
 mod customer_panel;
+mod fields;
 mod home;
 mod keys;
 mod sessions;
