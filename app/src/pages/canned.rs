@@ -9,6 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::fields::save_or_cancel;
 use super::{error_box, status_line};
 use crate::api::{canned_responses, current_agent, delete_canned_response, save_canned_response};
 use crate::types::{CannedResponse, CannedResponseId, Role};
@@ -165,19 +166,7 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                                 on:input=move |ev| content.set(event_target_value(&ev))
                             ></textarea>
                         </label>
-                        <span>
-                            <button type="submit" class="primary" disabled=move || saving.get()>
-                                "Save"
-                            </button>
-                            <button
-                                type="button"
-                                class="link"
-                                hidden=move || editing.with(Option::is_none)
-                                on:click=move |_| reset()
-                            >
-                                " Cancel"
-                            </button>
-                        </span>
+                        {save_or_cancel(saving, move || editing.with(Option::is_some), reset)}
                     </form>
                 }
             })}

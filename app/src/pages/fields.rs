@@ -86,3 +86,24 @@ pub(super) fn Text(
         </label>
     }
 }
+
+/// A form's Save button (off while it saves) and, while an existing item
+/// is being edited, Cancel, which puts the form back to a new item. A
+/// plain function, not a component: a component's view would be erased
+/// into an `AnyView` of its own.
+pub(super) fn save_or_cancel(
+    saving: RwSignal<bool>,
+    editing: impl Fn() -> bool + Send + 'static,
+    cancel: impl Fn() + 'static,
+) -> impl IntoView {
+    view! {
+        <span>
+            <button type="submit" class="primary" disabled=move || saving.get()>
+                "Save"
+            </button>
+            <button type="button" class="link" hidden=move || !editing() on:click=move |_| cancel()>
+                " Cancel"
+            </button>
+        </span>
+    }
+}

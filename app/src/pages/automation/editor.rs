@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::super::fields::{Check, Choice, Field, Text};
+use super::super::fields::{save_or_cancel, Check, Choice, Field, Text};
 use crate::automation::{
     Action, AutoResponse, AutoResponseId, Conditions, KeywordMatch, NewAutoResponse, Trigger,
     VisitorKind, DEFAULT_COOLDOWN_SECONDS,
@@ -308,19 +308,7 @@ pub(super) fn RuleForm(
                 <Check label="Then close the conversation" name="close" value=form.close />
                 <Check label="Ask for an e-mail address when none is known" name="ask_email" value=form.ask_email />
             </fieldset>
-            <span>
-                <button type="submit" class="primary" disabled=move || saving.get()>
-                    "Save"
-                </button>
-                <button
-                    type="button"
-                    class="link"
-                    hidden=move || form.editing.with(Option::is_none)
-                    on:click=move |_| form.reset()
-                >
-                    " Cancel"
-                </button>
-            </span>
+            {save_or_cancel(saving, move || form.editing.with(Option::is_some), move || form.reset())}
         </form>
     }
 }
