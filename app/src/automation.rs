@@ -31,8 +31,8 @@ pub enum KeywordMatch {
     Regex,
 }
 
-/// What makes a rule fire.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What makes a rule fire. Read through [`TriggerFields`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Trigger {
@@ -53,6 +53,58 @@ pub enum Trigger {
     NoAgentOnline,
     /// No agent has answered a visitor's message within `minutes`.
     NoReply { minutes: u32 },
+}
+
+/// The kinds of [`Trigger`], as its `type` names them.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TriggerKind {
+    Keyword,
+    Greeting,
+    FirstMessage,
+    OutsideBusinessHours,
+    NoAgentOnline,
+    NoReply,
+}
+
+/// A [`Trigger`] as it is read: its `type` and the fields of every kind,
+/// in one flat object. The same JSON as the tagged enum it becomes, with
+/// the same errors ("unknown variant", "missing field `keywords`"); but
+/// serde's own reader of internally tagged enums first copies the object
+/// into its generic `Content` tree, code the dashboard's wasm can do
+/// without.
+#[derive(Deserialize)]
+struct TriggerFields {
+    #[serde(rename = "type")]
+    kind: TriggerKind,
+    #[serde(rename = "match", default)]
+    matching: KeywordMatch,
+    keywords: Option<Vec<String>>,
+    minutes: Option<u32>,
+}
+
+impl<'de> Deserialize<'de> for Trigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let fields = TriggerFields::deserialize(deserializer)?;
+        Ok(match fields.kind {
+            TriggerKind::Keyword => Trigger::Keyword {
+                matching: fields.matching,
+                keywords: fields
+                    .keywords
+                    .ok_or_else(|| D::Error::missing_field("keywords"))?,
+            },
+            TriggerKind::Greeting => Trigger::Greeting,
+            TriggerKind::FirstMessage => Trigger::FirstMessage,
+            TriggerKind::OutsideBusinessHours => Trigger::OutsideBusinessHours,
+            TriggerKind::NoAgentOnline => Trigger::NoAgentOnline,
+            TriggerKind::NoReply => Trigger::NoReply {
+                minutes: fields
+                    .minutes
+                    .ok_or_else(|| D::Error::missing_field("minutes"))?,
+            },
+        })
+    }
 }
 
 impl Trigger {
@@ -428,13 +480,41 @@ impl Default for BusinessHours {
 /// `GET /chat/api/admin/business-hours/`: the schedule, and whether it is
 /// open now and when it next opens (RFC 3339; null while open or with
 /// business hours off).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BusinessHoursView {
     #[serde(flatten)]
     pub hours: BusinessHours,
     pub open_now: bool,
     pub next_open: Option<String>,
+}
+
+/// Read as an object whose two own fields are taken out and the rest read
+/// as [`BusinessHours`]: serde's `flatten` would first copy the object
+/// into its generic `Content` tree (as for [`Trigger`]).
+impl<'de> Deserialize<'de> for BusinessHoursView {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_json::Value;
+        let mut fields = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+        let open_now = match fields.remove("open_now") {
+            Some(Value::Bool(open)) => open,
+            Some(_) => return Err(D::Error::custom("`open_now` must be true or false")),
+            None => return Err(D::Error::missing_field("open_now")),
+        };
+        let next_open = match fields.remove("next_open") {
+            Some(Value::String(at)) => Some(at),
+            Some(Value::Null) => None,
+            Some(_) => return Err(D::Error::custom("`next_open` must be a time or null")),
+            None => return Err(D::Error::missing_field("next_open")),
+        };
+        let hours = crate::json::from_value(Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(Self {
+            hours,
+            open_now,
+            next_open,
+        })
+    }
 }
 
 /// The response log's filters and paging (every field optional).
@@ -449,4 +529,114 @@ pub struct LogQuery {
     pub to: Option<String>,
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read as the server reads it (serde_json from text) and as the
+    /// dashboard does (`crate::json`): the same value, or an error both.
+    fn read<T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+        json: &str,
+    ) -> Result<T, String> {
+        let server = serde_json::from_str::<T>(json).map_err(|e| e.to_string());
+        let dashboard = crate::json::decode::<T>(json.as_bytes()).map_err(|e| e.to_string());
+        assert_eq!(
+            server.is_ok(),
+            dashboard.is_ok(),
+            "{json}: {server:?} / {dashboard:?}"
+        );
+        if let (Ok(a), Ok(b)) = (&server, &dashboard) {
+            assert_eq!(a, b, "{json}");
+        }
+        server
+    }
+
+    #[test]
+    fn every_trigger_reads_back_as_written() {
+        let triggers = [
+            Trigger::Keyword {
+                matching: KeywordMatch::Phrase,
+                keywords: vec!["refund".into(), "money back".into()],
+            },
+            Trigger::Greeting,
+            Trigger::FirstMessage,
+            Trigger::OutsideBusinessHours,
+            Trigger::NoAgentOnline,
+            Trigger::NoReply { minutes: 15 },
+        ];
+        for trigger in triggers {
+            let json = serde_json::to_string(&trigger).unwrap_or_default();
+            assert_eq!(read::<Trigger>(&json), Ok(trigger), "{json}");
+        }
+    }
+
+    #[test]
+    fn triggers_read_as_the_tagged_enum_did() {
+        // `match` defaults to any; fields of other kinds are ignored.
+        assert_eq!(
+            read::<Trigger>(r#"{"type":"keyword","keywords":["price"],"minutes":3}"#),
+            Ok(Trigger::Keyword {
+                matching: KeywordMatch::Any,
+                keywords: vec!["price".into()],
+            })
+        );
+        assert_eq!(
+            read::<Trigger>(r#"{"keywords":["x"],"type":"greeting"}"#),
+            Ok(Trigger::Greeting)
+        );
+        let refused = |json: &str, says: &str| {
+            let error = read::<Trigger>(json).expect_err(json);
+            assert!(error.contains(says), "{json}: {error}");
+        };
+        refused(r#"{"type":"keyword"}"#, "missing field `keywords`");
+        refused(r#"{"type":"no_reply"}"#, "missing field `minutes`");
+        refused(r#"{"type":"no_reply","minutes":-1}"#, "invalid value");
+        refused(r#"{"type":"whenever"}"#, "unknown variant `whenever`");
+        refused(r#"{"keywords":["x"]}"#, "missing field `type`");
+        assert!(read::<Trigger>(r#"["keyword"]"#).is_err());
+    }
+
+    #[test]
+    fn business_hours_view_reads_back_as_written() {
+        let mut hours = BusinessHours {
+            enabled: true,
+            time_zone: "Europe/Madrid".into(),
+            ..BusinessHours::default()
+        };
+        hours.week.monday = vec![Interval {
+            open: "09:00".into(),
+            close: "17:30".into(),
+        }];
+        hours.holidays = vec!["2026-12-25".into()];
+        for next_open in [None, Some("2026-12-08T09:00:00+01:00".to_string())] {
+            let view = BusinessHoursView {
+                hours: hours.clone(),
+                open_now: next_open.is_none(),
+                next_open,
+            };
+            let json = serde_json::to_string(&view).unwrap_or_default();
+            assert_eq!(read::<BusinessHoursView>(&json), Ok(view), "{json}");
+        }
+        // Missing schedule fields take their defaults, as before.
+        let json = r#"{"enabled":false,"time_zone":"UTC","open_now":true,"next_open":null}"#;
+        assert_eq!(
+            read::<BusinessHoursView>(json),
+            Ok(BusinessHoursView {
+                hours: BusinessHours::default(),
+                open_now: true,
+                next_open: None,
+            })
+        );
+        for wrong in [
+            r#"{"enabled":false,"time_zone":"UTC","next_open":null}"#,
+            r#"{"enabled":false,"time_zone":"UTC","open_now":"yes","next_open":null}"#,
+            r#"{"enabled":false,"time_zone":"UTC","open_now":true,"next_open":7}"#,
+            r#"{"enabled":false,"open_now":true,"next_open":null}"#,
+            r#"[]"#,
+        ] {
+            assert!(read::<BusinessHoursView>(wrong).is_err(), "{wrong}");
+        }
+    }
 }

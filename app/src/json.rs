@@ -35,6 +35,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     T::deserialize(Tree(tree(bytes)?))
 }
 
+/// Reads a parsed JSON value into a `T`, as [`decode`] reads text.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
+    T::deserialize(Tree(value))
+}
+
 /// The one instance of the streaming parser.
 #[inline(never)]
 fn tree(bytes: &[u8]) -> Result<Value, Error> {
