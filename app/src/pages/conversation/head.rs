@@ -26,10 +26,16 @@ fn title(shared: Shared) -> String {
     })
 }
 
-/// Sets the conversation's status (open or closed).
+/// Sets the conversation's status (open or closed). An earlier error
+/// (a reply that did not go) stays on screen.
 fn set_status(shared: Shared, status: SessionStatus) {
     let id = shared.id();
-    spawn_local(async move { shared.changed(set_session_status(id, status).await) });
+    spawn_local(async move {
+        match set_session_status(id, status).await {
+            Ok(s) => shared.session.set(s),
+            Err(e) => shared.error.set(Some(e.message)),
+        }
+    });
 }
 
 /// Assigns the conversation to an agent, or to nobody.

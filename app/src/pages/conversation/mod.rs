@@ -140,7 +140,8 @@ impl Shared {
         })
     }
 
-    /// The conversation as the server answered a change, or why it failed.
+    /// The conversation as the server answered an assignment (the error
+    /// line cleared), or why it failed.
     fn changed(self, answer: Result<SessionView, ApiError>) {
         match answer {
             Ok(s) => {
