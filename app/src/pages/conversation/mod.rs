@@ -192,7 +192,6 @@ impl Typing {
 }
 
 /// A live frame about this conversation, applied to the page.
-#[allow(clippy::too_many_arguments)]
 fn on_frame(
     shared: Shared,
     visitor: RwSignal<Option<VisitorView>>,
