@@ -10,6 +10,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::list::{key, keyed, Row};
 use super::{error_box, status_line, PasswordField};
 use crate::api::{create_account, list_accounts, reset_account_password, set_account_active};
 use crate::types::{AgentAccount, AgentId, Role};
@@ -123,49 +124,50 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                 </tr>
             </thead>
             <tbody>
-                <For
-                    each=move || accounts.get()
-                    key=|a| (a.id.clone(), a.active, a.role, a.display_name.clone())
-                    let:account
-                >
-                    <tr
-                        class="account-row"
-                        data-username=account.username.clone()
-                        data-active=account.active.to_string()
-                    >
-                        <td>{account.username.clone()}</td>
-                        <td>{account.display_name.clone()}</td>
-                        <td>{account.role.as_str()}</td>
-                        <td>{if account.active { "active" } else { "deactivated" }}</td>
-                        <td>
-                            <button
-                                type="button"
-                                class="secondary"
-                                on:click={
-                                    let account = account.clone();
-                                    move |_| toggle(account.clone())
-                                }
+                {keyed(move || {
+                    accounts.get()
+                        .into_iter()
+                        .map(|account| Row::new(key([account.id.as_str(), if account.active { "on" } else { "off" }, account.role.as_str(), &account.display_name]), move || view! {
+                            <tr
+                                class="account-row"
+                                data-username=account.username.clone()
+                                data-active=account.active.to_string()
                             >
-                                {if account.active { "Deactivate" } else { "Reactivate" }}
-                            </button>
-                            " "
-                            <button
-                                type="button"
-                                class="link"
-                                on:click={
-                                    let id = account.id.clone();
-                                    move |_| {
-                                        notice.set(None);
-                                        new_password.set(String::new());
-                                        resetting.set(Some(id.clone()));
-                                    }
-                                }
-                            >
-                                "Reset password"
-                            </button>
-                        </td>
-                    </tr>
-                </For>
+                                <td>{account.username.clone()}</td>
+                                <td>{account.display_name.clone()}</td>
+                                <td>{account.role.as_str()}</td>
+                                <td>{if account.active { "active" } else { "deactivated" }}</td>
+                                <td>
+                                    <button
+                                        type="button"
+                                        class="secondary"
+                                        on:click={
+                                            let account = account.clone();
+                                            move |_| toggle(account.clone())
+                                        }
+                                    >
+                                        {if account.active { "Deactivate" } else { "Reactivate" }}
+                                    </button>
+                                    " "
+                                    <button
+                                        type="button"
+                                        class="link"
+                                        on:click={
+                                            let id = account.id.clone();
+                                            move |_| {
+                                                notice.set(None);
+                                                new_password.set(String::new());
+                                                resetting.set(Some(id.clone()));
+                                            }
+                                        }
+                                    >
+                                        "Reset password"
+                                    </button>
+                                </td>
+                            </tr>
+                        }))
+                        .collect()
+                })}
             </tbody>
         </table>
         {move || {

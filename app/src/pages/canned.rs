@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::fields::save_or_cancel;
+use super::list::{key, keyed, Row};
 use super::{error_box, status_line};
 use crate::api::{canned_responses, current_agent, delete_canned_response, save_canned_response};
 use crate::types::{CannedResponse, CannedResponseId, Role};
@@ -101,39 +102,40 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
     view! {
         <p class="empty" hidden=any>"No canned responses yet."</p>
         <ul class="canned-list" hidden=move || !any.get()>
-                <For
-                    each=move || list.get()
-                    key=|c| (c.id.clone(), c.updated_at.clone())
-                    let:canned
-                >
-                    <li class="canned-row" data-shortcut=canned.shortcut.clone()>
-                        <code class="shortcut">{format!("/{}", canned.shortcut)}</code>
-                        <div class="text">{canned.content.clone()}</div>
-                        {admin
-                            .then(|| {
-                                let for_edit = canned.clone();
-                                let id = canned.id.clone();
-                                view! {
-                                    <span class="actions">
-                                        <button
-                                            type="button"
-                                            class="link"
-                                            on:click=move |_| edit(for_edit.clone())
-                                        >
-                                            "Edit"
-                                        </button>
-                                        <button
-                                            type="button"
-                                            class="link danger"
-                                            on:click=move |_| remove(id.clone())
-                                        >
-                                            "Delete"
-                                        </button>
-                                    </span>
-                                }
-                            })}
-                    </li>
-                </For>
+                {keyed(move || {
+                    list.get()
+                        .into_iter()
+                        .map(|canned| Row::new(key([canned.id.as_str(), &canned.updated_at]), move || view! {
+                                <li class="canned-row" data-shortcut=canned.shortcut.clone()>
+                                    <code class="shortcut">{format!("/{}", canned.shortcut)}</code>
+                                    <div class="text">{canned.content.clone()}</div>
+                                    {admin
+                                        .then(|| {
+                                            let for_edit = canned.clone();
+                                            let id = canned.id.clone();
+                                            view! {
+                                                <span class="actions">
+                                                    <button
+                                                        type="button"
+                                                        class="link"
+                                                        on:click=move |_| edit(for_edit.clone())
+                                                    >
+                                                        "Edit"
+                                                    </button>
+                                                    <button
+                                                        type="button"
+                                                        class="link danger"
+                                                        on:click=move |_| remove(id.clone())
+                                                    >
+                                                        "Delete"
+                                                    </button>
+                                                </span>
+                                            }
+                                        })}
+                                </li>
+                        }))
+                        .collect()
+                })}
         </ul>
         {status_line("error", error)}
         {admin

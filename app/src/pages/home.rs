@@ -10,7 +10,8 @@ use futures_util::future::join3;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::sessions::{apply, session_row, Debounce, INBOX};
+use super::list::{keyed, Row};
+use super::sessions::{apply, row_key, session_row, Debounce, INBOX};
 use super::{error_box, live_badge};
 use crate::api::{get_stats, list_sessions, team};
 use crate::attention::{agent_status, Attention};
@@ -160,13 +161,13 @@ fn Home(stats: Stats, activity: SessionPage, people: Vec<AgentAccount>) -> impl 
                 "Nothing yet: conversations appear here as visitors write."
             </p>
             <ul class="session-list" hidden=move || !any.get()>
-                <For
-                    each=move || recent.get()
-                    key=|s| (s.id.clone(), s.last_seq, s.status, s.unread, s.assignee_id.clone())
-                    let:session
-                >
-                    {session_row(session, None)}
-                </For>
+                {keyed(move || {
+                    recent
+                        .get()
+                        .into_iter()
+                        .map(|s| Row::new(row_key(&s), move || session_row(s, None)))
+                        .collect()
+                })}
             </ul>
         </section>
     }

@@ -20,6 +20,7 @@ mod customer_panel;
 mod fields;
 mod home;
 mod keys;
+mod list;
 mod sessions;
 mod settings;
 mod tokens;

@@ -17,6 +17,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
 use super::keys::{self, shortcut_help, Shortcut};
+use super::list::{key, keyed, Row};
 use super::{error_box, live_badge};
 use crate::api::{current_agent, list_sessions, set_session_status};
 use crate::live::use_live;
@@ -519,28 +520,32 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
             }}
         </p>
         <ul class="session-list" hidden=move || !any.get()>
-                <For
-                    each=move || sessions.get()
-                    key=|s| {
-                        (
-                            s.id.clone(),
-                            s.last_seq,
-                            s.status,
-                            s.name.clone(),
-                            s.unread,
-                            s.assignee_id.clone(),
-                            s.waiting,
-                        )
-                    }
-                    let:session
-                >
-                    {session_row(session, Some(selected))}
-                </For>
+                {keyed(move || {
+                    sessions
+                        .get()
+                        .into_iter()
+                        .map(|s| Row::new(row_key(&s), move || session_row(s, Some(selected))))
+                        .collect()
+                })}
         </ul>
         <button class="load-more" hidden=move || next_cursor.with(Option::is_none) on:click=load_more>
             "Load older conversations"
         </button>
     }
+}
+
+/// A conversation's key in a list: it changes whenever what its row
+/// shows does.
+pub fn row_key(s: &SessionView) -> String {
+    key([
+        s.id.as_str(),
+        &s.last_seq.to_string(),
+        s.status.as_str(),
+        s.name.as_deref().unwrap_or_default(),
+        &s.unread.to_string(),
+        s.assignee_id.as_ref().map_or("", |a| a.as_str()),
+        if s.waiting { "w" } else { "" },
+    ])
 }
 
 /// Who a conversation is with, as lists show it.

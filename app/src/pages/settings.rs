@@ -14,6 +14,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::list::{keyed, Row};
 use super::{error_box, status_line};
 use crate::api::{rotate_identity_secret, save_widget_settings, widget_settings};
 use crate::types::{
@@ -408,39 +409,45 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                     </label>
                     <div class="file-types" role="group" aria-label="Accepted types">
                         <span>"Accepted types"</span>
-                        <For each=move || allowed().types key=|t| t.clone() let:kind>
-                            <label class="check">
-                                <input
-                                    type="checkbox"
-                                    name="attachment_types"
-                                    value=kind.clone()
-                                    prop:checked={
-                                        let kind = kind.clone();
-                                        move || draft.with(|d| d.files_types.contains(&kind))
-                                    }
-                                    on:change={
-                                        let kind = kind.clone();
-                                        move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            let order = allowed().types;
-                                            draft
-                                                .update(|d| {
-                                                    d.files_types.retain(|t| *t != kind);
-                                                    if on {
-                                                        d.files_types.push(kind.clone());
+                        {keyed(move || {
+                            allowed()
+                                .types
+                                .into_iter()
+                                .map(|kind| Row::new(kind.clone(), move || view! {
+                                        <label class="check">
+                                            <input
+                                                type="checkbox"
+                                                name="attachment_types"
+                                                value=kind.clone()
+                                                prop:checked={
+                                                    let kind = kind.clone();
+                                                    move || draft.with(|d| d.files_types.contains(&kind))
+                                                }
+                                                on:change={
+                                                    let kind = kind.clone();
+                                                    move |ev| {
+                                                        let on = event_target_checked(&ev);
+                                                        let order = allowed().types;
+                                                        draft
+                                                            .update(|d| {
+                                                                d.files_types.retain(|t| *t != kind);
+                                                                if on {
+                                                                    d.files_types.push(kind.clone());
+                                                                }
+                                                                crate::sort::sort_by(&mut d.files_types, |a, b| {
+                                                                    let at = |t| order.iter().position(|o| o == t);
+                                                                    at(a).cmp(&at(b))
+                                                                });
+                                                            });
+                                                        status.set(None);
                                                     }
-                                                    crate::sort::sort_by(&mut d.files_types, |a, b| {
-                                                        let at = |t| order.iter().position(|o| o == t);
-                                                        at(a).cmp(&at(b))
-                                                    });
-                                                });
-                                            status.set(None);
-                                        }
-                                    }
-                                />
-                                {kind.clone()}
-                            </label>
-                        </For>
+                                                }
+                                            />
+                                            {kind.clone()}
+                                        </label>
+                                }))
+                                .collect()
+                        })}
                     </div>
                     <p class="muted">
                         "The server decides a file's type from its bytes, never its name; markup and scripts are never accepted."

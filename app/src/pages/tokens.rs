@@ -9,6 +9,7 @@ use futures_util::future::join;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::list::{key, keyed, Row};
 use super::{error_box, status_line};
 use crate::api::{create_api_token, list_api_tokens, revoke_api_token, team};
 use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
@@ -103,28 +104,33 @@ fn Tokens(initial: Vec<ApiTokenView>, people: Vec<AgentAccount>) -> impl IntoVie
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || tokens.get() key=|t| (t.id.clone(), t.last_used_at.clone()) let:token>
-                        <tr class="token-row" data-name=token.name.clone().unwrap_or_default()>
-                            <td>{token.name.clone().unwrap_or_else(|| "(no name)".into())}</td>
-                            <td>{owner(&token)}</td>
-                            <td>{short_time(&token.created_at)}</td>
-                            <td class="last-used">
-                                {token.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}
-                            </td>
-                            <td>
-                                <button
-                                    type="button"
-                                    class="link danger"
-                                    on:click={
-                                        let id = token.id.clone();
-                                        move |_| revoke(id.clone())
-                                    }
-                                >
-                                    "Revoke"
-                                </button>
-                            </td>
-                        </tr>
-                    </For>
+                    {keyed(move || {
+                        tokens.get()
+                            .into_iter()
+                            .map(|token| Row::new(key([&token.id, token.last_used_at.as_deref().unwrap_or_default()]), move || view! {
+                                <tr class="token-row" data-name=token.name.clone().unwrap_or_default()>
+                                    <td>{token.name.clone().unwrap_or_else(|| "(no name)".into())}</td>
+                                    <td>{owner(&token)}</td>
+                                    <td>{short_time(&token.created_at)}</td>
+                                    <td class="last-used">
+                                        {token.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}
+                                    </td>
+                                    <td>
+                                        <button
+                                            type="button"
+                                            class="link danger"
+                                            on:click={
+                                                let id = token.id.clone();
+                                                move |_| revoke(id.clone())
+                                            }
+                                        >
+                                            "Revoke"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }))
+                            .collect()
+                    })}
                 </tbody>
         </table>
         {status_line("error", error)}

@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::super::fields::Field;
+use super::super::list::{keyed, Row};
 use super::super::{error_box, status_line};
 use super::Tabs;
 use crate::api::{auto_response_logs, auto_responses};
@@ -121,17 +122,22 @@ fn LogList(page: crate::automation::AutoResponseLogPage, filter: LogQuery) -> im
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || logs.get() key=|l| l.id.clone() let:l>
-                        <tr class="log-row" data-outcome=l.outcome.as_str()>
-                            <td>{short_time(&l.at)}</td>
-                            <td>{l.rule_name.clone()}</td>
-                            <td>{outcome_label(&l)}</td>
-                            <td class="reason">{l.reason.clone()}</td>
-                            <td>
-                                <A href=format!("/dashboard/conversations/{}", l.session_id)>"Open"</A>
-                            </td>
-                        </tr>
-                    </For>
+                    {keyed(move || {
+                        logs.get()
+                            .into_iter()
+                            .map(|l| Row::new(l.id.clone(), move || view! {
+                                <tr class="log-row" data-outcome=l.outcome.as_str()>
+                                    <td>{short_time(&l.at)}</td>
+                                    <td>{l.rule_name.clone()}</td>
+                                    <td>{outcome_label(&l)}</td>
+                                    <td class="reason">{l.reason.clone()}</td>
+                                    <td>
+                                        <A href=format!("/dashboard/conversations/{}", l.session_id)>"Open"</A>
+                                    </td>
+                                </tr>
+                            }))
+                            .collect()
+                    })}
                 </tbody>
         </table>
         <button type="button" class="link" hidden=move || cursor.with(Option::is_none) on:click=more>

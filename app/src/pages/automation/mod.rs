@@ -20,6 +20,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use super::list::{key, keyed, Row};
 use super::{error_box, status_line};
 use crate::api::{
     auto_responses, change_auto_response, current_agent, delete_auto_response,
@@ -197,61 +198,62 @@ fn Rules(initial: Vec<AutoResponse>, admin: bool) -> impl IntoView {
             <code>"defmis-chat create-default-responses"</code> "."
         </p>
         <ol class="rule-list" hidden=move || list.with(Vec::is_empty)>
-                <For
-                    each=move || list.get().into_iter().enumerate()
-                    key=|(i, r)| (*i, r.id.clone(), r.updated_at.clone())
-                    let:item
-                >
-                    {
-                        let (i, rule) = item;
-                        let id = rule.id.clone();
-                        let (for_toggle, for_edit, for_delete) = (id.clone(), rule.clone(), id.clone());
-                        view! {
-                            <li
-                                class="rule-row"
-                                class:off=!rule.enabled
-                                data-name=rule.name.clone()
-                                draggable=admin.then_some("true")
-                                on:dragstart=move |_| dragging.set(Some(i))
-                                on:dragover=move |ev| ev.prevent_default()
-                                on:drop=move |ev| {
-                                    ev.prevent_default();
-                                    if let Some(from) = dragging.get_untracked() {
-                                        rank(from, i);
-                                    }
-                                    dragging.set(None);
-                                }
-                            >
-                                <label class="toggle" title="Enabled">
-                                    <input
-                                        type="checkbox"
-                                        class="rule-enabled"
-                                        checked=rule.enabled
-                                        disabled=!admin
-                                        on:change=move |ev| toggle(for_toggle.clone(), event_target_checked(&ev))
-                                    />
-                                </label>
-                                <div class="rule-main">
-                                    <strong class="rule-name">{rule.name.clone()}</strong>
-                                    <span class="muted">{describe(&rule.trigger)}</span>
-                                    <div class="rule-message">{rule.action.message.clone()}</div>
-                                </div>
-                                <span class="priority" title="Priority">{rule.priority}</span>
-                                {admin
-                                    .then(|| {
-                                        view! {
-                                            <span class="actions">
-                                                <button type="button" class="link rule-up" title="Move up" on:click=move |_| rank(i, i.saturating_sub(1))>"↑"</button>
-                                                <button type="button" class="link rule-down" title="Move down" on:click=move |_| rank(i, i + 1)>"↓"</button>
-                                                <button type="button" class="link rule-edit" on:click=move |_| form.load(&for_edit)>"Edit"</button>
-                                                <button type="button" class="link danger rule-delete" on:click=move |_| remove(for_delete.clone())>"Delete"</button>
-                                            </span>
+                {keyed(move || {
+                    list.get()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, rule)| {
+                            Row::new(key([&i.to_string(), rule.id.as_str(), &rule.updated_at]), move || {
+                                let id = rule.id.clone();
+                                let (for_toggle, for_edit, for_delete) = (id.clone(), rule.clone(), id.clone());
+                                view! {
+                                    <li
+                                        class="rule-row"
+                                        class:off=!rule.enabled
+                                        data-name=rule.name.clone()
+                                        draggable=admin.then_some("true")
+                                        on:dragstart=move |_| dragging.set(Some(i))
+                                        on:dragover=move |ev| ev.prevent_default()
+                                        on:drop=move |ev| {
+                                            ev.prevent_default();
+                                            if let Some(from) = dragging.get_untracked() {
+                                                rank(from, i);
+                                            }
+                                            dragging.set(None);
                                         }
-                                    })}
-                            </li>
-                        }
-                    }
-                </For>
+                                    >
+                                        <label class="toggle" title="Enabled">
+                                            <input
+                                                type="checkbox"
+                                                class="rule-enabled"
+                                                checked=rule.enabled
+                                                disabled=!admin
+                                                on:change=move |ev| toggle(for_toggle.clone(), event_target_checked(&ev))
+                                            />
+                                        </label>
+                                        <div class="rule-main">
+                                            <strong class="rule-name">{rule.name.clone()}</strong>
+                                            <span class="muted">{describe(&rule.trigger)}</span>
+                                            <div class="rule-message">{rule.action.message.clone()}</div>
+                                        </div>
+                                        <span class="priority" title="Priority">{rule.priority}</span>
+                                        {admin
+                                            .then(|| {
+                                                view! {
+                                                    <span class="actions">
+                                                        <button type="button" class="link rule-up" title="Move up" on:click=move |_| rank(i, i.saturating_sub(1))>"↑"</button>
+                                                        <button type="button" class="link rule-down" title="Move down" on:click=move |_| rank(i, i + 1)>"↓"</button>
+                                                        <button type="button" class="link rule-edit" on:click=move |_| form.load(&for_edit)>"Edit"</button>
+                                                        <button type="button" class="link danger rule-delete" on:click=move |_| remove(for_delete.clone())>"Delete"</button>
+                                                    </span>
+                                                }
+                                            })}
+                                    </li>
+                                }
+                            })
+                        })
+                        .collect()
+                })}
         </ol>
         {status_line("error", error)}
         {admin.then(|| view! { <RuleForm form save saving /> })}

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::super::keys;
+use super::super::list::{key, keyed, Row};
 use super::Shared;
 use crate::api::{add_note, send_reply};
 use crate::live::{new_client_id, now_ms, LiveSender};
@@ -313,27 +314,40 @@ pub(super) fn reply(
     let sending_files = Memo::new(move |_| files.uploads.with(|u| !u.is_empty()));
     view! {
         <ul class="canned-suggestions" aria-label="Canned responses" hidden=move || !offering.get()>
-            <For each=move || suggestions.get() key=|c| c.id.clone() let:c>
-                <li>
-                    <button
-                        type="button"
-                        class="canned-suggestion"
-                        on:click={
-                            let text = c.content.clone();
-                            move |_| expand(text.clone())
-                        }
-                    >
-                        <code>{format!("/{}", c.shortcut)}</code>
-                        " "
-                        <span class="muted">{crate::types::preview(&c.content, 80)}</span>
-                    </button>
-                </li>
-            </For>
+            {keyed(move || {
+                suggestions
+                    .get()
+                    .into_iter()
+                    .map(|c| {
+                        Row::new(c.id.as_str().to_owned(), move || view! {
+                            <li>
+                                <button
+                                    type="button"
+                                    class="canned-suggestion"
+                                    on:click={
+                                        let text = c.content.clone();
+                                        move |_| expand(text.clone())
+                                    }
+                                >
+                                    <code>{format!("/{}", c.shortcut)}</code>
+                                    " "
+                                    <span class="muted">{crate::types::preview(&c.content, 80)}</span>
+                                </button>
+                            </li>
+                        })
+                    })
+                    .collect()
+            })}
         </ul>
         <ul class="uploads" aria-label="Files being sent" hidden=move || !sending_files.get()>
-            <For each=move || files.uploads.get() key=|u| (u.client_id.clone(), u.state.key()) let:u>
-                {upload_item(u)}
-            </For>
+            {keyed(move || {
+                files
+                    .uploads
+                    .get()
+                    .into_iter()
+                    .map(|u| Row::new(key([&u.client_id, &u.state.key().to_string()]), move || upload_item(u)))
+                    .collect()
+            })}
         </ul>
         <form
             class="reply"

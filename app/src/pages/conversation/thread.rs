@@ -6,6 +6,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::super::list::{keyed, Row};
 use super::Shared;
 use crate::api::earlier_messages;
 use crate::live::{page_visible, LiveSender, LiveState};
@@ -119,12 +120,18 @@ pub(super) fn messages(shared: Shared) -> impl IntoView {
     let entries = Memo::new(move |_| messages.with(|m| notes.with(|n| thread(m, n))));
     view! {
         <ol class="messages" role="log" aria-live="polite">
-            <For each=move || entries.get() key=Entry::key let:entry>
-                {match entry {
-                    Entry::Note(note) => Either::Left(note_item(note)),
-                    Entry::Message(message) => Either::Right(message_item(message, seen)),
-                }}
-            </For>
+            {keyed(move || {
+                entries
+                    .get()
+                    .into_iter()
+                    .map(|entry| {
+                        Row::new(entry.key(), move || match entry {
+                            Entry::Note(note) => Either::Left(note_item(note)),
+                            Entry::Message(message) => Either::Right(message_item(message, seen)),
+                        })
+                    })
+                    .collect()
+            })}
         </ol>
     }
 }
