@@ -8,9 +8,9 @@ lazy split, each gzipped at level 9 (as a server's static gzip would).
 
 With `--check` it exits 1 when a page's first load is over its budget
 (`BUDGET_KB`), so the dashboard cannot grow past it unnoticed: 400 KB
-for every page (issue 9's goal), and for the two pages still over that
-goal, what they load today and a little room, until they are brought
-under it. The sizes are deterministic for a given toolchain and source.
+for every page (issue 9's goal), and for the page still over that goal
+(a conversation), what it loads today and a little room, until it is
+brought under it. The sizes are deterministic for a given toolchain and source.
 """
 import gzip
 import json
@@ -21,8 +21,7 @@ GOAL_KB = 400.0
 # The pages over the goal: their first load at the last change, plus
 # a few KB. Lower these as the pages shrink; never raise them silently.
 BUDGET_KB = {
-    "conversation_page": 468.0,  # 465.2 KB on 2026-12-07
-    "automation_pages": 454.0,  # 451.7 KB on 2026-12-07
+    "conversation_page": 460.0,  # 457.3 KB on 2026-12-07
 }
 
 args = [a for a in sys.argv[1:] if a != "--check"]
