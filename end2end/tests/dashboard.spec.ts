@@ -613,12 +613,18 @@ test("each agent page and each group of other pages is its own wasm chunk, fetch
   await expect(page.locator("form.new-account")).toBeVisible();
   expect(fetched("people_pages")).toBe(true);
   expect(fetched("reference_pages")).toBe(false);
-  // Automated responses are a group of their own.
-  expect(fetched("automation_pages")).toBe(false);
+  // Automated responses are two groups of their own: the rules, then
+  // business hours with the log.
+  expect(fetched("rules_page")).toBe(false);
   await page.locator("nav").getByRole("link", { name: "Automation" }).click();
   await expect(page).toHaveURL(/\/dashboard\/automation$/);
   await expect(page.locator("form.try-it")).toBeVisible();
-  expect(fetched("automation_pages")).toBe(true);
+  expect(fetched("rules_page")).toBe(true);
+  expect(fetched("hours_and_log_pages")).toBe(false);
+  await page.locator("nav.tabs").getByRole("link", { name: "Business hours" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/automation\/hours$/);
+  await expect(page.locator("form.hours-form")).toBeVisible();
+  expect(fetched("hours_and_log_pages")).toBe(true);
   pageConsole.check();
 
   // A first visit straight to a conversation list: server-rendered, then
@@ -635,7 +641,7 @@ test("each agent page and each group of other pages is its own wasm chunk, fetch
   expect(directFetched("conversation_page")).toBe(false);
   for (const group of ["settings_page", "people_pages", "reference_pages"]) expect(directFetched(group)).toBe(false);
   expect(directFetched("sign_in_pages")).toBe(false);
-  expect(directFetched("automation_pages")).toBe(false);
+  for (const group of ["rules_page", "hours_and_log_pages"]) expect(directFetched(group)).toBe(false);
   directConsole.check();
   await first.close();
   await second.close();
