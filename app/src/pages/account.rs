@@ -6,11 +6,13 @@
 //! Stable selectors: `form.display-name`, `form.change-password`,
 //! `button.sign-out-everywhere`.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{error_box, status_line, PasswordField};
 use crate::api::{change_password, current_agent, set_display_name, sign_out_everywhere};
+use crate::pages::events::handle;
 use crate::types::AgentView;
 
 #[component]
@@ -105,7 +107,7 @@ fn Account(agent: AgentView) -> impl IntoView {
         </p>
         {status_line("notice", notice)}
         {status_line("error", error)}
-        <form class="card stack display-name" on:submit=save_name>
+        <form class="card stack display-name" on:submit={handle(ev::submit, save_name)}>
             <h2>"Your name"</h2>
             <label>
                 "Shown to visitors beside your replies (empty: “Support”)"
@@ -114,14 +116,14 @@ fn Account(agent: AgentView) -> impl IntoView {
                     name="display_name"
                     maxlength="100"
                     prop:value=move || name.get()
-                    on:input=input(name)
+                    on:input={handle(ev::input, input(name))}
                 />
             </label>
             <div>
                 <button type="submit" class="primary">"Save name"</button>
             </div>
         </form>
-        <form class="card stack change-password" on:submit=save_password>
+        <form class="card stack change-password" on:submit={handle(ev::submit, save_password)}>
             <h2>"Password"</h2>
             <PasswordField label="Current password" name="current" value=current />
             <PasswordField
@@ -141,7 +143,7 @@ fn Account(agent: AgentView) -> impl IntoView {
                 "Signed in on a shared or lost device? End every session of yours, this one too. API tokens stay."
             </p>
             <div>
-                <button type="button" class="danger sign-out-everywhere" on:click=everywhere>
+                <button type="button" class="danger sign-out-everywhere" on:click={handle(ev::click, everywhere)}>
                     "Sign out everywhere"
                 </button>
             </div>

@@ -7,12 +7,14 @@
 //! Stable selectors: `.account-row[data-username][data-active]`,
 //! `form.new-account`, `form.reset-password`.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::list::{key, keyed, Row};
 use super::{error_box, status_line, PasswordField};
 use crate::api::{create_account, list_accounts, reset_account_password, set_account_active};
+use crate::pages::events::handle;
 use crate::types::{AgentAccount, AgentId, Role};
 
 #[component]
@@ -141,10 +143,10 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                                     <button
                                         type="button"
                                         class="secondary"
-                                        on:click={
+                                        on:click={handle(ev::click, {
                                             let account = account.clone();
                                             move |_| toggle(account.clone())
-                                        }
+                                        })}
                                     >
                                         {if account.active { "Deactivate" } else { "Reactivate" }}
                                     </button>
@@ -152,14 +154,14 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                                     <button
                                         type="button"
                                         class="link"
-                                        on:click={
+                                        on:click={handle(ev::click, {
                                             let id = account.id.clone();
                                             move |_| {
                                                 notice.set(None);
                                                 new_password.set(String::new());
                                                 resetting.set(Some(id.clone()));
                                             }
-                                        }
+                                        })}
                                     >
                                         "Reset password"
                                     </button>
@@ -180,7 +182,7 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                         })
                         .unwrap_or_default();
                     view! {
-                        <form class="card stack reset-password" on:submit=reset>
+                        <form class="card stack reset-password" on:submit={handle(ev::submit, reset)}>
                             <PasswordField
                                 label=format!("New password for {who} (at least 10 characters)")
                                 name="password"
@@ -189,7 +191,7 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                             />
                             <div class="actions">
                                 <button type="submit" class="primary">"Set password"</button>
-                                <button type="button" class="link" on:click=move |_| resetting.set(None)>
+                                <button type="button" class="link" on:click={handle(ev::click, move |_| resetting.set(None))}>
                                     "Cancel"
                                 </button>
                             </div>
@@ -200,7 +202,7 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
         {status_line("notice", notice)}
         {status_line("error", error)}
         <h2>"Add someone"</h2>
-        <form class="stack new-account" on:submit=create>
+        <form class="stack new-account" on:submit={handle(ev::submit, create)}>
             <label>
                 "Username"
                 <input
@@ -209,7 +211,7 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                     required
                     autocomplete="off"
                     prop:value=move || username.get()
-                    on:input=move |ev| username.set(event_target_value(&ev))
+                    on:input={handle(ev::input, move |ev| username.set(event_target_value(&ev)))}
                 />
             </label>
             <label>
@@ -218,7 +220,7 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                     type="text"
                     name="display_name"
                     prop:value=move || display_name.get()
-                    on:input=move |ev| display_name.set(event_target_value(&ev))
+                    on:input={handle(ev::input, move |ev| display_name.set(event_target_value(&ev)))}
                 />
             </label>
             <PasswordField
@@ -231,10 +233,10 @@ fn Team(initial: Vec<AgentAccount>) -> impl IntoView {
                 "Role"
                 <select
                     name="role"
-                    on:change=move |ev| {
+                    on:change={handle(ev::change, move |ev| {
                         let admin = event_target_value(&ev) == Role::Admin.as_str();
                         role.set(if admin { Role::Admin } else { Role::Agent });
-                    }
+                    })}
                 >
                     <option value=Role::Agent.as_str() selected=move || role.get() == Role::Agent>
                         "Agent"

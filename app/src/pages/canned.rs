@@ -6,6 +6,7 @@
 //! (`input[name=shortcut]`, `textarea[name=content]`).
 
 use futures_util::future::join;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -13,6 +14,7 @@ use super::fields::save_or_cancel;
 use super::list::{key, keyed, Row};
 use super::{error_box, status_line};
 use crate::api::{canned_responses, current_agent, delete_canned_response, save_canned_response};
+use crate::pages::events::handle;
 use crate::types::{CannedResponse, CannedResponseId, Role};
 
 #[component]
@@ -118,14 +120,14 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                                                     <button
                                                         type="button"
                                                         class="link"
-                                                        on:click=move |_| edit(for_edit.clone())
+                                                        on:click={handle(ev::click, move |_| edit(for_edit.clone()))}
                                                     >
                                                         "Edit"
                                                     </button>
                                                     <button
                                                         type="button"
                                                         class="link danger"
-                                                        on:click=move |_| remove(id.clone())
+                                                        on:click={handle(ev::click, move |_| remove(id.clone()))}
                                                     >
                                                         "Delete"
                                                     </button>
@@ -146,7 +148,7 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                             if editing.with(Option::is_some) { "Edit" } else { "Add a canned response" }
                         }}
                     </h2>
-                    <form class="stack canned-form" on:submit=save>
+                    <form class="stack canned-form" on:submit={handle(ev::submit, save)}>
                         <label>
                             "Shortcut (letters, digits, - and _)"
                             <input
@@ -156,7 +158,7 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                                 maxlength="33"
                                 placeholder="refund"
                                 prop:value=move || shortcut.get()
-                                on:input=move |ev| shortcut.set(event_target_value(&ev))
+                                on:input={handle(ev::input, move |ev| shortcut.set(event_target_value(&ev)))}
                             />
                         </label>
                         <label>
@@ -165,7 +167,7 @@ fn CannedList(initial: Vec<CannedResponse>, admin: bool) -> impl IntoView {
                                 name="content"
                                 required
                                 prop:value=move || content.get()
-                                on:input=move |ev| content.set(event_target_value(&ev))
+                                on:input={handle(ev::input, move |ev| content.set(event_target_value(&ev)))}
                             ></textarea>
                         </label>
                         {save_or_cancel(saving, move || editing.with(Option::is_some), reset)}

@@ -1,6 +1,9 @@
 //! Form controls bound to a signal: what a form of many fields is made of.
 
+use leptos::ev;
 use leptos::prelude::*;
+
+use crate::pages::events::handle;
 
 /// A `<select>` bound to a text signal.
 #[component]
@@ -13,7 +16,7 @@ pub(super) fn Choice(
     view! {
         <label>
             {label}
-            <select name=name on:change=move |ev| value.set(event_target_value(&ev)) prop:value=move || value.get()>
+            <select name=name on:change={handle(ev::change, move |ev| value.set(event_target_value(&ev)))} prop:value=move || value.get()>
                 {options
                     .iter()
                     .map(|(v, text)| view! { <option value=*v selected=move || value.get() == *v>{*text}</option> })
@@ -40,7 +43,7 @@ pub(super) fn Field(
                 name=name
                 placeholder=placeholder
                 prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
+                on:input={handle(ev::input, move |ev| value.set(event_target_value(&ev)))}
             />
         </label>
     }
@@ -59,7 +62,7 @@ pub(super) fn Check(
                 type="checkbox"
                 name=name
                 prop:checked=move || value.get()
-                on:change=move |ev| value.set(event_target_checked(&ev))
+                on:change={handle(ev::change, move |ev| value.set(event_target_checked(&ev)))}
             />
             {label}
         </label>
@@ -81,7 +84,7 @@ pub(super) fn Text(
                 name=name
                 placeholder=placeholder
                 prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
+                on:input={handle(ev::input, move |ev| value.set(event_target_value(&ev)))}
             ></textarea>
         </label>
     }
@@ -101,7 +104,7 @@ pub(super) fn save_or_cancel(
             <button type="submit" class="primary" disabled=move || saving.get()>
                 "Save"
             </button>
-            <button type="button" class="link" hidden=move || !editing() on:click=move |_| cancel()>
+            <button type="button" class="link" hidden=move || !editing() on:click={handle(ev::click, move |_| cancel())}>
                 " Cancel"
             </button>
         </span>

@@ -3,7 +3,10 @@
 //! conversation), `/` focuses the search, `?` shows the list, Esc hides
 //! it. Keys typed into a field, or with Ctrl, Alt or Meta, are left alone.
 
+use leptos::ev;
 use leptos::prelude::*;
+
+use crate::pages::events::handle;
 
 /// What a key asks for.
 #[cfg_attr(
@@ -116,7 +119,7 @@ pub fn shortcut_help(open: RwSignal<bool>) -> impl IntoView {
                     })
                     .collect_view()}
             </dl>
-            <button type="button" class="secondary" on:click=move |_| open.set(false)>
+            <button type="button" class="secondary" on:click={handle(ev::click, move |_| open.set(false))}>
                 "Close"
             </button>
         </div>

@@ -1,11 +1,13 @@
 //! The dashboard's pages and the pieces they share.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
 use crate::api::Logout;
 use crate::attention::Attention;
 use crate::live::LiveState;
+use crate::pages::events::handle;
 use crate::types::ApiError;
 use leptos_meta::Title;
 
@@ -17,6 +19,7 @@ mod automation;
 mod canned;
 mod conversation;
 mod customer_panel;
+mod events;
 mod fields;
 mod home;
 mod keys;
@@ -57,7 +60,7 @@ fn PasswordField(
                 minlength=new.then_some("10")
                 autocomplete=if new { "new-password" } else { "current-password" }
                 prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
+                on:input={handle(ev::input, move |ev| value.set(event_target_value(&ev)))}
             />
         </label>
     }
@@ -95,7 +98,7 @@ pub fn Frame() -> impl IntoView {
                 <button
                     type="button"
                     class="link notify-toggle"
-                    on:click=move |_| attention.ask_permission()
+                    on:click={handle(ev::click, move |_| attention.ask_permission())}
                 >
                     "Turn on notifications"
                 </button>

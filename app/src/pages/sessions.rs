@@ -11,6 +11,7 @@
 //! `.assignee`, `.waiting-marker`.
 
 use futures_util::future::join;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -21,6 +22,7 @@ use super::list::{key, keyed, Row};
 use super::{error_box, live_badge};
 use crate::api::{current_agent, list_sessions, set_session_status};
 use crate::live::use_live;
+use crate::pages::events::handle;
 use crate::protocol::{AgentServerFrame, Party};
 use crate::types::{
     preview, short_time, AgentId, InboxParams, Sender, SessionId, SessionPage, SessionStatus,
@@ -320,20 +322,20 @@ fn filters(params: Memo<InboxParams>) -> impl IntoView {
     let assigned = Signal::derive(assigned);
     view! {
         <div class="inbox-filters">
-            <form class="search" role="search" action=INBOX method="get" on:submit=on_search>
+            <form class="search" role="search" action=INBOX method="get" on:submit={handle(ev::submit, on_search)}>
                 <input
                     type="search"
                     name="q"
                     placeholder="Search messages, names, e-mails"
                     aria-label="Search conversations"
                     prop:value=move || search.get()
-                    on:input=move |ev| search.set(event_target_value(&ev))
+                    on:input={handle(ev::input, move |ev| search.set(event_target_value(&ev)))}
                 />
                 <button type="submit">"Search"</button>
             </form>
             <label>
                 "Status "
-                <select name="status" on:change=select("status")>
+                <select name="status" on:change={handle(ev::change, select("status"))}>
                     {option(status, "all", "All")}
                     {option(status, "open", "Open")}
                     {option(status, "closed", "Closed")}
@@ -341,7 +343,7 @@ fn filters(params: Memo<InboxParams>) -> impl IntoView {
             </label>
             <label>
                 "Assigned "
-                <select name="assigned" on:change=select("assigned")>
+                <select name="assigned" on:change={handle(ev::change, select("assigned"))}>
                     {option(assigned, "all", "Anyone")}
                     {option(assigned, "me", "Me")}
                     {option(assigned, "none", "Nobody")}
@@ -352,7 +354,7 @@ fn filters(params: Memo<InboxParams>) -> impl IntoView {
                     type="checkbox"
                     name="unread"
                     prop:checked=move || params.with(|p| p.unread == Some(true))
-                    on:change=check("unread")
+                    on:change={handle(ev::change, check("unread"))}
                 />
                 " Unread"
             </label>
@@ -361,7 +363,7 @@ fn filters(params: Memo<InboxParams>) -> impl IntoView {
                     type="checkbox"
                     name="waiting"
                     prop:checked=move || params.with(|p| p.waiting == Some(true))
-                    on:change=check("waiting")
+                    on:change={handle(ev::change, check("waiting"))}
                 />
                 " Waiting for a reply"
             </label>
@@ -370,7 +372,7 @@ fn filters(params: Memo<InboxParams>) -> impl IntoView {
                     type="checkbox"
                     name="offline"
                     prop:checked=move || params.with(|p| p.offline == Some(true))
-                    on:change=check("offline")
+                    on:change={handle(ev::change, check("offline"))}
                 />
                 " Offline messages"
             </label>
@@ -507,7 +509,7 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                 }}
             </span>
             {live_badge(live)}
-            <button type="button" class="link small" on:click=move |_| help.update(|o| *o = !*o)>
+            <button type="button" class="link small" on:click={handle(ev::click, move |_| help.update(|o| *o = !*o))}>
                 "Shortcuts (?)"
             </button>
         </div>
@@ -528,7 +530,7 @@ fn SessionList(initial: SessionPage, params: InboxParams, me: AgentId) -> impl I
                         .collect()
                 })}
         </ul>
-        <button class="load-more" hidden=move || next_cursor.with(Option::is_none) on:click=load_more>
+        <button class="load-more" hidden=move || next_cursor.with(Option::is_none) on:click={handle(ev::click, load_more)}>
             "Load older conversations"
         </button>
     }

@@ -11,12 +11,14 @@
 //! `iframe.widget-preview`, `.snippet pre code`, `.identity-secret`,
 //! `.saved-at`.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::list::{keyed, Row};
 use super::{error_box, status_line};
 use crate::api::{rotate_identity_secret, save_widget_settings, widget_settings};
+use crate::pages::events::handle;
 use crate::types::{
     query_escape, short_time, AttachmentLimits, OfflineMode, SecretSource, WidgetPosition,
     WidgetSettingsChange, WidgetSettingsView,
@@ -268,40 +270,40 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
 
     view! {
         <div class="settings-grid">
-            <form class="stack widget-settings card" on:submit=save>
+            <form class="stack widget-settings card" on:submit={handle(ev::submit, save)}>
                 <h2>"Look"</h2>
                 <label>
                     "Title"
-                    <input type="text" name="title" maxlength="80" required prop:value=title on:input=on_title />
+                    <input type="text" name="title" maxlength="80" required prop:value=title on:input={handle(ev::input, on_title)} />
                 </label>
                 <label>
                     "Welcome message (shown atop an empty conversation)"
-                    <textarea name="welcome_message" rows="3" maxlength="1000" prop:value=welcome on:input=on_welcome></textarea>
+                    <textarea name="welcome_message" rows="3" maxlength="1000" prop:value=welcome on:input={handle(ev::input, on_welcome)}></textarea>
                 </label>
                 <div class="row">
                     <label>
                         "Colour"
                         <span class="colour">
-                            <input type="color" aria-label="Pick the colour" prop:value=primary on:input=on_primary />
-                            <input type="text" name="primary_color" size="8" prop:value=primary on:input=on_primary />
+                            <input type="color" aria-label="Pick the colour" prop:value=primary on:input={handle(ev::input, on_primary)} />
+                            <input type="text" name="primary_color" size="8" prop:value=primary on:input={handle(ev::input, on_primary)} />
                         </span>
                     </label>
                     <label>
                         "Text on the colour"
                         <span class="colour">
-                            <input type="color" aria-label="Pick the text colour" prop:value=textc on:input=on_textc />
-                            <input type="text" name="text_color" size="8" prop:value=textc on:input=on_textc />
+                            <input type="color" aria-label="Pick the text colour" prop:value=textc on:input={handle(ev::input, on_textc)} />
+                            <input type="text" name="text_color" size="8" prop:value=textc on:input={handle(ev::input, on_textc)} />
                         </span>
                     </label>
                     <label>
                         "Position"
                         <select
                             name="position"
-                            on:change=move |ev| {
+                            on:change={handle(ev::change, move |ev| {
                                 if let Some(p) = WidgetPosition::parse(&event_target_value(&ev)) {
                                     draft.update(|d| d.position = p);
                                 }
-                            }
+                            })}
                         >
                             {[WidgetPosition::BottomRight, WidgetPosition::BottomLeft]
                                 .into_iter()
@@ -325,11 +327,11 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                     "The widget shows"
                     <select
                         name="offline_mode"
-                        on:change=move |ev| {
+                        on:change={handle(ev::change, move |ev| {
                             if let Some(m) = OfflineMode::parse(&event_target_value(&ev)) {
                                 draft.update(|d| d.offline_mode = m);
                             }
-                        }
+                        })}
                     >
                         {[OfflineMode::Form, OfflineMode::Async, OfflineMode::Hide]
                             .into_iter()
@@ -350,7 +352,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                 </label>
                 <label>
                     "Expected reply time (e.g. “a few hours”)"
-                    <input type="text" name="reply_time" maxlength="100" prop:value=reply on:input=on_reply />
+                    <input type="text" name="reply_time" maxlength="100" prop:value=reply on:input={handle(ev::input, on_reply)} />
                 </label>
                 <h2>"Where it runs"</h2>
                 <label>
@@ -360,7 +362,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                         rows="3"
                         placeholder="https://shop.example.com"
                         prop:value=origins
-                        on:input=on_origins
+                        on:input={handle(ev::input, on_origins)}
                     ></textarea>
                 </label>
                 <h2>"Identity verification"</h2>
@@ -382,11 +384,11 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                             type="checkbox"
                             name="attachments_enabled"
                             prop:checked=move || draft.with(|d| d.files_enabled)
-                            on:change=move |ev| {
+                            on:change={handle(ev::change, move |ev| {
                                 let on = event_target_checked(&ev);
                                 draft.update(|d| d.files_enabled = on);
                                 status.set(None);
-                            }
+                            })}
                         />
                         "Visitors and agents may send files and images"
                     </label>
@@ -404,7 +406,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                             step="any"
                             max=move || megabytes(allowed().max_bytes)
                             prop:value=max_mb
-                            on:input=on_max_mb
+                            on:input={handle(ev::input, on_max_mb)}
                         />
                     </label>
                     <div class="file-types" role="group" aria-label="Accepted types">
@@ -423,7 +425,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                                                     let kind = kind.clone();
                                                     move || draft.with(|d| d.files_types.contains(&kind))
                                                 }
-                                                on:change={
+                                                on:change={handle(ev::change, {
                                                     let kind = kind.clone();
                                                     move |ev| {
                                                         let on = event_target_checked(&ev);
@@ -441,7 +443,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                                                             });
                                                         status.set(None);
                                                     }
-                                                }
+                                                })}
                                             />
                                             {kind.clone()}
                                         </label>
@@ -461,10 +463,10 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                         type="button"
                         class="link"
                         disabled=move || !dirty()
-                        on:click=move |_| {
+                        on:click={handle(ev::click, move |_| {
                             draft.set(saved.with_untracked(Draft::of));
                             status.set(None);
-                        }
+                        })}
                     >
                         "Undo changes"
                     </button>
@@ -486,7 +488,7 @@ fn Settings(initial: WidgetSettingsView) -> impl IntoView {
                         <h2>"Preview"</h2>
                         <select
                             aria-label="Preview as"
-                            on:change=move |ev| available.set(event_target_value(&ev) == "online")
+                            on:change={handle(ev::change, move |ev| available.set(event_target_value(&ev) == "online"))}
                         >
                             <option value="online">"An agent is online"</option>
                             <option value="offline">"No agent online"</option>
@@ -539,14 +541,14 @@ fn IdentityPanel(
                                 {move || if reveal.get() { value.clone() } else { "•".repeat(16) }}
                             </code>
                         </span>
-                        <button type="button" class="link" on:click=move |_| reveal.update(|r| *r = !*r)>
+                        <button type="button" class="link" on:click={handle(ev::click, move |_| reveal.update(|r| *r = !*r))}>
                             {move || if reveal.get() { "Hide" } else { "Show" }}
                         </button>
                     }
                         .into_any()
                 }
             }}
-            <button type="button" class="link rotate-secret" on:click=rotate>
+            <button type="button" class="link rotate-secret" on:click={handle(ev::click, rotate)}>
                 {move || if secret().is_some() { "Make a new secret" } else { "Make a secret" }}
             </button>
         </div>
@@ -555,10 +557,10 @@ fn IdentityPanel(
                 type="checkbox"
                 name="identity_required"
                 prop:checked=move || draft.with(|d| d.identity_required)
-                on:change=move |ev| {
+                on:change={handle(ev::change, move |ev| {
                     let on = event_target_checked(&ev);
                     draft.update(|d| d.identity_required = on);
-                }
+                })}
             />
             "Required: a visitor who names a customerId must bring a valid customerHash"
         </label>
@@ -593,7 +595,7 @@ fn Snippet(saved: RwSignal<WidgetSettingsView>) -> impl IntoView {
         <div class="card snippet">
             <div class="page-head">
                 <h2>"Add it to your site"</h2>
-                <button type="button" class="copy-snippet" on:click=copy>
+                <button type="button" class="copy-snippet" on:click={handle(ev::click, copy)}>
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
             </div>

@@ -6,12 +6,14 @@
 //! `form.new-token`, `.new-token-value`.
 
 use futures_util::future::join;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::list::{key, keyed, Row};
 use super::{error_box, status_line};
 use crate::api::{create_api_token, list_api_tokens, revoke_api_token, team};
+use crate::pages::events::handle;
 use crate::types::{short_time, staff_name, AgentAccount, ApiTokenView};
 
 #[component]
@@ -119,10 +121,10 @@ fn Tokens(initial: Vec<ApiTokenView>, people: Vec<AgentAccount>) -> impl IntoVie
                                         <button
                                             type="button"
                                             class="link danger"
-                                            on:click={
+                                            on:click={handle(ev::click, {
                                                 let id = token.id.clone();
                                                 move |_| revoke(id.clone())
-                                            }
+                                            })}
                                         >
                                             "Revoke"
                                         </button>
@@ -135,7 +137,7 @@ fn Tokens(initial: Vec<ApiTokenView>, people: Vec<AgentAccount>) -> impl IntoVie
         </table>
         {status_line("error", error)}
         <h2>"New token"</h2>
-        <form class="stack new-token" on:submit=create>
+        <form class="stack new-token" on:submit={handle(ev::submit, create)}>
             <label>
                 "Name (what uses it)"
                 <input
@@ -143,12 +145,12 @@ fn Tokens(initial: Vec<ApiTokenView>, people: Vec<AgentAccount>) -> impl IntoVie
                     name="name"
                     maxlength="100"
                     prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
+                    on:input={handle(ev::input, move |ev| name.set(event_target_value(&ev)))}
                 />
             </label>
             <label>
                 "Acts as"
-                <select name="username" on:change=move |ev| username.set(event_target_value(&ev))>
+                <select name="username" on:change={handle(ev::change, move |ev| username.set(event_target_value(&ev)))}>
                     {people
                         .iter()
                         .map(|a| {

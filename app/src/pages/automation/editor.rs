@@ -1,5 +1,6 @@
 //! The rule editor: its fields as typed, and the rule they make.
 
+use leptos::ev;
 use leptos::prelude::*;
 
 use super::super::fields::{save_or_cancel, Check, Choice, Field, Text};
@@ -7,6 +8,7 @@ use crate::automation::{
     Action, AutoResponse, AutoResponseId, Conditions, KeywordMatch, NewAutoResponse, Trigger,
     VisitorKind, DEFAULT_COOLDOWN_SECONDS,
 };
+use crate::pages::events::handle;
 use crate::types::SessionStatus;
 
 /// The editor's fields, as typed.
@@ -256,7 +258,7 @@ pub(super) fn RuleForm(
 ) -> impl IntoView {
     view! {
         <h2>{move || if form.editing.with(Option::is_some) { "Edit the rule" } else { "Add a rule" }}</h2>
-        <form class="stack rule-form" on:submit=save>
+        <form class="stack rule-form" on:submit={handle(ev::submit, save)}>
             <div class="row">
                 <Field label="Name" name="name" value=form.name />
                 <Field label="Priority (higher first)" name="priority" value=form.priority kind="number" />

@@ -1,6 +1,7 @@
 //! `/dashboard/automation/hours`: business hours, with a week view.
 
 use futures_util::future::join;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -9,6 +10,7 @@ use super::super::{error_box, status_line};
 use super::{is_admin, Tabs};
 use crate::api::{current_agent, get_business_hours, save_business_hours};
 use crate::automation::{BusinessHours, BusinessHoursView, DateHours, Interval};
+use crate::pages::events::handle;
 use crate::types::{decimal, short_time};
 
 const DAYS: [&str; 7] = [
@@ -192,7 +194,7 @@ fn HoursForm(initial: BusinessHoursView, admin: bool) -> impl IntoView {
                 })
                 .collect_view()}
         </div>
-        <form class="stack hours-form" on:submit=save>
+        <form class="stack hours-form" on:submit={handle(ev::submit, save)}>
             <Check label="Use business hours (off: always open)" name="enabled" value=enabled />
             <Field label="Time zone (IANA, like Europe/Madrid)" name="time_zone" value=zone />
             <fieldset>
@@ -207,7 +209,7 @@ fn HoursForm(initial: BusinessHoursView, admin: bool) -> impl IntoView {
                                     type="text"
                                     name=name
                                     prop:value=move || days[i].get()
-                                    on:input=move |ev| days[i].set(event_target_value(&ev))
+                                    on:input={handle(ev::input, move |ev| days[i].set(event_target_value(&ev)))}
                                 />
                             </label>
                         }

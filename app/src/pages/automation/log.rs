@@ -1,5 +1,6 @@
 //! `/dashboard/automation/log`: what fired, and what was held back.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -10,6 +11,7 @@ use super::super::{error_box, status_line};
 use super::Tabs;
 use crate::api::{auto_response_logs, auto_responses};
 use crate::automation::{AutoResponseId, AutoResponseLog, LogQuery};
+use crate::pages::events::handle;
 use crate::types::short_time;
 
 #[component]
@@ -43,10 +45,10 @@ pub fn LogPage() -> impl IntoView {
                 <h1>"Response log"</h1>
             </div>
             <Tabs />
-            <form class="row log-filters" on:submit=|ev| ev.prevent_default()>
+            <form class="row log-filters" on:submit={handle(ev::submit, |ev| ev.prevent_default())}>
                 <label>
                     "Rule"
-                    <select name="rule" on:change=move |ev| rule.set(event_target_value(&ev))>
+                    <select name="rule" on:change={handle(ev::change, move |ev| rule.set(event_target_value(&ev)))}>
                         <option value="">"Every rule"</option>
                         <Suspense>
                             {move || Suspend::new(async move {
@@ -140,7 +142,7 @@ fn LogList(page: crate::automation::AutoResponseLogPage, filter: LogQuery) -> im
                     })}
                 </tbody>
         </table>
-        <button type="button" class="link" hidden=move || cursor.with(Option::is_none) on:click=more>
+        <button type="button" class="link" hidden=move || cursor.with(Option::is_none) on:click={handle(ev::click, more)}>
             "Load more"
         </button>
         {status_line("error", error)}

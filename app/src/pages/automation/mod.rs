@@ -16,6 +16,7 @@ mod log;
 mod try_it;
 
 use futures_util::future::join;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -27,6 +28,7 @@ use crate::api::{
     reorder_auto_responses, save_auto_response,
 };
 use crate::automation::{AutoResponse, AutoResponseChange, AutoResponseId, KeywordMatch, Trigger};
+use crate::pages::events::handle;
 use crate::types::Role;
 use editor::{Form, RuleForm};
 use try_it::TryIt;
@@ -212,15 +214,15 @@ fn Rules(initial: Vec<AutoResponse>, admin: bool) -> impl IntoView {
                                         class:off=!rule.enabled
                                         data-name=rule.name.clone()
                                         draggable=admin.then_some("true")
-                                        on:dragstart=move |_| dragging.set(Some(i))
-                                        on:dragover=move |ev| ev.prevent_default()
-                                        on:drop=move |ev| {
+                                        on:dragstart={handle(ev::dragstart, move |_| dragging.set(Some(i)))}
+                                        on:dragover={handle(ev::dragover, move |ev| ev.prevent_default())}
+                                        on:drop={handle(ev::drop, move |ev| {
                                             ev.prevent_default();
                                             if let Some(from) = dragging.get_untracked() {
                                                 rank(from, i);
                                             }
                                             dragging.set(None);
-                                        }
+                                        })}
                                     >
                                         <label class="toggle" title="Enabled">
                                             <input
@@ -228,7 +230,7 @@ fn Rules(initial: Vec<AutoResponse>, admin: bool) -> impl IntoView {
                                                 class="rule-enabled"
                                                 checked=rule.enabled
                                                 disabled=!admin
-                                                on:change=move |ev| toggle(for_toggle.clone(), event_target_checked(&ev))
+                                                on:change={handle(ev::change, move |ev| toggle(for_toggle.clone(), event_target_checked(&ev)))}
                                             />
                                         </label>
                                         <div class="rule-main">
@@ -241,10 +243,10 @@ fn Rules(initial: Vec<AutoResponse>, admin: bool) -> impl IntoView {
                                             .then(|| {
                                                 view! {
                                                     <span class="actions">
-                                                        <button type="button" class="link rule-up" title="Move up" on:click=move |_| rank(i, i.saturating_sub(1))>"↑"</button>
-                                                        <button type="button" class="link rule-down" title="Move down" on:click=move |_| rank(i, i + 1)>"↓"</button>
-                                                        <button type="button" class="link rule-edit" on:click=move |_| form.load(&for_edit)>"Edit"</button>
-                                                        <button type="button" class="link danger rule-delete" on:click=move |_| remove(for_delete.clone())>"Delete"</button>
+                                                        <button type="button" class="link rule-up" title="Move up" on:click={handle(ev::click, move |_| rank(i, i.saturating_sub(1)))}>"↑"</button>
+                                                        <button type="button" class="link rule-down" title="Move down" on:click={handle(ev::click, move |_| rank(i, i + 1))}>"↓"</button>
+                                                        <button type="button" class="link rule-edit" on:click={handle(ev::click, move |_| form.load(&for_edit))}>"Edit"</button>
+                                                        <button type="button" class="link danger rule-delete" on:click={handle(ev::click, move |_| remove(for_delete.clone()))}>"Delete"</button>
                                                     </span>
                                                 }
                                             })}

@@ -1,5 +1,6 @@
 //! "Try it": which rule would answer a message, and how.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -7,6 +8,7 @@ use super::super::fields::{Check, Choice, Field, Text};
 use super::super::status_line;
 use crate::api::test_auto_response;
 use crate::automation::{AutoResponseTest, AutoResponseVerdict};
+use crate::pages::events::handle;
 
 /// `datetime-local`'s value (the browser's time) as RFC 3339.
 fn local_time_to_rfc3339(value: &str) -> Option<String> {
@@ -77,7 +79,7 @@ pub(super) fn TryIt() -> impl IntoView {
     };
     view! {
         <h2>"Try it"</h2>
-        <form class="stack try-it" on:submit=run>
+        <form class="stack try-it" on:submit={handle(ev::submit, run)}>
             <Text label="A visitor writes" name="try" value=content placeholder="Hello! How much is it?" />
             <div class="row">
                 <Field label="At (empty: now)" name="try_at" value=at kind="datetime-local" />

@@ -2,6 +2,7 @@
 //! close/reopen (and `e`), delete (admins), who else has it open or is
 //! typing in it, and who it is assigned to.
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -10,6 +11,7 @@ use super::super::live_badge;
 use super::{Shared, Typing};
 use crate::api::{assign_session, delete_session, set_session_status};
 use crate::live::{LiveSender, LiveState};
+use crate::pages::events::handle;
 use crate::protocol::AgentClientFrame;
 use crate::types::{AgentAccount, AgentId, AgentView, Role, SessionStatus};
 
@@ -152,7 +154,7 @@ pub(super) fn head(
                 {move || status().as_str()}
             </span>
             {live_badge(live)}
-            <button type="button" class="secondary" on:click=toggle_status>
+            <button type="button" class="secondary" on:click={handle(ev::click, toggle_status)}>
                 {move || match status() {
                     SessionStatus::Open => "Close conversation",
                     SessionStatus::Closed => "Reopen",
@@ -161,7 +163,7 @@ pub(super) fn head(
             {is_admin
                 .then(|| {
                     view! {
-                        <button type="button" class="danger delete-conversation" on:click=remove>
+                        <button type="button" class="danger delete-conversation" on:click={handle(ev::click, remove)}>
                             "Delete"
                         </button>
                     }
@@ -194,7 +196,7 @@ pub(super) fn head(
                 type="button"
                 class="secondary assign-me"
                 hidden=move || me_id.with_value(|me| assignee().as_ref() == Some(me))
-                on:click=move |_| assign(shared, Some(me_id.get_value()))
+                on:click={handle(ev::click, move |_| assign(shared, Some(me_id.get_value())))}
             >
                 "Assign to me"
             </button>
@@ -202,7 +204,7 @@ pub(super) fn head(
                 type="button"
                 class="secondary unassign"
                 hidden=move || assignee().is_none()
-                on:click=move |_| assign(shared, None)
+                on:click={handle(ev::click, move |_| assign(shared, None))}
             >
                 "Unassign"
             </button>
@@ -210,10 +212,10 @@ pub(super) fn head(
                 "Assign to "
                 <select
                     name="assignee"
-                    on:change=move |ev| {
+                    on:change={handle(ev::change, move |ev| {
                         let value = event_target_value(&ev);
                         assign(shared, (!value.is_empty()).then(|| AgentId::from(value)))
-                    }
+                    })}
                 >
                     <option value="" selected=move || assignee().is_none()>
                         "Nobody"

@@ -40,6 +40,7 @@
 
 use futures_util::future::join4;
 use leptos::either::Either;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -48,6 +49,7 @@ use super::customer_panel::CustomerPanel;
 use super::{error_box, status_line};
 use crate::api::{canned_responses, current_agent, get_conversation, team};
 use crate::live::use_live_socket;
+use crate::pages::events::handle;
 use crate::protocol::{AgentServerFrame, Party};
 use crate::types::{
     AgentAccount, AgentId, AgentView, ApiError, CannedResponse, ConversationView, MessageView,
@@ -297,10 +299,10 @@ fn Conversation(
         <div
             class="thread"
             class:dragging=move || files.dragging.get()
-            on:dragenter=move |ev| files.on_dragover(ev)
-            on:dragover=move |ev| files.on_dragover(ev)
-            on:dragleave=move |ev| files.on_dragleave(ev)
-            on:drop=move |ev| files.on_drop(ev)
+            on:dragenter={handle(ev::dragenter, move |ev| files.on_dragover(ev))}
+            on:dragover={handle(ev::dragover, move |ev| files.on_dragover(ev))}
+            on:dragleave={handle(ev::dragleave, move |ev| files.on_dragleave(ev))}
+            on:drop={handle(ev::drop, move |ev| files.on_drop(ev))}
         >
             <p class="drop-hint" aria-hidden="true">"Drop files to send them"</p>
             {thread::messages(shared)}

@@ -5,6 +5,7 @@
 //! it once.
 
 use leptos::either::Either;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -13,6 +14,7 @@ use super::super::list::{key, keyed, Row};
 use super::Shared;
 use crate::api::{add_note, send_reply};
 use crate::live::{new_client_id, now_ms, LiveSender};
+use crate::pages::events::handle;
 use crate::protocol::AgentClientFrame;
 use crate::types::{canned_matches, AttachmentLimits, CannedResponse};
 use crate::upload::{self, human_size, Upload, UploadState};
@@ -324,10 +326,10 @@ pub(super) fn reply(
                                 <button
                                     type="button"
                                     class="canned-suggestion"
-                                    on:click={
+                                    on:click={handle(ev::click, {
                                         let text = c.content.clone();
                                         move |_| expand(text.clone())
-                                    }
+                                    })}
                                 >
                                     <code>{format!("/{}", c.shortcut)}</code>
                                     " "
@@ -351,27 +353,27 @@ pub(super) fn reply(
         </ul>
         <form
             class="reply"
-            on:submit=move |ev| {
+            on:submit={handle(ev::submit, move |ev| {
                 ev.prevent_default();
                 send();
-            }
+            })}
         >
             <textarea
                 name="content"
                 placeholder="Write a reply… (Enter sends, Shift+Enter for a new line)"
                 prop:value=move || draft.text.get()
-                on:input=move |ev| {
+                on:input={handle(ev::input, move |ev| {
                     draft.text.set(event_target_value(&ev));
                     typing.input();
-                }
-                on:keydown=on_keydown
-                on:paste=move |ev| files.paste(ev)
+                })}
+                on:keydown={handle(ev::keydown, on_keydown)}
+                on:paste={handle(ev::paste, move |ev| files.paste(ev))}
             ></textarea>
             <div class="reply-actions">
                 {files.enabled().then(|| view! {
                     <label class="attach-button secondary" title="Attach files (or drop or paste them here)">
                         "Attach"
-                        <input type="file" class="attach-input" multiple on:change=move |ev| files.pick(ev) />
+                        <input type="file" class="attach-input" multiple on:change={handle(ev::change, move |ev| files.pick(ev))} />
                     </label>
                 })}
                 <button
@@ -403,7 +405,7 @@ fn upload_item(u: Upload) -> impl IntoView {
                     value={(done.clamp(0.0, 1.0) * 1000.0).round() as u32}
                     aria-label=format!("Sending {label}")
                 ></progress>
-                <button type="button" class="secondary upload-cancel" on:click=cancel>"Cancel"</button>
+                <button type="button" class="secondary upload-cancel" on:click={handle(ev::click, cancel)}>"Cancel"</button>
             </li>
         }),
         UploadState::Failed { reason, retry } => {
@@ -415,8 +417,8 @@ fn upload_item(u: Upload) -> impl IntoView {
                 <li class="upload failed" data-state="failed" data-client-id=id>
                     <span class="upload-name">{label}</span>
                     <span class="error upload-error">{reason}</span>
-                    {retry.then(|| view! { <button type="button" class="secondary upload-retry" on:click=again>"Retry"</button> })}
-                    <button type="button" class="secondary upload-cancel" on:click=cancel>"Dismiss"</button>
+                    {retry.then(|| view! { <button type="button" class="secondary upload-retry" on:click={handle(ev::click, again)}>"Retry"</button> })}
+                    <button type="button" class="secondary upload-cancel" on:click={handle(ev::click, cancel)}>"Dismiss"</button>
                 </li>
             })
         }
@@ -440,12 +442,12 @@ pub(super) fn note_form(shared: Shared) -> impl IntoView {
         });
     };
     view! {
-        <form class="note-form" on:submit=on_note>
+        <form class="note-form" on:submit={handle(ev::submit, on_note)}>
             <textarea
                 name="note"
                 placeholder="A private note for the team (the visitor never sees it)"
                 prop:value=move || note.text.get()
-                on:input=move |ev| note.text.set(event_target_value(&ev))
+                on:input={handle(ev::input, move |ev| note.text.set(event_target_value(&ev)))}
             ></textarea>
             <button type="submit" class="secondary" disabled=move || note.sending.get()>
                 "Add note"

@@ -3,6 +3,7 @@
 //! messages on scrolling up, and our read receipts.
 
 use leptos::either::Either;
+use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -10,6 +11,7 @@ use super::super::list::{keyed, Row};
 use super::Shared;
 use crate::api::earlier_messages;
 use crate::live::{page_visible, LiveSender, LiveState};
+use crate::pages::events::handle;
 use crate::protocol::{AgentClientFrame, Party};
 use crate::types::{short_time, AttachmentView, MessageView, NoteView, Sender, SessionView};
 use crate::upload::human_size;
@@ -287,7 +289,7 @@ impl Earlier {
                 type="button"
                 class="secondary load-earlier"
                 hidden=move || !self.more.get()
-                on:click=move |_| self.fetch()
+                on:click={handle(ev::click, move |_| self.fetch())}
             >
                 "Load earlier messages"
             </button>
