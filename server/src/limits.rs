@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::types::SessionId;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
@@ -34,7 +34,6 @@ use tokio::time::Instant;
 use crate::config::LimitSettings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::state::AppState;
 
 /// Most distinct keys a failure log keeps; the oldest are dropped first.
 const FAILURE_KEYS_MAX: usize = 100_000;
@@ -340,26 +339,28 @@ impl std::fmt::Display for ClientAddr {
     }
 }
 
-impl FromRequestParts<AppState> for ClientAddr {
+/// The client address, for any router state the limits come from.
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    S: Send + Sync,
+    Arc<Limits>: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(client_addr(parts, state))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(client_addr(parts, &Arc::<Limits>::from_ref(state)))
     }
 }
 
 /// The client address of a request (the peer's when the connection info is
 /// missing, which only in-process tests do).
-pub fn client_addr(parts: &Parts, state: &AppState) -> ClientAddr {
+pub fn client_addr(parts: &Parts, limits: &Limits) -> ClientAddr {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST));
-    state.limits.client_addr(peer, &parts.headers)
+    limits.client_addr(peer, &parts.headers)
 }
 
 /// Counts of open things per key, each at most `max` while enforced.

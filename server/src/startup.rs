@@ -108,12 +108,12 @@ impl Application {
             config.secret_key.expose_secret().as_bytes(),
             config.attachments.link_lifetime,
         );
-        let attachments = AttachmentService::new(
+        let attachments = Arc::new(AttachmentService::new(
             config.attachments.clone(),
             settings.subscribe(),
             db.clone(),
             links.clone(),
-        )?;
+        )?);
         let store = Arc::new(ChatStore::new(db.clone(), links));
         // SQLite has one writer connection; PostgreSQL takes parallel
         // transactions (on disjoint conversations, locked in id order).
@@ -157,8 +157,13 @@ impl Application {
             metrics.clone(),
             committed_rx,
         );
-        let canned = CannedService::new(db.clone(), config.max_message_chars);
-        let agents = AgentService::new(db, hasher, config.session_ttl_hours, limits.clone());
+        let canned = Arc::new(CannedService::new(db.clone(), config.max_message_chars));
+        let agents = Arc::new(AgentService::new(
+            db,
+            hasher,
+            config.session_ttl_hours,
+            limits.clone(),
+        ));
         let (stop, shutdown) = watch::channel(false);
         let leptos_options = leptos_options(&config);
         let listener = TcpListener::bind(config.bind)

@@ -1,4 +1,8 @@
-//! [`AppState`]: what every handler may use. Cheap to clone.
+//! [`AppState`]: what every handler may use. Cheap to clone. Features take
+//! their part of it through `FromRef` (their own services, [`AdminState`],
+//! [`AgentAuth`]), so their routers are generic over the state and never
+//! name it: canned responses, widget settings, automated responses and the
+//! admin API so far.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -7,7 +11,8 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio::sync::watch;
 
-use crate::agents::AgentService;
+use crate::agents::extract::AgentAuth;
+use crate::agents::{AdminState, AgentService};
 use crate::automation::AutomationService;
 use crate::bus::Bus;
 use crate::canned::CannedService;
@@ -24,9 +29,9 @@ pub struct AppState(pub Arc<Inner>);
 pub struct Inner {
     pub config: Config,
     pub chat: Arc<ChatService>,
-    pub attachments: crate::attachments::AttachmentService,
-    pub agents: AgentService,
-    pub canned: CannedService,
+    pub attachments: Arc<crate::attachments::AttachmentService>,
+    pub agents: Arc<AgentService>,
+    pub canned: Arc<CannedService>,
     /// Automated responses, business hours and availability.
     pub automation: Arc<AutomationService>,
     /// The widget's settings in force (saved in the dashboard).
@@ -50,25 +55,45 @@ impl Deref for AppState {
     }
 }
 
-impl Inner {
-    /// Deletes a conversation with its messages, notes and files (admins):
-    /// the one path for the admin API and the dashboard. The files are
-    /// listed before the rows go and deleted after, so a failure on the
-    /// way leaves either everything or orphan files, never messages
-    /// pointing at missing files.
-    pub async fn delete_conversation(
-        &self,
-        actor: &app::types::AgentView,
-        id: &app::types::SessionId,
-    ) -> Result<(), crate::error::AppError> {
-        crate::auth::require_admin(actor)?;
-        let files = self.attachments.files_of(id).await?;
-        self.chat.delete_conversation(id).await?;
-        self.attachments.delete_stored(files).await;
-        tracing::info!(session_id = %id, by = %actor.username, "conversation deleted");
-        Ok(())
+impl FromRef<AppState> for AdminState {
+    fn from_ref(state: &AppState) -> Self {
+        AdminState {
+            agents: state.agents.clone(),
+            chat: state.chat.clone(),
+            attachments: state.attachments.clone(),
+        }
     }
 }
+
+impl FromRef<AppState> for AgentAuth {
+    fn from_ref(state: &AppState) -> Self {
+        AgentAuth {
+            agents: state.agents.clone(),
+            secure_cookies: state.config.secure_cookies(),
+        }
+    }
+}
+
+/// A service of the state as a feature's router takes it (`State<Arc<…>>`),
+/// so that features name their own services and never [`AppState`].
+macro_rules! services {
+    ($($field:ident: $service:ty),* $(,)?) => {
+        $(
+            impl FromRef<AppState> for Arc<$service> {
+                fn from_ref(state: &AppState) -> Self {
+                    state.$field.clone()
+                }
+            }
+        )*
+    };
+}
+
+services!(
+    limits: Limits,
+    canned: CannedService,
+    settings: SettingsService,
+    automation: AutomationService,
+);
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {

@@ -2,27 +2,38 @@
 
 use app::api::{cookie_value, session_cookie_name};
 use app::types::{AgentView, ErrorCode};
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
-use super::TokenKind;
+use super::{AgentService, TokenKind};
 use crate::auth::bearer_token;
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// The signed-in agent: an API token (`Authorization: Bearer …`), or the
 /// dashboard's session cookie from a page of this very site (Origin, when
 /// the browser sends one, must be our own host).
 pub struct CurrentAgent(pub AgentView);
 
-impl FromRequestParts<AppState> for CurrentAgent {
+/// What telling the caller needs, taken from any router state: the agents,
+/// and whether cookies are `Secure` (which names the session cookie).
+#[derive(Clone)]
+pub struct AgentAuth {
+    pub agents: Arc<AgentService>,
+    pub secure_cookies: bool,
+}
+
+impl<S> FromRequestParts<S> for CurrentAgent
+where
+    S: Send + Sync,
+    AgentAuth: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AgentAuth::from_ref(state);
         if let Some(token) = bearer_token(&parts.headers) {
             return state
                 .agents
@@ -36,7 +47,7 @@ impl FromRequestParts<AppState> for CurrentAgent {
                     )
                 });
         }
-        let name = session_cookie_name(state.config.secure_cookies());
+        let name = session_cookie_name(state.secure_cookies);
         let Some(token) = cookie_value(&parts.headers, name) else {
             return Err(AppError::Unauthorized(
                 ErrorCode::Unauthorized,

@@ -10,26 +10,63 @@
 use std::sync::{Arc, Mutex};
 
 use app::types::{AgentAccount, AgentId, AgentView, ApiTokenView, ErrorCode, Role};
+use axum::extract::FromRef;
 use axum::routing::{delete, get, patch, put};
 use axum::Router;
 use chrono::Duration;
 
+use crate::attachments::AttachmentService;
 use crate::auth::{
     constant_time_eq, hash_password, random_token, require_admin, verify_password, TokenHasher,
 };
+use crate::chat::ChatService;
 use crate::error::AppError;
 use crate::limits::{ClientAddr, Limits};
-use crate::state::AppState;
 use crate::storage::{now, Db};
 
 pub mod extract;
 pub mod routes;
 pub mod store;
 
+use extract::AgentAuth;
 use store::{Agent, AgentStore};
 
+/// What the admin API's handlers use: the agents, the conversations and
+/// their files.
+#[derive(Clone)]
+pub struct AdminState {
+    pub agents: Arc<AgentService>,
+    pub chat: Arc<ChatService>,
+    pub attachments: Arc<AttachmentService>,
+}
+
+impl AdminState {
+    /// Deletes a conversation with its messages, notes and files (admins):
+    /// the one path for the admin API and the dashboard. The files are
+    /// listed before the rows go and deleted after, so a failure on the
+    /// way leaves either everything or orphan files, never messages
+    /// pointing at missing files.
+    pub async fn delete_conversation(
+        &self,
+        actor: &AgentView,
+        id: &app::types::SessionId,
+    ) -> Result<(), AppError> {
+        require_admin(actor)?;
+        let files = self.attachments.files_of(id).await?;
+        self.chat.delete_conversation(id).await?;
+        self.attachments.delete_stored(files).await;
+        tracing::info!(session_id = %id, by = %actor.username, "conversation deleted");
+        Ok(())
+    }
+}
+
 /// The admin API, for programs (API token) and the dashboard (cookie).
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AdminState: FromRef<S>,
+    AgentAuth: FromRef<S>,
+{
     Router::new()
         .route("/chat/api/admin/stats/", get(routes::stats))
         .route("/chat/api/admin/sessions/", get(routes::list_sessions))

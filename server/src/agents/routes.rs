@@ -8,10 +8,9 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Deserializer};
 
 use super::extract::CurrentAgent;
-use super::{AccountChange, NewAccount};
+use super::{AccountChange, AdminState, NewAccount};
 use crate::chat::routes::HistoryParams;
 use crate::error::{AppError, Json, Query};
-use crate::state::AppState;
 
 /// `{"agents": [...]}`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -29,7 +28,7 @@ pub struct TokenList {
 /// the inbox.
 #[utoipa::path(get, path = "/chat/api/admin/sessions/", tag = "conversations", params(app::types::InboxParams), responses((status = 200, description = "A page of the inbox (keyset)", body = app::types::SessionPage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_sessions(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
     Query(params): Query<InboxParams>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -39,7 +38,7 @@ pub async fn list_sessions(
 /// `GET /chat/api/admin/stats/`: the dashboard home's figures.
 #[utoipa::path(get, path = "/chat/api/admin/stats/", tag = "conversations", responses((status = 200, description = "The home's figures", body = app::types::Stats), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn stats(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
     Ok(Json(state.chat.stats().await?))
@@ -47,7 +46,7 @@ pub async fn stats(
 
 #[utoipa::path(get, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 200, description = "The conversation, its latest 50 messages and newest 200 notes", body = app::types::ConversationView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn session_detail(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
     Path(id): Path<SessionId>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -60,7 +59,7 @@ pub async fn session_detail(
 /// its messages, notes and files, for good.
 #[utoipa::path(delete, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 204, description = "Deleted, with its messages, notes and files"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn delete_session(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<SessionId>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -71,7 +70,7 @@ pub async fn delete_session(
 /// `GET …/session/{id}/messages/?after=&before=&limit=`: a page of history.
 #[utoipa::path(get, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), crate::chat::routes::HistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn messages(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
     Path(id): Path<SessionId>,
     Query(params): Query<HistoryParams>,
@@ -89,7 +88,7 @@ pub struct StatusBody {
 
 #[utoipa::path(patch, path = "/chat/api/admin/session/{id}/status/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = StatusBody, responses((status = 200, description = "Changed", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update_status(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
     Path(id): Path<SessionId>,
     Json(body): Json<StatusBody>,
@@ -115,7 +114,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<AgentId>>, D
 
 #[utoipa::path(put, path = "/chat/api/admin/session/{id}/assignee/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = AssigneeBody, responses((status = 200, description = "Assigned (or unassigned)", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn assign(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
     Path(id): Path<SessionId>,
     Json(body): Json<AssigneeBody>,
@@ -141,7 +140,7 @@ pub struct NoteBody {
 /// `POST …/session/{id}/notes/`: a private note, `201`.
 #[utoipa::path(post, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = NoteBody, responses((status = 201, description = "A private note (agents only)", body = app::types::NoteView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_note(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
     Path(id): Path<SessionId>,
     Json(body): Json<NoteBody>,
@@ -163,7 +162,7 @@ pub struct NotesQuery {
 /// first.
 #[utoipa::path(get, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), NotesQuery), responses((status = 200, description = "Notes, newest first", body = app::types::NotePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn notes(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
     Path(id): Path<SessionId>,
     Query(query): Query<NotesQuery>,
@@ -184,7 +183,7 @@ pub struct ReplyBody {
 
 #[utoipa::path(post, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = ReplyBody, responses((status = 201, description = "Stored (committed) and sent", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn reply(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
     Path(id): Path<SessionId>,
     Json(body): Json<ReplyBody>,
@@ -199,7 +198,7 @@ pub async fn reply(
 /// `GET /chat/api/admin/agents/` (admins).
 #[utoipa::path(get, path = "/chat/api/admin/agents/", tag = "agents", responses((status = 200, description = "Every account (admins)", body = AgentList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_agents(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
     let agents = state.agents.accounts(&actor).await?;
@@ -209,7 +208,7 @@ pub async fn list_agents(
 /// `POST /chat/api/admin/agents/` (admins).
 #[utoipa::path(post, path = "/chat/api/admin/agents/", tag = "agents", request_body = super::NewAccount, responses((status = 201, description = "Created (admins)", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_agent(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
     Json(body): Json<NewAccount>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -221,7 +220,7 @@ pub async fn add_agent(
 /// display name).
 #[utoipa::path(patch, path = "/chat/api/admin/agents/{id}/", tag = "agents", params(("id" = String, Path, description = "The agent's id")), request_body = super::AccountChange, responses((status = 200, description = "Changed", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn change_agent(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<AgentId>,
     Json(body): Json<AccountChange>,
@@ -232,7 +231,7 @@ pub async fn change_agent(
 /// `GET /chat/api/admin/tokens/` (admins).
 #[utoipa::path(get, path = "/chat/api/admin/tokens/", tag = "agents", responses((status = 200, description = "API tokens, never their values (admins)", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_tokens(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
     let tokens = state.agents.tokens(&actor).await?;
@@ -248,7 +247,7 @@ pub struct NewToken {
 /// `POST /chat/api/admin/tokens/` (admins): the value, once.
 #[utoipa::path(post, path = "/chat/api/admin/tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "The new token; its value shown this once (admins)", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_token(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
     Json(body): Json<NewToken>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -262,7 +261,7 @@ pub async fn add_token(
 /// `DELETE /chat/api/admin/tokens/{id}/` (admins).
 #[utoipa::path(delete, path = "/chat/api/admin/tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "Revoked (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_token(
-    State(state): State<AppState>,
+    State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -273,7 +272,7 @@ pub async fn remove_token(
 /// The same three under the name, `/chat/api/admin/api-tokens/`.
 #[utoipa::path(get, path = "/chat/api/admin/api-tokens/", tag = "agents", responses((status = 200, description = "As GET /chat/api/admin/tokens/", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_api_tokens(
-    state: State<AppState>,
+    state: State<AdminState>,
     actor: CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
     list_tokens(state, actor).await
@@ -281,7 +280,7 @@ pub async fn list_api_tokens(
 
 #[utoipa::path(post, path = "/chat/api/admin/api-tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "As POST /chat/api/admin/tokens/", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_api_token(
-    state: State<AppState>,
+    state: State<AdminState>,
     actor: CurrentAgent,
     body: Json<NewToken>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -290,7 +289,7 @@ pub async fn add_api_token(
 
 #[utoipa::path(delete, path = "/chat/api/admin/api-tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "As DELETE /chat/api/admin/tokens/{id}/"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_api_token(
-    state: State<AppState>,
+    state: State<AdminState>,
     actor: CurrentAgent,
     id: Path<String>,
 ) -> Result<impl IntoResponse, AppError> {

@@ -31,16 +31,17 @@ use app::automation::{
     AutoResponseVerdict, BusinessHours, BusinessHoursView, NewAutoResponse,
 };
 use app::types::{AgentView, ErrorCode, SessionStatus};
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, watch};
 
+use crate::agents::extract::AgentAuth;
 use crate::auth::require_admin;
 use crate::bus::{Audience, Bus, Change};
 use crate::error::AppError;
 use crate::presence::Presence;
-use crate::state::AppState;
 use crate::storage::{now, rfc3339, Db};
 
 pub mod defaults;
@@ -64,7 +65,12 @@ const AVAILABILITY_EVERY: Duration = Duration::from_secs(30);
 /// The most log entries one page holds.
 pub const LOG_PAGE_MAX: u64 = 100;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<AutomationService>: FromRef<S>,
+    AgentAuth: FromRef<S>,
+{
     Router::new()
         .route(
             "/chat/api/admin/auto-responses/",

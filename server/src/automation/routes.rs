@@ -1,6 +1,8 @@
 //! The admin API of automated responses and business hours: every agent
 //! reads them and may try the dry run; admins change them.
 
+use std::sync::Arc;
+
 use app::automation::{
     AutoResponseChange, AutoResponseId, AutoResponseList, AutoResponseTest, BusinessHours,
     NewAutoResponse,
@@ -10,60 +12,60 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
+use super::AutomationService;
 use crate::agents::extract::CurrentAgent;
 use crate::error::{AppError, Json};
-use crate::state::AppState;
 
 /// `GET /chat/api/admin/auto-responses/` → `{"auto_responses": […]}`.
 #[utoipa::path(get, path = "/chat/api/admin/auto-responses/", tag = "automated responses", responses((status = 200, description = "Every rule, highest priority first", body = AutoResponseList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
-    let auto_responses = state.automation.list().await?;
+    let auto_responses = automation.list().await?;
     Ok(Json(AutoResponseList { auto_responses }))
 }
 
 /// `POST /chat/api/admin/auto-responses/` → 201 and the rule.
 #[utoipa::path(post, path = "/chat/api/admin/auto-responses/", tag = "automated responses", request_body = NewAutoResponse, responses((status = 201, description = "Saved (admins)", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,
     Json(body): Json<NewAutoResponse>,
 ) -> Result<impl IntoResponse, AppError> {
-    let made = state.automation.create(&actor, body).await?;
+    let made = automation.create(&actor, body).await?;
     Ok((StatusCode::CREATED, Json(made)))
 }
 
 /// `GET /chat/api/admin/auto-responses/{id}/`.
 #[utoipa::path(get, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), responses((status = 200, description = "The rule", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn get_one(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
     Path(id): Path<AutoResponseId>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok(Json(state.automation.get(&id).await?))
+    Ok(Json(automation.get(&id).await?))
 }
 
 /// `PATCH /chat/api/admin/auto-responses/{id}/` with any of the fields.
 #[utoipa::path(patch, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), request_body = AutoResponseChange, responses((status = 200, description = "Changed (admins)", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<AutoResponseId>,
     Json(body): Json<AutoResponseChange>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok(Json(state.automation.update(&actor, &id, body).await?))
+    Ok(Json(automation.update(&actor, &id, body).await?))
 }
 
 /// `DELETE /chat/api/admin/auto-responses/{id}/` → 204.
 #[utoipa::path(delete, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), responses((status = 204, description = "Deleted (admins); its log entries stay"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<AutoResponseId>,
 ) -> Result<impl IntoResponse, AppError> {
-    state.automation.delete(&actor, &id).await?;
+    automation.delete(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -71,11 +73,11 @@ pub async fn remove(
 /// "language"?, …}` → `{"rule", "reply", "reasons"}`; nothing is sent.
 #[utoipa::path(post, path = "/chat/api/admin/auto-responses/test/", tag = "automated responses", request_body = AutoResponseTest, responses((status = 200, description = "Which rule would answer, its reply, and why each rule did or did not fire", body = app::automation::AutoResponseVerdict), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn test(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
     Json(body): Json<AutoResponseTest>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok(Json(state.automation.test(body).await?))
+    Ok(Json(automation.test(body).await?))
 }
 
 /// The log's filters and paging.
@@ -97,12 +99,11 @@ pub struct LogParams {
 /// `GET /chat/api/admin/auto-responses/logs/?rule=&from=&to=&cursor=&limit=`.
 #[utoipa::path(get, path = "/chat/api/admin/auto-responses/logs/", tag = "automated responses", params(LogParams), responses((status = 200, description = "A page of the log, newest first", body = app::automation::AutoResponseLogPage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn logs(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
     Query(q): Query<LogParams>,
 ) -> Result<impl IntoResponse, AppError> {
-    let page = state
-        .automation
+    let page = automation
         .logs(
             q.rule.as_ref().filter(|r| !r.as_str().is_empty()),
             q.from.as_deref().filter(|s| !s.is_empty()),
@@ -117,18 +118,18 @@ pub async fn logs(
 /// `GET /chat/api/admin/business-hours/`.
 #[utoipa::path(get, path = "/chat/api/admin/business-hours/", tag = "automated responses", responses((status = 200, description = "The schedule, whether it is open now, and when it next opens", body = app::automation::BusinessHoursView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn get_hours(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok(Json(state.automation.hours_view()))
+    Ok(Json(automation.hours_view()))
 }
 
 /// `PUT /chat/api/admin/business-hours/` with the whole schedule.
 #[utoipa::path(put, path = "/chat/api/admin/business-hours/", tag = "automated responses", request_body = BusinessHours, responses((status = 200, description = "Saved (admins) and applied on every instance", body = app::automation::BusinessHoursView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn put_hours(
-    State(state): State<AppState>,
+    State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,
     Json(body): Json<BusinessHours>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok(Json(state.automation.set_hours(&actor, body).await?))
+    Ok(Json(automation.set_hours(&actor, body).await?))
 }

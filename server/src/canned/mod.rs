@@ -7,7 +7,10 @@
 //! - the queries: [`CannedService`]'s private helpers (one table, a few
 //!   statements).
 
+use std::sync::Arc;
+
 use app::types::{AgentId, AgentView, CannedResponse, CannedResponseId, ErrorCode};
+use axum::extract::FromRef;
 use axum::routing::{get, patch};
 use axum::Router;
 use sea_orm::{
@@ -15,10 +18,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
+use crate::agents::extract::AgentAuth;
 use crate::auth::require_admin;
 use crate::chat::domain::MessageText;
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::storage::{canned_responses, now, rfc3339, Db};
 
 pub mod routes;
@@ -31,7 +34,14 @@ const CREATE_LOCK: i64 = 0x6361_6e6e_6564;
 /// The longest shortcut, in characters.
 pub const SHORTCUT_MAX: usize = 32;
 
-pub fn router() -> Router<AppState> {
+/// The admin API's canned-response routes, for any router state that
+/// holds the service and tells who is calling.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<CannedService>: FromRef<S>,
+    AgentAuth: FromRef<S>,
+{
     Router::new()
         .route(
             "/chat/api/admin/canned-responses/",

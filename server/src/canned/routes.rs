@@ -2,14 +2,15 @@
 //! and delete (admins).
 
 use app::types::CannedResponseId;
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
-use super::{CannedChange, NewCanned};
+use super::{CannedChange, CannedService, NewCanned};
 use crate::agents::extract::CurrentAgent;
 use crate::error::{AppError, Json};
-use crate::state::AppState;
 
 /// `{"canned_responses": [...]}`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -20,42 +21,42 @@ pub struct CannedList {
 /// `GET /chat/api/admin/canned-responses/` → `{"canned_responses": […]}`.
 #[utoipa::path(get, path = "/chat/api/admin/canned-responses/", tag = "canned responses", responses((status = 200, description = "Every canned response, by shortcut", body = CannedList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(canned): State<Arc<CannedService>>,
     CurrentAgent(_): CurrentAgent,
 ) -> Result<impl IntoResponse, AppError> {
-    let canned_responses = state.canned.list().await?;
+    let canned_responses = canned.list().await?;
     Ok(Json(CannedList { canned_responses }))
 }
 
 /// `POST /chat/api/admin/canned-responses/` `{"shortcut", "content"}` → 201.
 #[utoipa::path(post, path = "/chat/api/admin/canned-responses/", tag = "canned responses", request_body = super::NewCanned, responses((status = 201, description = "Saved (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(canned): State<Arc<CannedService>>,
     CurrentAgent(actor): CurrentAgent,
     Json(body): Json<NewCanned>,
 ) -> Result<impl IntoResponse, AppError> {
-    let made = state.canned.create(&actor, body).await?;
+    let made = canned.create(&actor, body).await?;
     Ok((StatusCode::CREATED, Json(made)))
 }
 
 /// `PATCH /chat/api/admin/canned-responses/{id}/` `{"shortcut"?, "content"?}`.
 #[utoipa::path(patch, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), request_body = super::CannedChange, responses((status = 200, description = "Changed (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update(
-    State(state): State<AppState>,
+    State(canned): State<Arc<CannedService>>,
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<CannedResponseId>,
     Json(body): Json<CannedChange>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok(Json(state.canned.update(&actor, &id, body).await?))
+    Ok(Json(canned.update(&actor, &id, body).await?))
 }
 
 /// `DELETE /chat/api/admin/canned-responses/{id}/` → 204.
 #[utoipa::path(delete, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), responses((status = 204, description = "Deleted (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove(
-    State(state): State<AppState>,
+    State(canned): State<Arc<CannedService>>,
     CurrentAgent(actor): CurrentAgent,
     Path(id): Path<CannedResponseId>,
 ) -> Result<impl IntoResponse, AppError> {
-    state.canned.delete(&actor, &id).await?;
+    canned.delete(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,8 +8,9 @@ use app::types::{
     SessionId, SessionPage, SessionStatus, SessionView, Stats, WidgetSettingsChange,
     WidgetSettingsView,
 };
+use axum::extract::FromRef;
 
-use crate::agents::{AccountChange, NewAccount, TokenKind};
+use crate::agents::{AccountChange, AdminState, NewAccount, TokenKind};
 use crate::canned::{CannedChange, NewCanned};
 use crate::chat::HistoryQuery;
 use crate::limits::{client_addr, ClientAddr};
@@ -28,7 +29,7 @@ impl DashboardBackend {
     /// extensions.
     fn client(&self) -> ClientAddr {
         leptos::prelude::use_context::<axum::http::request::Parts>()
-            .map(|parts| client_addr(&parts, &self.0))
+            .map(|parts| client_addr(&parts, &self.0.limits))
             .unwrap_or(ClientAddr(std::net::IpAddr::V6(
                 std::net::Ipv6Addr::LOCALHOST,
             )))
@@ -407,7 +408,9 @@ impl Backend for DashboardBackend {
         agent: &AgentView,
         session_id: &SessionId,
     ) -> Result<(), ApiError> {
-        Ok(self.0.delete_conversation(agent, session_id).await?)
+        Ok(AdminState::from_ref(&self.0)
+            .delete_conversation(agent, session_id)
+            .await?)
     }
 
     fn secure_cookies(&self) -> bool {

@@ -23,18 +23,19 @@ use app::types::{
     AgentId, AgentView, ErrorCode, SecretSource, WidgetSettingsChange, WidgetSettingsView,
 };
 use app::types::{OfflineMode, WidgetPosition};
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 use axum::Router;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
+use crate::agents::extract::AgentAuth;
 use crate::attachments::limits::FileLimits;
 use crate::auth::require_admin;
 use crate::bus::{Audience, Bus, Change};
 use crate::config::{is_hex_colour, parse_origin, Config, WidgetSettings};
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::storage::Db;
 
 pub mod preview;
@@ -51,7 +52,12 @@ const REPLY_TIME_MAX: usize = 100;
 const SECRET_MIN: usize = 16;
 const SECRET_MAX: usize = 256;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<SettingsService>: FromRef<S>,
+    AgentAuth: FromRef<S>,
+{
     Router::new()
         .route(
             "/chat/api/admin/widget-settings/",

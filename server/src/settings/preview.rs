@@ -4,15 +4,17 @@
 //! save, and reaches the page as JSON inside a script, escaped so that no
 //! text in it can end the script.
 
+use std::sync::Arc;
+
 use app::types::{ErrorCode, WidgetSettingsChange};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use serde::Deserialize;
 
+use super::SettingsService;
 use crate::agents::extract::CurrentAgent;
 use crate::error::{AppError, Query};
-use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PreviewQuery {
@@ -26,7 +28,7 @@ pub struct PreviewQuery {
 
 #[utoipa::path(get, path = "/dashboard/widget-preview", tag = "widget settings", params(PreviewQuery), responses((status = 200, description = "A page running the real widget with the draft settings", content_type = "text/html"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn page(
-    State(state): State<AppState>,
+    State(settings): State<Arc<SettingsService>>,
     CurrentAgent(actor): CurrentAgent,
     Query(q): Query<PreviewQuery>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -35,7 +37,7 @@ pub async fn page(
         Some(raw) => serde_json::from_str(raw)
             .map_err(|e| AppError::BadRequest(ErrorCode::InvalidQuery, format!("draft: {e}")))?,
     };
-    let widget = state.settings.preview(&actor, change).await?;
+    let widget = settings.preview(&actor, change).await?;
     let mut settings = serde_json::to_value(&widget).map_err(|e| {
         tracing::error!(error = %e, "preview: cannot serialise");
         AppError::Internal
