@@ -1,9 +1,9 @@
 //! Who is calling the admin API or opening the agent socket.
 
-use app::api::{cookie_value, session_cookie_name};
-use app::types::{AgentView, ErrorCode};
 use std::sync::Arc;
 
+use app::api::{cookie_value, session_cookie_name};
+use app::types::{AgentView, ErrorCode};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};

@@ -1,9 +1,9 @@
 //! The admin API's canned responses: list (every agent), create, change
 //! and delete (admins).
 
-use app::types::CannedResponseId;
 use std::sync::Arc;
 
+use app::types::CannedResponseId;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
