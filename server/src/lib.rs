@@ -3,11 +3,15 @@
 //!
 //! # Layout
 //! - [`config`]: the typed configuration, from the environment.
-//! - [`state`]: [`state::AppState`], what every handler may use.
+//! - [`state`]: [`state::AppState`], what the server holds; each domain's
+//!   router takes only its part of it (`FromRef`), so no domain imports
+//!   the state (nor, through it, every other domain). Only what sits above
+//!   the domains (the dashboard, the site, startup) names `AppState`.
 //! - [`startup`]: [`startup::Application`] (build, bind, serve); composes
 //!   the domains' routers.
-//! - Domains, each with `router()`, a service (rules), a store (queries: the
-//!   only SeaORM) and thin handlers:
+//! - Domains, each with a service (rules), a store (queries: the only
+//!   SeaORM) and thin handlers with their router in `routes.rs` (so the
+//!   service never imports its handlers):
 //!   - [`chat`]: conversations and messages — widget API, visitor socket,
 //!     the group-commit writer.
 //!   - [`agents`]: accounts, sign-in, API tokens, admin API.

@@ -6,33 +6,16 @@
 
 use std::sync::OnceLock;
 
-use app::types::ApiError;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-use crate::state::AppState;
-
-pub fn router() -> Router<AppState> {
+/// `GET /chat/api/openapi.json`, for any router state.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/chat/api/openapi.json", get(document))
-}
-
-/// Every refusal's body, as the handlers' annotations name it.
-pub use app::error::ErrorBody;
-
-/// `/healthz` and `/readyz`: `{"status", "checks"?, "error"?}`.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// `ok` or `unavailable`.
-    pub status: String,
-    /// `/readyz`: `{"database": "ok"|"down", "redis": "ok"|"down"|"not configured"}`.
-    #[schema(value_type = Option<Object>)]
-    pub checks: Option<serde_json::Value>,
-    pub error: Option<ApiError>,
 }
 
 struct Security;

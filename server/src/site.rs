@@ -2,13 +2,15 @@
 //! widget, the dashboard's wasm and CSS) and the `Host` check.
 
 use app::shell;
-use app::types::ErrorCode;
+use app::types::{ApiError, ErrorCode};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -20,16 +22,27 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
 }
 
+/// `/healthz` and `/readyz`: `{"status", "checks"?, "error"?}`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `/readyz`: `{"database": "ok"|"down", "redis": "ok"|"down"|"not configured"}`.
+    #[schema(value_type = Option<Object>)]
+    pub checks: Option<serde_json::Value>,
+    pub error: Option<ApiError>,
+}
+
 /// Alive: the process answers (it checks nothing else, so an orchestrator
 /// does not restart a server whose database is briefly away).
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers: `{\"status\":\"ok\"}`", body = crate::openapi::Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers: `{\"status\":\"ok\"}`", body = Health)))]
 pub async fn health() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Ready: the database answers within 2 s and, when configured, Redis is
 /// connected. 503 names what is down.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "The database (and Redis, when configured) answer", body = crate::openapi::Health), (status = 503, description = "Something is down; `checks` names it", body = crate::openapi::Health)))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "The database (and Redis, when configured) answer", body = Health), (status = 503, description = "Something is down; `checks` names it", body = Health)))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let database = matches!(
         tokio::time::timeout(std::time::Duration::from_secs(2), state.chat.ping()).await,
@@ -55,7 +68,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         axum::Json(serde_json::json!({
             "status": "unavailable",
             "checks": checks,
-            "error": app::types::ApiError::new(ErrorCode::Unavailable, format!("Not ready: {} down.", down.join(" and "))),
+            "error": ApiError::new(ErrorCode::Unavailable, format!("Not ready: {} down.", down.join(" and "))),
         })),
     )
         .into_response();

@@ -276,11 +276,11 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(site::router())
-        .merge(chat::router(&state))
-        .merge(agents::router())
-        .merge(canned::router())
-        .merge(automation::router())
-        .merge(settings::router())
+        .merge(chat::routes::router(&state))
+        .merge(agents::routes::router())
+        .merge(canned::routes::router())
+        .merge(automation::routes::router())
+        .merge(settings::routes::router())
         .merge(openapi::router())
         .merge(dashboard::router(&state))
         .layer(DefaultBodyLimit::max(64 * 1024))
@@ -289,7 +289,7 @@ pub fn router(state: AppState) -> Router {
             serve::body_in_time,
         ))
         // After those two layers: uploads stream, with limits of their own.
-        .merge(attachments::router(&state))
+        .merge(attachments::routes::router(&state))
         // Compressed: the widget's wasm is 74 KB raw, 32 KB gzipped.
         .fallback_service(
             axum::routing::any(site::static_or_404)

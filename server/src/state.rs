@@ -1,8 +1,9 @@
-//! [`AppState`]: what every handler may use. Cheap to clone. Features take
-//! their part of it through `FromRef` (their own services, [`AdminState`],
-//! [`AgentAuth`]), so their routers are generic over the state and never
-//! name it: canned responses, widget settings, automated responses and the
-//! admin API so far.
+//! [`AppState`]: what the server holds. Cheap to clone. Every domain takes
+//! its part of it through `FromRef` (its own service, [`WidgetState`],
+//! [`FileState`], [`AdminState`], [`AgentAuth`], the socket driver's
+//! [`Sockets`]), so its router is generic over the state and never names
+//! it: the state imports the domains, never the other way round. Only what
+//! sits above them (the dashboard, the site, startup) takes `AppState`.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -13,15 +14,17 @@ use tokio::sync::watch;
 
 use crate::agents::extract::AgentAuth;
 use crate::agents::{AdminState, AgentService};
+use crate::attachments::routes::FileState;
 use crate::automation::AutomationService;
 use crate::bus::Bus;
 use crate::canned::CannedService;
-use crate::chat::ChatService;
+use crate::chat::{ChatService, WidgetState};
 use crate::config::Config;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::presence::Presence;
 use crate::settings::SettingsService;
+use crate::ws::Sockets;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
@@ -43,7 +46,7 @@ pub struct Inner {
     /// visitors also needs business hours: [`AutomationService::available`]).
     pub presence: Arc<Presence>,
     pub leptos_options: LeptosOptions,
-    /// Turns `true` when the server is stopping; sockets close with 1001.
+    /// Turns `true` when the server is stopping; sockets close with 1012.
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -61,6 +64,39 @@ impl FromRef<AppState> for AdminState {
             agents: state.agents.clone(),
             chat: state.chat.clone(),
             attachments: state.attachments.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for Sockets {
+    fn from_ref(state: &AppState) -> Self {
+        Sockets {
+            metrics: state.metrics.clone(),
+            shutdown: state.shutdown.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for WidgetState {
+    fn from_ref(state: &AppState) -> Self {
+        WidgetState {
+            chat: state.chat.clone(),
+            settings: state.settings.clone(),
+            attachments: state.attachments.clone(),
+            available: state.automation.subscribe_available(),
+            limits: state.limits.clone(),
+            sockets: Sockets::from_ref(state),
+            max_message_chars: state.config.max_message_chars,
+        }
+    }
+}
+
+impl FromRef<AppState> for FileState {
+    fn from_ref(state: &AppState) -> Self {
+        FileState {
+            attachments: state.attachments.clone(),
+            chat: state.chat.clone(),
+            limits: state.limits.clone(),
         }
     }
 }

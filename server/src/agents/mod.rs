@@ -10,9 +10,6 @@
 use std::sync::{Arc, Mutex};
 
 use app::types::{AgentAccount, AgentId, AgentView, ApiTokenView, ErrorCode, Role};
-use axum::extract::FromRef;
-use axum::routing::{delete, get, patch, put};
-use axum::Router;
 use chrono::Duration;
 
 use crate::attachments::AttachmentService;
@@ -28,7 +25,6 @@ pub mod extract;
 pub mod routes;
 pub mod store;
 
-use extract::AgentAuth;
 use store::{Agent, AgentStore};
 
 /// What the admin API's handlers use: the agents, the conversations and
@@ -58,57 +54,6 @@ impl AdminState {
         tracing::info!(session_id = %id, by = %actor.username, "conversation deleted");
         Ok(())
     }
-}
-
-/// The admin API, for programs (API token) and the dashboard (cookie).
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    AdminState: FromRef<S>,
-    AgentAuth: FromRef<S>,
-{
-    Router::new()
-        .route("/chat/api/admin/stats/", get(routes::stats))
-        .route("/chat/api/admin/sessions/", get(routes::list_sessions))
-        .route(
-            "/chat/api/admin/session/{id}/",
-            get(routes::session_detail).delete(routes::delete_session),
-        )
-        .route(
-            "/chat/api/admin/session/{id}/status/",
-            patch(routes::update_status),
-        )
-        .route(
-            "/chat/api/admin/session/{id}/messages/",
-            get(routes::messages).post(routes::reply),
-        )
-        .route(
-            "/chat/api/admin/session/{id}/assignee/",
-            put(routes::assign),
-        )
-        .route(
-            "/chat/api/admin/session/{id}/notes/",
-            get(routes::notes).post(routes::add_note),
-        )
-        .route(
-            "/chat/api/admin/agents/",
-            get(routes::list_agents).post(routes::add_agent),
-        )
-        .route("/chat/api/admin/agents/{id}/", patch(routes::change_agent))
-        .route(
-            "/chat/api/admin/tokens/",
-            get(routes::list_tokens).post(routes::add_token),
-        )
-        .route("/chat/api/admin/tokens/{id}/", delete(routes::remove_token))
-        // The names for the same resource.
-        .route(
-            "/chat/api/admin/api-tokens/",
-            get(routes::list_api_tokens).post(routes::add_api_token),
-        )
-        .route(
-            "/chat/api/admin/api-tokens/{id}/",
-            delete(routes::remove_api_token),
-        )
 }
 
 /// How often an API token's last use is written, at most.

@@ -2,15 +2,53 @@
 //! Thin handlers: parse, call the service, answer.
 
 use app::types::{AgentId, ErrorCode, InboxParams, NewApiToken, SessionId, SessionStatus};
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::{delete, get, patch, put};
+use axum::Router;
 use serde::{Deserialize, Deserializer};
 
-use super::extract::CurrentAgent;
+use super::extract::{AgentAuth, CurrentAgent};
 use super::{AccountChange, AdminState, NewAccount};
 use crate::chat::routes::HistoryParams;
 use crate::error::{AppError, Json, Query};
+
+/// The admin API, for programs (API token) and the dashboard (cookie).
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AdminState: FromRef<S>,
+    AgentAuth: FromRef<S>,
+{
+    Router::new()
+        .route("/chat/api/admin/stats/", get(stats))
+        .route("/chat/api/admin/sessions/", get(list_sessions))
+        .route(
+            "/chat/api/admin/session/{id}/",
+            get(session_detail).delete(delete_session),
+        )
+        .route("/chat/api/admin/session/{id}/status/", patch(update_status))
+        .route(
+            "/chat/api/admin/session/{id}/messages/",
+            get(messages).post(reply),
+        )
+        .route("/chat/api/admin/session/{id}/assignee/", put(assign))
+        .route(
+            "/chat/api/admin/session/{id}/notes/",
+            get(notes).post(add_note),
+        )
+        .route("/chat/api/admin/agents/", get(list_agents).post(add_agent))
+        .route("/chat/api/admin/agents/{id}/", patch(change_agent))
+        .route("/chat/api/admin/tokens/", get(list_tokens).post(add_token))
+        .route("/chat/api/admin/tokens/{id}/", delete(remove_token))
+        // The names for the same resource.
+        .route(
+            "/chat/api/admin/api-tokens/",
+            get(list_api_tokens).post(add_api_token),
+        )
+        .route("/chat/api/admin/api-tokens/{id}/", delete(remove_api_token))
+}
 
 /// `{"agents": [...]}`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -26,7 +64,7 @@ pub struct TokenList {
 
 /// `GET /chat/api/admin/sessions/?status=&q=&assigned=&unread=&waiting=&offline=&cursor=&limit=`:
 /// the inbox.
-#[utoipa::path(get, path = "/chat/api/admin/sessions/", tag = "conversations", params(app::types::InboxParams), responses((status = 200, description = "A page of the inbox (keyset)", body = app::types::SessionPage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/sessions/", tag = "conversations", params(app::types::InboxParams), responses((status = 200, description = "A page of the inbox (keyset)", body = app::types::SessionPage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_sessions(
     State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
@@ -36,7 +74,7 @@ pub async fn list_sessions(
 }
 
 /// `GET /chat/api/admin/stats/`: the dashboard home's figures.
-#[utoipa::path(get, path = "/chat/api/admin/stats/", tag = "conversations", responses((status = 200, description = "The home's figures", body = app::types::Stats), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/stats/", tag = "conversations", responses((status = 200, description = "The home's figures", body = app::types::Stats), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn stats(
     State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
@@ -44,7 +82,7 @@ pub async fn stats(
     Ok(Json(state.chat.stats().await?))
 }
 
-#[utoipa::path(get, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 200, description = "The conversation, its latest 50 messages and newest 200 notes", body = app::types::ConversationView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 200, description = "The conversation, its latest 50 messages and newest 200 notes", body = app::types::ConversationView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn session_detail(
     State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
@@ -57,7 +95,7 @@ pub async fn session_detail(
 
 /// `DELETE /chat/api/admin/session/{id}/` (admins): the conversation,
 /// its messages, notes and files, for good.
-#[utoipa::path(delete, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 204, description = "Deleted, with its messages, notes and files"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(delete, path = "/chat/api/admin/session/{id}/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), responses((status = 204, description = "Deleted, with its messages, notes and files"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn delete_session(
     State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
@@ -68,7 +106,7 @@ pub async fn delete_session(
 }
 
 /// `GET …/session/{id}/messages/?after=&before=&limit=`: a page of history.
-#[utoipa::path(get, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), crate::chat::routes::HistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), crate::chat::routes::HistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn messages(
     State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
@@ -86,7 +124,7 @@ pub struct StatusBody {
     pub status: SessionStatus,
 }
 
-#[utoipa::path(patch, path = "/chat/api/admin/session/{id}/status/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = StatusBody, responses((status = 200, description = "Changed", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(patch, path = "/chat/api/admin/session/{id}/status/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = StatusBody, responses((status = 200, description = "Changed", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update_status(
     State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
@@ -112,7 +150,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<AgentId>>, D
     Option::<AgentId>::deserialize(d).map(Some)
 }
 
-#[utoipa::path(put, path = "/chat/api/admin/session/{id}/assignee/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = AssigneeBody, responses((status = 200, description = "Assigned (or unassigned)", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(put, path = "/chat/api/admin/session/{id}/assignee/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = AssigneeBody, responses((status = 200, description = "Assigned (or unassigned)", body = app::types::SessionView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn assign(
     State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
@@ -138,7 +176,7 @@ pub struct NoteBody {
 }
 
 /// `POST …/session/{id}/notes/`: a private note, `201`.
-#[utoipa::path(post, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = NoteBody, responses((status = 201, description = "A private note (agents only)", body = app::types::NoteView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = NoteBody, responses((status = 201, description = "A private note (agents only)", body = app::types::NoteView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_note(
     State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
@@ -160,7 +198,7 @@ pub struct NotesQuery {
 
 /// `GET …/session/{id}/notes/?cursor=&limit=`: a page of notes, newest
 /// first.
-#[utoipa::path(get, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), NotesQuery), responses((status = 200, description = "Notes, newest first", body = app::types::NotePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/session/{id}/notes/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id"), NotesQuery), responses((status = 200, description = "Notes, newest first", body = app::types::NotePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn notes(
     State(state): State<AdminState>,
     CurrentAgent(_): CurrentAgent,
@@ -181,7 +219,7 @@ pub struct ReplyBody {
     pub client_id: Option<String>,
 }
 
-#[utoipa::path(post, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = ReplyBody, responses((status = 201, description = "Stored (committed) and sent", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/session/{id}/messages/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body = ReplyBody, responses((status = 201, description = "Stored (committed) and sent", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn reply(
     State(state): State<AdminState>,
     CurrentAgent(agent): CurrentAgent,
@@ -196,7 +234,7 @@ pub async fn reply(
 }
 
 /// `GET /chat/api/admin/agents/` (admins).
-#[utoipa::path(get, path = "/chat/api/admin/agents/", tag = "agents", responses((status = 200, description = "Every account (admins)", body = AgentList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/agents/", tag = "agents", responses((status = 200, description = "Every account (admins)", body = AgentList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_agents(
     State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
@@ -206,7 +244,7 @@ pub async fn list_agents(
 }
 
 /// `POST /chat/api/admin/agents/` (admins).
-#[utoipa::path(post, path = "/chat/api/admin/agents/", tag = "agents", request_body = super::NewAccount, responses((status = 201, description = "Created (admins)", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/agents/", tag = "agents", request_body = super::NewAccount, responses((status = 201, description = "Created (admins)", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_agent(
     State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
@@ -218,7 +256,7 @@ pub async fn add_agent(
 
 /// `PATCH /chat/api/admin/agents/{id}/` (admins; an agent: their own
 /// display name).
-#[utoipa::path(patch, path = "/chat/api/admin/agents/{id}/", tag = "agents", params(("id" = String, Path, description = "The agent's id")), request_body = super::AccountChange, responses((status = 200, description = "Changed", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(patch, path = "/chat/api/admin/agents/{id}/", tag = "agents", params(("id" = String, Path, description = "The agent's id")), request_body = super::AccountChange, responses((status = 200, description = "Changed", body = app::types::AgentAccount), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn change_agent(
     State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
@@ -229,7 +267,7 @@ pub async fn change_agent(
 }
 
 /// `GET /chat/api/admin/tokens/` (admins).
-#[utoipa::path(get, path = "/chat/api/admin/tokens/", tag = "agents", responses((status = 200, description = "API tokens, never their values (admins)", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/tokens/", tag = "agents", responses((status = 200, description = "API tokens, never their values (admins)", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_tokens(
     State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
@@ -245,7 +283,7 @@ pub struct NewToken {
 }
 
 /// `POST /chat/api/admin/tokens/` (admins): the value, once.
-#[utoipa::path(post, path = "/chat/api/admin/tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "The new token; its value shown this once (admins)", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "The new token; its value shown this once (admins)", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_token(
     State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
@@ -259,7 +297,7 @@ pub async fn add_token(
 }
 
 /// `DELETE /chat/api/admin/tokens/{id}/` (admins).
-#[utoipa::path(delete, path = "/chat/api/admin/tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "Revoked (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(delete, path = "/chat/api/admin/tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "Revoked (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_token(
     State(state): State<AdminState>,
     CurrentAgent(actor): CurrentAgent,
@@ -270,7 +308,7 @@ pub async fn remove_token(
 }
 
 /// The same three under the name, `/chat/api/admin/api-tokens/`.
-#[utoipa::path(get, path = "/chat/api/admin/api-tokens/", tag = "agents", responses((status = 200, description = "As GET /chat/api/admin/tokens/", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/api-tokens/", tag = "agents", responses((status = 200, description = "As GET /chat/api/admin/tokens/", body = TokenList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list_api_tokens(
     state: State<AdminState>,
     actor: CurrentAgent,
@@ -278,7 +316,7 @@ pub async fn list_api_tokens(
     list_tokens(state, actor).await
 }
 
-#[utoipa::path(post, path = "/chat/api/admin/api-tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "As POST /chat/api/admin/tokens/", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/api-tokens/", tag = "agents", request_body = NewToken, responses((status = 201, description = "As POST /chat/api/admin/tokens/", body = app::types::NewApiToken), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_api_token(
     state: State<AdminState>,
     actor: CurrentAgent,
@@ -287,7 +325,7 @@ pub async fn add_api_token(
     add_token(state, actor, body).await
 }
 
-#[utoipa::path(delete, path = "/chat/api/admin/api-tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "As DELETE /chat/api/admin/tokens/{id}/"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(delete, path = "/chat/api/admin/api-tokens/{id}/", tag = "agents", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "As DELETE /chat/api/admin/tokens/{id}/"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_api_token(
     state: State<AdminState>,
     actor: CurrentAgent,

@@ -11,7 +11,8 @@
 //!
 //! # Layout
 //! - this file: [`AttachmentService`] (upload, download, deletion).
-//! - [`routes`]: the visitor's and the agent's upload, and the download.
+//! - [`routes`]: the visitor's and the agent's upload, and the download,
+//!   and their router.
 //! - [`kind`]: what a file is, from its bytes.
 //! - [`strip`]: an image's metadata (EXIF, XMP, comments) removed from
 //!   what is served, without re-encoding it.
@@ -24,9 +25,6 @@ use std::time::Duration;
 use app::types::{ErrorCode, SessionId};
 use axum::body::Bytes;
 use axum::extract::multipart::Field;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -39,7 +37,6 @@ use tokio::sync::Semaphore;
 use crate::config::{AttachmentSettings, Storage};
 use crate::error::AppError;
 use crate::settings::Live;
-use crate::state::AppState;
 use crate::storage::{attachments, Db};
 use kind::{Kind, Sniffer};
 use limits::FileLimits;
@@ -456,30 +453,6 @@ impl AttachmentService {
                 .await;
         }
     }
-}
-
-/// The upload and download routes. Uploads stream: they are merged after
-/// the layers that read whole bodies (size and time), and enforce their
-/// own limits chunk by chunk.
-pub fn router(state: &AppState) -> Router<AppState> {
-    let origins =
-        axum::middleware::from_fn_with_state(state.clone(), crate::chat::routes::check_origin);
-    let visitor = Router::new()
-        .route("/chat/api/chat/attachment/", post(routes::visitor_upload))
-        .layer(origins)
-        .layer(crate::chat::widget_cors());
-    Router::new()
-        .merge(visitor)
-        .route(
-            "/chat/api/admin/session/{id}/attachments/",
-            post(routes::agent_upload),
-        )
-        .layer(DefaultBodyLimit::disable())
-        .route("/chat/api/attachments/{id}/", get(routes::download))
-        .route(
-            "/chat/api/attachments/{id}/thumbnail/",
-            get(routes::thumbnail),
-        )
 }
 
 fn unsupported() -> AppError {

@@ -5,24 +5,67 @@
 //! them in the order they were added: the sender is known, and a replayed
 //! `client_id` answered, before a byte of the file is read.
 
+use std::sync::Arc;
+
 use app::types::{ErrorCode, MessageView, SessionId};
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Multipart, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 
 use super::kind::Kind;
 use super::link::{content_disposition, Variant};
-use crate::agents::extract::CurrentAgent;
+use super::AttachmentService;
+use crate::agents::extract::{AgentAuth, CurrentAgent};
 use crate::chat::domain::ClientId;
-use crate::chat::routes::BearerToken;
+use crate::chat::routes::{check_origin, widget_cors, BearerToken};
 use crate::chat::service::agent_author;
 use crate::chat::store::Author;
+use crate::chat::ChatService;
 use crate::error::{AppError, Json};
-use crate::state::AppState;
+use crate::limits::Limits;
+use crate::settings::SettingsService;
+
+/// What the file routes use of the server (taken from the router's state
+/// through `FromRef`).
+#[derive(Clone)]
+pub struct FileState {
+    pub attachments: Arc<AttachmentService>,
+    pub chat: Arc<ChatService>,
+    pub limits: Arc<Limits>,
+}
+
+/// The upload and download routes. Uploads stream: they are merged after
+/// the layers that read whole bodies (size and time), and enforce their
+/// own limits chunk by chunk.
+pub fn router<S>(state: &S) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    FileState: FromRef<S>,
+    AgentAuth: FromRef<S>,
+    Arc<SettingsService>: FromRef<S>,
+{
+    let settings = Arc::<SettingsService>::from_ref(state);
+    let origins = axum::middleware::from_fn_with_state(settings, check_origin);
+    let visitor = Router::new()
+        .route("/chat/api/chat/attachment/", post(visitor_upload))
+        .layer(origins)
+        .layer(widget_cors());
+    Router::new()
+        .merge(visitor)
+        .route(
+            "/chat/api/admin/session/{id}/attachments/",
+            post(agent_upload),
+        )
+        .layer(DefaultBodyLimit::disable())
+        .route("/chat/api/attachments/{id}/", get(download))
+        .route("/chat/api/attachments/{id}/thumbnail/", get(thumbnail))
+}
 
 /// Longest text (or unknown) field read; a caption is checked against
 /// `MAX_MESSAGE_LENGTH` after.
@@ -67,7 +110,7 @@ enum Sender {
 /// Reads the multipart body: text fields, then the file (streamed into
 /// storage), then any caption after it. Answers the stored message.
 async fn upload(
-    state: &AppState,
+    state: &FileState,
     sender: Sender,
     session: Option<SessionId>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -165,9 +208,9 @@ async fn upload(
 }
 
 /// `POST /chat/api/chat/attachment/`: a visitor sends a file.
-#[utoipa::path(post, path = "/chat/api/chat/attachment/", tag = "widget", request_body(content_type = "multipart/form-data", description = "`customer_id`, `client_id`, optional `caption`, then one `file` (docs/api.md)"), responses((status = 201, description = "Stored (committed) and sent; the message carries `attachment`", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
+#[utoipa::path(post, path = "/chat/api/chat/attachment/", tag = "widget", request_body(content_type = "multipart/form-data", description = "`customer_id`, `client_id`, optional `caption`, then one `file` (docs/api.md)"), responses((status = 201, description = "Stored (committed) and sent; the message carries `attachment`", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("visitor" = [])))]
 pub async fn visitor_upload(
-    State(state): State<AppState>,
+    State(state): State<FileState>,
     BearerToken(token): BearerToken,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -175,9 +218,9 @@ pub async fn visitor_upload(
 }
 
 /// `POST /chat/api/admin/session/{id}/attachments/`: an agent sends a file.
-#[utoipa::path(post, path = "/chat/api/admin/session/{id}/attachments/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body(content_type = "multipart/form-data", description = "`client_id`, optional `caption`, then one `file` (docs/api.md)"), responses((status = 201, description = "Stored (committed) and sent; the message carries `attachment`", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/session/{id}/attachments/", tag = "conversations", params(("id" = String, Path, description = "The conversation's id")), request_body(content_type = "multipart/form-data", description = "`client_id`, optional `caption`, then one `file` (docs/api.md)"), responses((status = 201, description = "Stored (committed) and sent; the message carries `attachment`", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn agent_upload(
-    State(state): State<AppState>,
+    State(state): State<FileState>,
     CurrentAgent(agent): CurrentAgent,
     Path(id): Path<SessionId>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -202,9 +245,9 @@ fn bad_link(e: axum::extract::rejection::QueryRejection) -> AppError {
 }
 
 /// `GET /chat/api/attachments/{id}/?expires=&signature=`: the file.
-#[utoipa::path(get, path = "/chat/api/attachments/{id}/", tag = "widget", params(("id" = String, Path, description = "The attachment's id"), LinkParams), responses((status = 200, description = "The file: inline for a raster image, a download otherwise"), (status = 403, description = "`invalid_link`: unsigned, tampered with or expired", body = crate::openapi::ErrorBody), (status = 404, description = "`unknown_attachment`", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/chat/api/attachments/{id}/", tag = "widget", params(("id" = String, Path, description = "The attachment's id"), LinkParams), responses((status = 200, description = "The file: inline for a raster image, a download otherwise"), (status = 403, description = "`invalid_link`: unsigned, tampered with or expired", body = app::error::ErrorBody), (status = 404, description = "`unknown_attachment`", body = app::error::ErrorBody)))]
 pub async fn download(
-    State(state): State<AppState>,
+    State(state): State<FileState>,
     Path(id): Path<String>,
     query: Result<Query<LinkParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
@@ -213,9 +256,9 @@ pub async fn download(
 }
 
 /// `GET /chat/api/attachments/{id}/thumbnail/?expires=&signature=`.
-#[utoipa::path(get, path = "/chat/api/attachments/{id}/thumbnail/", tag = "widget", params(("id" = String, Path, description = "The attachment's id"), LinkParams), responses((status = 200, description = "The image's thumbnail (PNG or JPEG)"), (status = 403, description = "`invalid_link`: unsigned, tampered with or expired", body = crate::openapi::ErrorBody), (status = 404, description = "`unknown_attachment`", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/chat/api/attachments/{id}/thumbnail/", tag = "widget", params(("id" = String, Path, description = "The attachment's id"), LinkParams), responses((status = 200, description = "The image's thumbnail (PNG or JPEG)"), (status = 403, description = "`invalid_link`: unsigned, tampered with or expired", body = app::error::ErrorBody), (status = 404, description = "`unknown_attachment`", body = app::error::ErrorBody)))]
 pub async fn thumbnail(
-    State(state): State<AppState>,
+    State(state): State<FileState>,
     Path(id): Path<String>,
     query: Result<Query<LinkParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
@@ -224,7 +267,7 @@ pub async fn thumbnail(
 }
 
 async fn serve(
-    state: &AppState,
+    state: &FileState,
     id: &str,
     variant: Variant,
     link: LinkParams,

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::rules::{self, Fill, Message, Rule, Visitor};
-use super::store::LogEntry;
+use super::store::{wait_key, LogEntry};
 use super::{compose, text, AutomationService, Reader};
 use crate::chat::domain::{ClientId, Conversation};
 use crate::chat::store::Written;
@@ -519,20 +519,6 @@ impl Key {
             Key::Wait => wait_key(message_id, rule.as_str()),
         }
     }
-}
-
-/// `w:<message id, 32 hex>:<the rule id's last 12 hex>` (47 characters,
-/// within a client_id's 64); the SQL of the `no_reply` scan builds the same.
-pub fn wait_key(message_id: &str, rule_id: &str) -> String {
-    let rule_tail: String = rule_id
-        .chars()
-        .rev()
-        .take(12)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("w:{}:{rule_tail}", message_id.replace('-', ""))
 }
 
 /// Spreads committed messages over the workers by conversation; a full

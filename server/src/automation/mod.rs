@@ -31,13 +31,9 @@ use app::automation::{
     AutoResponseVerdict, BusinessHours, BusinessHoursView, NewAutoResponse,
 };
 use app::types::{AgentView, ErrorCode, SessionStatus};
-use axum::extract::FromRef;
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, watch};
 
-use crate::agents::extract::AgentAuth;
 use crate::auth::require_admin;
 use crate::bus::{Audience, Bus, Change};
 use crate::error::AppError;
@@ -64,31 +60,6 @@ const RELOAD_EVERY: Duration = Duration::from_secs(60);
 const AVAILABILITY_EVERY: Duration = Duration::from_secs(30);
 /// The most log entries one page holds.
 pub const LOG_PAGE_MAX: u64 = 100;
-
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    Arc<AutomationService>: FromRef<S>,
-    AgentAuth: FromRef<S>,
-{
-    Router::new()
-        .route(
-            "/chat/api/admin/auto-responses/",
-            get(routes::list).post(routes::create),
-        )
-        .route("/chat/api/admin/auto-responses/test/", post(routes::test))
-        .route("/chat/api/admin/auto-responses/logs/", get(routes::logs))
-        .route(
-            "/chat/api/admin/auto-responses/{id}/",
-            get(routes::get_one)
-                .patch(routes::update)
-                .delete(routes::remove),
-        )
-        .route(
-            "/chat/api/admin/business-hours/",
-            get(routes::get_hours).put(routes::put_hours),
-        )
-}
 
 /// The business hours in force: as stored, and checked.
 #[derive(Clone, Debug)]

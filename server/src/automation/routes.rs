@@ -7,17 +7,39 @@ use app::automation::{
     AutoResponseChange, AutoResponseId, AutoResponseList, AutoResponseTest, BusinessHours,
     NewAutoResponse,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
 use serde::Deserialize;
 
 use super::AutomationService;
-use crate::agents::extract::CurrentAgent;
+use crate::agents::extract::{AgentAuth, CurrentAgent};
 use crate::error::{AppError, Json};
 
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<AutomationService>: FromRef<S>,
+    AgentAuth: FromRef<S>,
+{
+    Router::new()
+        .route("/chat/api/admin/auto-responses/", get(list).post(create))
+        .route("/chat/api/admin/auto-responses/test/", post(test))
+        .route("/chat/api/admin/auto-responses/logs/", get(logs))
+        .route(
+            "/chat/api/admin/auto-responses/{id}/",
+            get(get_one).patch(update).delete(remove),
+        )
+        .route(
+            "/chat/api/admin/business-hours/",
+            get(get_hours).put(put_hours),
+        )
+}
+
 /// `GET /chat/api/admin/auto-responses/` → `{"auto_responses": […]}`.
-#[utoipa::path(get, path = "/chat/api/admin/auto-responses/", tag = "automated responses", responses((status = 200, description = "Every rule, highest priority first", body = AutoResponseList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/auto-responses/", tag = "automated responses", responses((status = 200, description = "Every rule, highest priority first", body = AutoResponseList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
@@ -27,7 +49,7 @@ pub async fn list(
 }
 
 /// `POST /chat/api/admin/auto-responses/` → 201 and the rule.
-#[utoipa::path(post, path = "/chat/api/admin/auto-responses/", tag = "automated responses", request_body = NewAutoResponse, responses((status = 201, description = "Saved (admins)", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/auto-responses/", tag = "automated responses", request_body = NewAutoResponse, responses((status = 201, description = "Saved (admins)", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn create(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,
@@ -38,7 +60,7 @@ pub async fn create(
 }
 
 /// `GET /chat/api/admin/auto-responses/{id}/`.
-#[utoipa::path(get, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), responses((status = 200, description = "The rule", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), responses((status = 200, description = "The rule", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn get_one(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
@@ -48,7 +70,7 @@ pub async fn get_one(
 }
 
 /// `PATCH /chat/api/admin/auto-responses/{id}/` with any of the fields.
-#[utoipa::path(patch, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), request_body = AutoResponseChange, responses((status = 200, description = "Changed (admins)", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(patch, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), request_body = AutoResponseChange, responses((status = 200, description = "Changed (admins)", body = app::automation::AutoResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,
@@ -59,7 +81,7 @@ pub async fn update(
 }
 
 /// `DELETE /chat/api/admin/auto-responses/{id}/` → 204.
-#[utoipa::path(delete, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), responses((status = 204, description = "Deleted (admins); its log entries stay"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(delete, path = "/chat/api/admin/auto-responses/{id}/", tag = "automated responses", params(("id" = String, Path, description = "The rule's id")), responses((status = 204, description = "Deleted (admins); its log entries stay"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,
@@ -71,7 +93,7 @@ pub async fn remove(
 
 /// `POST /chat/api/admin/auto-responses/test/` `{"content", "at"?,
 /// "language"?, …}` → `{"rule", "reply", "reasons"}`; nothing is sent.
-#[utoipa::path(post, path = "/chat/api/admin/auto-responses/test/", tag = "automated responses", request_body = AutoResponseTest, responses((status = 200, description = "Which rule would answer, its reply, and why each rule did or did not fire", body = app::automation::AutoResponseVerdict), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/auto-responses/test/", tag = "automated responses", request_body = AutoResponseTest, responses((status = 200, description = "Which rule would answer, its reply, and why each rule did or did not fire", body = app::automation::AutoResponseVerdict), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn test(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
@@ -97,7 +119,7 @@ pub struct LogParams {
 }
 
 /// `GET /chat/api/admin/auto-responses/logs/?rule=&from=&to=&cursor=&limit=`.
-#[utoipa::path(get, path = "/chat/api/admin/auto-responses/logs/", tag = "automated responses", params(LogParams), responses((status = 200, description = "A page of the log, newest first", body = app::automation::AutoResponseLogPage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/auto-responses/logs/", tag = "automated responses", params(LogParams), responses((status = 200, description = "A page of the log, newest first", body = app::automation::AutoResponseLogPage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn logs(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
@@ -116,7 +138,7 @@ pub async fn logs(
 }
 
 /// `GET /chat/api/admin/business-hours/`.
-#[utoipa::path(get, path = "/chat/api/admin/business-hours/", tag = "automated responses", responses((status = 200, description = "The schedule, whether it is open now, and when it next opens", body = app::automation::BusinessHoursView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/business-hours/", tag = "automated responses", responses((status = 200, description = "The schedule, whether it is open now, and when it next opens", body = app::automation::BusinessHoursView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn get_hours(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(_): CurrentAgent,
@@ -125,7 +147,7 @@ pub async fn get_hours(
 }
 
 /// `PUT /chat/api/admin/business-hours/` with the whole schedule.
-#[utoipa::path(put, path = "/chat/api/admin/business-hours/", tag = "automated responses", request_body = BusinessHours, responses((status = 200, description = "Saved (admins) and applied on every instance", body = app::automation::BusinessHoursView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(put, path = "/chat/api/admin/business-hours/", tag = "automated responses", request_body = BusinessHours, responses((status = 200, description = "Saved (admins) and applied on every instance", body = app::automation::BusinessHoursView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn put_hours(
     State(automation): State<Arc<AutomationService>>,
     CurrentAgent(actor): CurrentAgent,

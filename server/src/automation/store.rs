@@ -416,7 +416,7 @@ impl AutomationStore {
     /// Open conversations whose oldest visitor message after the last
     /// agent reply was written between `since` and `by`, oldest first,
     /// that `rule` has not judged yet (no log row under its wait key,
-    /// [`super::engine::wait_key`]).
+    /// [`wait_key`]).
     pub async fn waiting(
         &self,
         rule: &AutoResponseId,
@@ -447,7 +447,7 @@ impl AutomationStore {
             p(4),
             p(5)
         );
-        let tail = super::engine::wait_key("", rule.as_str());
+        let tail = wait_key("", rule.as_str());
         let tail = tail.trim_start_matches("w::").to_string();
         let statement = Statement::from_sql_and_values(
             backend,
@@ -517,4 +517,18 @@ impl AutomationStore {
         .await?;
         Ok(())
     }
+}
+
+/// `w:<message id, 32 hex>:<the rule id's last 12 hex>` (47 characters,
+/// within a client_id's 64); the SQL of the `no_reply` scan builds the same.
+pub fn wait_key(message_id: &str, rule_id: &str) -> String {
+    let rule_tail: String = rule_id
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("w:{}:{rule_tail}", message_id.replace('-', ""))
 }

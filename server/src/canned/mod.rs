@@ -7,18 +7,12 @@
 //! - the queries: [`CannedService`]'s private helpers (one table, a few
 //!   statements).
 
-use std::sync::Arc;
-
 use app::types::{AgentId, AgentView, CannedResponse, CannedResponseId, ErrorCode};
-use axum::extract::FromRef;
-use axum::routing::{get, patch};
-use axum::Router;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
-use crate::agents::extract::AgentAuth;
 use crate::auth::require_admin;
 use crate::chat::domain::MessageText;
 use crate::error::AppError;
@@ -33,25 +27,6 @@ pub const MAX_CANNED: u64 = 500;
 const CREATE_LOCK: i64 = 0x6361_6e6e_6564;
 /// The longest shortcut, in characters.
 pub const SHORTCUT_MAX: usize = 32;
-
-/// The admin API's canned-response routes, for any router state that
-/// holds the service and tells who is calling.
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    Arc<CannedService>: FromRef<S>,
-    AgentAuth: FromRef<S>,
-{
-    Router::new()
-        .route(
-            "/chat/api/admin/canned-responses/",
-            get(routes::list).post(routes::create),
-        )
-        .route(
-            "/chat/api/admin/canned-responses/{id}/",
-            patch(routes::update).delete(routes::remove),
-        )
-}
 
 /// A shortcut as stored: 1–32 characters of `a-z`, `0-9`, `-` and `_`,
 /// lower case, without the `/` typed before it.

@@ -4,13 +4,31 @@
 use std::sync::Arc;
 
 use app::types::CannedResponseId;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::routing::{get, patch};
+use axum::Router;
 
 use super::{CannedChange, CannedService, NewCanned};
-use crate::agents::extract::CurrentAgent;
+use crate::agents::extract::{AgentAuth, CurrentAgent};
 use crate::error::{AppError, Json};
+
+/// The admin API's canned-response routes, for any router state that
+/// holds the service and tells who is calling.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<CannedService>: FromRef<S>,
+    AgentAuth: FromRef<S>,
+{
+    Router::new()
+        .route("/chat/api/admin/canned-responses/", get(list).post(create))
+        .route(
+            "/chat/api/admin/canned-responses/{id}/",
+            patch(update).delete(remove),
+        )
+}
 
 /// `{"canned_responses": [...]}`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -19,7 +37,7 @@ pub struct CannedList {
 }
 
 /// `GET /chat/api/admin/canned-responses/` → `{"canned_responses": […]}`.
-#[utoipa::path(get, path = "/chat/api/admin/canned-responses/", tag = "canned responses", responses((status = 200, description = "Every canned response, by shortcut", body = CannedList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/chat/api/admin/canned-responses/", tag = "canned responses", responses((status = 200, description = "Every canned response, by shortcut", body = CannedList), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn list(
     State(canned): State<Arc<CannedService>>,
     CurrentAgent(_): CurrentAgent,
@@ -29,7 +47,7 @@ pub async fn list(
 }
 
 /// `POST /chat/api/admin/canned-responses/` `{"shortcut", "content"}` → 201.
-#[utoipa::path(post, path = "/chat/api/admin/canned-responses/", tag = "canned responses", request_body = super::NewCanned, responses((status = 201, description = "Saved (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(post, path = "/chat/api/admin/canned-responses/", tag = "canned responses", request_body = super::NewCanned, responses((status = 201, description = "Saved (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn create(
     State(canned): State<Arc<CannedService>>,
     CurrentAgent(actor): CurrentAgent,
@@ -40,7 +58,7 @@ pub async fn create(
 }
 
 /// `PATCH /chat/api/admin/canned-responses/{id}/` `{"shortcut"?, "content"?}`.
-#[utoipa::path(patch, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), request_body = super::CannedChange, responses((status = 200, description = "Changed (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(patch, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), request_body = super::CannedChange, responses((status = 200, description = "Changed (admins)", body = app::types::CannedResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn update(
     State(canned): State<Arc<CannedService>>,
     CurrentAgent(actor): CurrentAgent,
@@ -51,7 +69,7 @@ pub async fn update(
 }
 
 /// `DELETE /chat/api/admin/canned-responses/{id}/` → 204.
-#[utoipa::path(delete, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), responses((status = 204, description = "Deleted (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(delete, path = "/chat/api/admin/canned-responses/{id}/", tag = "canned responses", params(("id" = String, Path, description = "The canned response's id")), responses((status = 204, description = "Deleted (admins)"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove(
     State(canned): State<Arc<CannedService>>,
     CurrentAgent(actor): CurrentAgent,

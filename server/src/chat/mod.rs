@@ -15,15 +15,18 @@
 //! - `identity`: `customer_hash` checks and derived tokens.
 //! - `visitor`: the customer panel's facts (page, referrer, browser,
 //!   local time), read leniently from a start.
-//! - `routes`: the public widget HTTP API (thin handlers).
+//! - `routes`: the public widget HTTP API (thin handlers) and its router.
 //! - `socket`: the visitor WebSocket (a [`crate::ws::Handler`]).
 //! - `seed`: the inbox benchmark's data (`defmis-chat seed-benchmark`).
 
-use axum::routing::{get, post};
-use axum::Router;
-use tower_http::cors::{Any, CorsLayer};
+use std::sync::Arc;
 
-use crate::state::AppState;
+use tokio::sync::watch;
+
+use crate::attachments::AttachmentService;
+use crate::limits::Limits;
+use crate::settings::SettingsService;
+use crate::ws::Sockets;
 
 pub mod domain;
 pub mod identity;
@@ -38,40 +41,19 @@ pub mod writer;
 
 pub use service::{ChatService, HistoryQuery, OfflineRequest, StartRequest, StartResponse};
 
-/// CORS for the widget API: any site may call it (the allowed origins
-/// are checked by `routes::check_origin`).
-pub fn widget_cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-        .allow_headers([
-            axum::http::header::CONTENT_TYPE,
-            axum::http::header::AUTHORIZATION,
-        ])
-        .max_age(std::time::Duration::from_secs(3600))
-}
-
-/// The widget API (CORS-open: it runs on customers' sites) and the visitor
-/// socket; both refuse pages whose site is not in the widget settings'
-/// allowed origins (when there are any).
-pub fn router(state: &AppState) -> Router<AppState> {
-    let origins = axum::middleware::from_fn_with_state(state.clone(), routes::check_origin);
-    let cors = widget_cors();
-    let api = Router::new()
-        .route("/chat/api/widget/config/", get(routes::widget_config))
-        .route("/chat/api/chat/start/", post(routes::start))
-        .route("/chat/api/chat/message/", post(routes::post_message))
-        .route("/chat/api/chat/read/", post(routes::read))
-        .route("/chat/api/chat/context/", post(routes::context))
-        .route("/chat/api/chat/offline/", post(routes::offline))
-        .route(
-            "/chat/api/chat/{customer_id}/history/",
-            get(routes::history),
-        )
-        .layer(origins.clone())
-        .layer(cors);
-    Router::new().merge(api).route(
-        "/ws/chat/{customer_id}/",
-        get(socket::visitor_socket).layer(origins),
-    )
+/// What the widget API and the visitor socket use of the server (taken
+/// from the router's state through `FromRef`).
+#[derive(Clone)]
+pub struct WidgetState {
+    pub chat: Arc<ChatService>,
+    /// The widget's settings in force, its allowed origins among them.
+    pub settings: Arc<SettingsService>,
+    /// What a visitor may attach.
+    pub attachments: Arc<AttachmentService>,
+    /// Whether an agent is available now (presence and business hours).
+    pub available: watch::Receiver<bool>,
+    pub limits: Arc<Limits>,
+    pub sockets: Sockets,
+    /// The longest message, in characters (a socket frame's size limit).
+    pub max_message_chars: usize,
 }

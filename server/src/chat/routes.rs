@@ -1,21 +1,67 @@
 //! The public widget API (CORS-open; visitors authenticate with their
 //! conversation token as `Authorization: Bearer …`). Thin handlers: parse,
-//! call [`super::ChatService`], answer.
+//! call [`super::ChatService`], answer. [`router`] puts them together with
+//! the visitor socket.
+
+use std::sync::Arc;
 
 use app::protocol::Party;
 use app::types::ErrorCode;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRef, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
 use serde::{Deserialize, Serialize};
+use tower_http::cors::{Any, CorsLayer};
 
 use super::service::WAIT_MAX_SECS;
-use super::{HistoryQuery, OfflineRequest, StartRequest};
+use super::{socket, HistoryQuery, OfflineRequest, StartRequest, WidgetState};
 use crate::config::WidgetSettings;
 use crate::error::{AppError, Json, Query};
-use crate::limits::ClientAddr;
-use crate::state::AppState;
+use crate::limits::{ClientAddr, Limits};
+use crate::settings::SettingsService;
+
+/// CORS for the widget API: any site may call it (the allowed origins
+/// are checked by [`check_origin`]).
+pub fn widget_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::AUTHORIZATION,
+        ])
+        .max_age(std::time::Duration::from_secs(3600))
+}
+
+/// The widget API (CORS-open: it runs on customers' sites) and the visitor
+/// socket; both refuse pages whose site is not in the widget settings'
+/// allowed origins (when there are any).
+pub fn router<S>(state: &S) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    WidgetState: FromRef<S>,
+    Arc<Limits>: FromRef<S>,
+{
+    let settings = WidgetState::from_ref(state).settings;
+    let origins = axum::middleware::from_fn_with_state(settings, check_origin);
+    let api = Router::new()
+        .route("/chat/api/widget/config/", get(widget_config))
+        .route("/chat/api/chat/start/", post(start))
+        .route("/chat/api/chat/message/", post(post_message))
+        .route("/chat/api/chat/read/", post(read))
+        .route("/chat/api/chat/context/", post(context))
+        .route("/chat/api/chat/offline/", post(offline))
+        .route("/chat/api/chat/{customer_id}/history/", get(history))
+        .layer(origins.clone())
+        .layer(widget_cors());
+    Router::new().merge(api).route(
+        "/ws/chat/{customer_id}/",
+        get(socket::visitor_socket).layer(origins),
+    )
+}
 
 /// The `Authorization: Bearer <token>` of a request.
 pub struct BearerToken(pub String);
@@ -50,13 +96,13 @@ pub struct WidgetConfig {
 }
 
 /// Not cached: availability and settings change.
-#[utoipa::path(get, path = "/chat/api/widget/config/", tag = "widget", responses((status = 200, description = "The widget settings in force and whether an agent is available", body = WidgetConfig), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)))]
-pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/chat/api/widget/config/", tag = "widget", responses((status = 200, description = "The widget settings in force and whether an agent is available", body = WidgetConfig), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)))]
+pub async fn widget_config(State(state): State<WidgetState>) -> impl IntoResponse {
     (
         [(header::CACHE_CONTROL, "no-cache")],
         Json(WidgetConfig {
             settings: state.settings.current().widget.clone(),
-            available: state.automation.available(),
+            available: *state.available.borrow(),
             attachments: state.attachments.limits(),
         }),
     )
@@ -66,7 +112,7 @@ pub async fn widget_config(State(state): State<AppState>) -> impl IntoResponse {
 /// widget: 403 `origin_not_allowed`. Requests without `Origin` (servers,
 /// tools) pass; a site's own server may always call the API.
 pub async fn check_origin(
-    State(state): State<AppState>,
+    State(settings): State<Arc<SettingsService>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Result<axum::response::Response, AppError> {
@@ -77,7 +123,7 @@ pub async fn check_origin(
             .and_then(|h| h.to_str().ok());
         let allowed = origin
             .to_str()
-            .is_ok_and(|o| state.settings.current().allows_origin(o, host));
+            .is_ok_and(|o| settings.current().allows_origin(o, host));
         if !allowed {
             return Err(AppError::Forbidden(
                 ErrorCode::OriginNotAllowed,
@@ -89,9 +135,9 @@ pub async fn check_origin(
 }
 
 /// An empty body starts a fresh conversation with no name or email.
-#[utoipa::path(post, path = "/chat/api/chat/start/", tag = "widget", request_body = Option<crate::chat::StartRequest>, responses((status = 200, description = "The conversation started or resumed, with its token", body = crate::chat::StartResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/chat/api/chat/start/", tag = "widget", request_body = Option<crate::chat::StartRequest>, responses((status = 200, description = "The conversation started or resumed, with its token", body = crate::chat::StartResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)))]
 pub async fn start(
-    State(state): State<AppState>,
+    State(state): State<WidgetState>,
     from: ClientAddr,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
@@ -110,9 +156,9 @@ pub async fn start(
 
 /// A message left while no agent is available → `201`, the same body as a
 /// start.
-#[utoipa::path(post, path = "/chat/api/chat/offline/", tag = "widget", request_body = crate::chat::OfflineRequest, responses((status = 201, description = "Stored; the same answer as a start", body = crate::chat::StartResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/chat/api/chat/offline/", tag = "widget", request_body = crate::chat::OfflineRequest, responses((status = 201, description = "Stored; the same answer as a start", body = crate::chat::StartResponse), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)))]
 pub async fn offline(
-    State(state): State<AppState>,
+    State(state): State<WidgetState>,
     from: ClientAddr,
     headers: HeaderMap,
     Json(body): Json<OfflineRequest>,
@@ -141,9 +187,9 @@ pub struct PostMessage {
     pub client_id: Option<String>,
 }
 
-#[utoipa::path(post, path = "/chat/api/chat/message/", tag = "widget", request_body = PostMessage, responses((status = 201, description = "Stored (committed)", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
+#[utoipa::path(post, path = "/chat/api/chat/message/", tag = "widget", request_body = PostMessage, responses((status = 201, description = "Stored (committed)", body = app::types::MessageView), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("visitor" = [])))]
 pub async fn post_message(
-    State(state): State<AppState>,
+    State(state): State<WidgetState>,
     BearerToken(token): BearerToken,
     Json(body): Json<PostMessage>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -163,9 +209,9 @@ pub struct ReadBody {
 
 /// The visitor has read up to `seq` (the HTTP transport's read frame):
 /// 204, stored the same way.
-#[utoipa::path(post, path = "/chat/api/chat/read/", tag = "widget", request_body = ReadBody, responses((status = 204, description = "Stored"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
+#[utoipa::path(post, path = "/chat/api/chat/read/", tag = "widget", request_body = ReadBody, responses((status = 204, description = "Stored"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("visitor" = [])))]
 pub async fn read(
-    State(state): State<AppState>,
+    State(state): State<WidgetState>,
     BearerToken(token): BearerToken,
     Json(body): Json<ReadBody>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -188,9 +234,9 @@ pub struct ContextBody {
 /// The visitor's browser is on another page of a single-page site (the
 /// loader reports `pushState`, `popstate` and `hashchange`): 204, the
 /// customer panel's page fields replaced and agents told.
-#[utoipa::path(post, path = "/chat/api/chat/context/", tag = "widget", request_body = ContextBody, responses((status = 204, description = "Stored"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
+#[utoipa::path(post, path = "/chat/api/chat/context/", tag = "widget", request_body = ContextBody, responses((status = 204, description = "Stored"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("visitor" = [])))]
 pub async fn context(
-    State(state): State<AppState>,
+    State(state): State<WidgetState>,
     BearerToken(token): BearerToken,
     headers: HeaderMap,
     Json(body): Json<ContextBody>,
@@ -250,9 +296,9 @@ impl From<HistoryParams> for HistoryQuery {
     }
 }
 
-#[utoipa::path(get, path = "/chat/api/chat/{customer_id}/history/", tag = "widget", params(("customer_id" = String, Path, description = "The conversation's public id"), VisitorHistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("visitor" = [])))]
+#[utoipa::path(get, path = "/chat/api/chat/{customer_id}/history/", tag = "widget", params(("customer_id" = String, Path, description = "The conversation's public id"), VisitorHistoryParams), responses((status = 200, description = "A page of messages", body = app::types::MessagePage), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("visitor" = [])))]
 pub async fn history(
-    State(state): State<AppState>,
+    State(state): State<WidgetState>,
     Path(customer_id): Path<String>,
     BearerToken(token): BearerToken,
     from: ClientAddr,
@@ -271,7 +317,7 @@ pub async fn history(
             },
             wait,
             from,
-            state.shutdown.clone(),
+            state.sockets.shutdown.clone(),
         )
         .await?;
     Ok(Json(page))

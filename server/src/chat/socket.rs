@@ -18,11 +18,11 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::domain::Conversation;
+use super::WidgetState;
 use crate::bus::event::encode;
 use crate::bus::Published;
 use crate::error::AppError;
 use crate::limits::ClientAddr;
-use crate::state::AppState;
 use crate::ws::{
     close, close_with, drive, drive_watching, first_frame, limit, Feed, Handler, Reply,
     TypingThrottle, AUTH_TIMEOUT,
@@ -33,20 +33,20 @@ use crate::ws::{
 const CATCH_UP_MAX_PAGES: usize = 20;
 const CATCH_UP_PAGE: u64 = 500;
 
-#[utoipa::path(get, path = "/ws/chat/{customer_id}/", tag = "sockets", params(("customer_id" = String, Path, description = "The conversation's public id")), responses((status = 101, description = "The visitor socket: its first frame must be `{\"type\":\"auth\",\"token\"}` (docs/api.md, Visitor socket)"), (status = "4XX", description = "Refused (origin, limits)", body = crate::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/ws/chat/{customer_id}/", tag = "sockets", params(("customer_id" = String, Path, description = "The conversation's public id")), responses((status = 101, description = "The visitor socket: its first frame must be `{\"type\":\"auth\",\"token\"}` (docs/api.md, Visitor socket)"), (status = "4XX", description = "Refused (origin, limits)", body = app::error::ErrorBody)))]
 pub async fn visitor_socket(
-    State(state): State<AppState>,
+    State(state): State<WidgetState>,
     Path(customer_id): Path<String>,
     from: ClientAddr,
     ws: WebSocketUpgrade,
 ) -> Response {
-    limit(ws, state.config.max_message_chars)
+    limit(ws, state.max_message_chars)
         .on_upgrade(move |socket| run(state, customer_id, from, socket))
 }
 
 const AUTH_FRAME: &str = "{\"type\":\"auth\",\"token\":\"…\"}";
 
-async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket: WebSocket) {
+async fn run(state: WidgetState, customer_id: String, from: ClientAddr, mut socket: WebSocket) {
     let Ok(_from_slot) = state.limits.socket_from(from) else {
         let reason = "too many sockets from your address";
         close_with(&mut socket, close::TOO_MANY_SOCKETS, reason).await;
@@ -93,14 +93,14 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
         typing: TypingThrottle::default(),
     };
     // Availability first, then what was missed.
-    let mut availability = state.automation.subscribe_available();
+    let mut availability = state.available.clone();
     let mut first = vec![availability_frame(*availability.borrow_and_update())];
     if after.is_some() {
         match Box::pin(visitor.catch_up()).await {
             Reply::SendAll(frames) => first.extend(frames),
             Reply::Send(frame) => first.push(frame),
             close @ Reply::Close(..) => {
-                Box::pin(drive(&state, socket, visitor, feed, close)).await;
+                Box::pin(drive(&state.sockets, socket, visitor, feed, close)).await;
                 return;
             }
             Reply::Nothing => {}
@@ -109,7 +109,7 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
     let first = Reply::SendAll(first);
     let id = visitor.conversation.id.clone();
     Box::pin(drive_watching(
-        &state,
+        &state.sockets,
         socket,
         visitor,
         feed,
@@ -126,7 +126,7 @@ async fn run(state: AppState, customer_id: String, from: ClientAddr, mut socket:
 const LAST_SEEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 struct Visitor {
-    state: AppState,
+    state: WidgetState,
     conversation: Conversation,
     /// The highest seq this socket has been sent.
     last_sent: i64,

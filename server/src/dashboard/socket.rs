@@ -24,7 +24,7 @@ use app::api::{cookie_value, session_cookie_name};
 use app::protocol::{AgentClientFrame, AgentServerFrame, Party, PresenceStatus};
 use app::types::{staff_name, AgentView, ApiError, ErrorCode, SessionId};
 use axum::extract::ws::{Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
@@ -37,7 +37,7 @@ use crate::error::AppError;
 use crate::limits::ClientAddr;
 use crate::presence::PresenceGuard;
 use crate::state::AppState;
-use crate::ws::{close, close_with, drive, limit, Feed, Handler, Reply, TypingThrottle};
+use crate::ws::{close, close_with, drive, limit, Feed, Handler, Reply, Sockets, TypingThrottle};
 
 /// How often an open socket announces its presence again (clients drop a
 /// socket not heard of for 75 s).
@@ -52,7 +52,7 @@ const ANSWERS_EVERY: Duration = Duration::from_secs(2);
 /// Numbers this instance's agent sockets.
 static SOCKETS: AtomicU64 = AtomicU64::new(1);
 
-#[utoipa::path(get, path = "/ws/admin/dashboard/", tag = "sockets", responses((status = 101, description = "The agent socket: every event of every conversation (docs/api.md, Agent socket)"), (status = "4XX", description = "Refused (credentials, origin)", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/ws/admin/dashboard/", tag = "sockets", responses((status = 101, description = "The agent socket: every event of every conversation (docs/api.md, Agent socket)"), (status = "4XX", description = "Refused (credentials, origin)", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn agent_socket(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -130,7 +130,14 @@ async fn run(
     if state.bus.redis_connected().is_some() {
         state.bus.publish(Audience::Agents, Change::PresenceQuery);
     }
-    drive(&state, socket, handler, feed, Reply::SendAll(here)).await;
+    drive(
+        &Sockets::from_ref(&state),
+        socket,
+        handler,
+        feed,
+        Reply::SendAll(here),
+    )
+    .await;
 }
 
 struct AgentSocket {

@@ -23,14 +23,10 @@ use app::types::{
     AgentId, AgentView, ErrorCode, SecretSource, WidgetSettingsChange, WidgetSettingsView,
 };
 use app::types::{OfflineMode, WidgetPosition};
-use axum::extract::FromRef;
-use axum::routing::{get, post};
-use axum::Router;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use crate::agents::extract::AgentAuth;
 use crate::attachments::limits::FileLimits;
 use crate::auth::require_admin;
 use crate::bus::{Audience, Bus, Change};
@@ -51,24 +47,6 @@ const WELCOME_MAX: usize = 1000;
 const REPLY_TIME_MAX: usize = 100;
 const SECRET_MIN: usize = 16;
 const SECRET_MAX: usize = 256;
-
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    Arc<SettingsService>: FromRef<S>,
-    AgentAuth: FromRef<S>,
-{
-    Router::new()
-        .route(
-            "/chat/api/admin/widget-settings/",
-            get(routes::show).put(routes::change),
-        )
-        .route(
-            "/chat/api/admin/widget-settings/identity-secret/",
-            post(routes::rotate_secret),
-        )
-        .route("/dashboard/widget-preview", get(preview::page))
-}
 
 /// The widget's settings as stored (the `widget` row's JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,7 +26,7 @@ pub struct PreviewQuery {
     available: Option<bool>,
 }
 
-#[utoipa::path(get, path = "/dashboard/widget-preview", tag = "widget settings", params(PreviewQuery), responses((status = 200, description = "A page running the real widget with the draft settings", content_type = "text/html"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = crate::openapi::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = crate::openapi::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
+#[utoipa::path(get, path = "/dashboard/widget-preview", tag = "widget settings", params(PreviewQuery), responses((status = 200, description = "A page running the real widget with the draft settings", content_type = "text/html"), (status = "4XX", description = "Refused; the error code says why (docs/api.md)", body = app::error::ErrorBody), (status = "5XX", description = "Unavailable or internal; retryable", body = app::error::ErrorBody)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn page(
     State(settings): State<Arc<SettingsService>>,
     CurrentAgent(actor): CurrentAgent,

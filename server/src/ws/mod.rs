@@ -20,8 +20,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{interval, timeout, Instant, MissedTickBehavior};
 
 use crate::bus::{Published, Subscription};
-use crate::metrics::SocketKind;
-use crate::state::AppState;
+use crate::metrics::{Metrics, SocketKind};
 
 /// Close codes we send (RFC 6455 §7.4.1 and the 4000 range).
 pub mod close {
@@ -328,23 +327,32 @@ pub async fn first_frame<F: ClientFrame>(
     }
 }
 
+/// What the driver needs of the server, for either socket: the socket
+/// gauges, and the signal that the server is stopping.
+#[derive(Clone)]
+pub struct Sockets {
+    pub metrics: Arc<Metrics>,
+    /// Turns `true` when the server is stopping; sockets close with 1012.
+    pub shutdown: watch::Receiver<bool>,
+}
+
 /// Runs a socket until either side ends it: frames go to the handler,
 /// events from the feed go to the handler, pings keep it alive, the
 /// handler rechecks its credentials, shutdown closes it with 1012.
 pub async fn drive<H: Handler>(
-    state: &AppState,
+    sockets: &Sockets,
     socket: WebSocket,
     handler: H,
     events: Feed,
     first: Reply,
 ) {
-    drive_watching(state, socket, handler, events, first, None).await
+    drive_watching(sockets, socket, handler, events, first, None).await
 }
 
 /// [`drive`], and each change of `watched` goes to
 /// [`Handler::on_watched`].
 pub async fn drive_watching<H: Handler>(
-    state: &AppState,
+    sockets: &Sockets,
     mut socket: WebSocket,
     mut handler: H,
     mut events: Feed,
@@ -355,11 +363,11 @@ pub async fn drive_watching<H: Handler>(
         Feed::Visitor(_) => SocketKind::Visitor,
         Feed::Agent { .. } => SocketKind::Agent,
     };
-    let _open = state.metrics.socket_opened(kind);
+    let _open = sockets.metrics.socket_opened(kind);
     if !apply(&mut socket, vec![first]).await {
         return;
     }
-    let mut shutdown = state.shutdown.clone();
+    let mut shutdown = sockets.shutdown.clone();
     let mut ping = interval(PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.reset();
