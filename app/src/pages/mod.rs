@@ -22,6 +22,7 @@ mod customer_panel;
 mod events;
 mod fields;
 mod home;
+mod html;
 mod keys;
 mod list;
 mod sessions;

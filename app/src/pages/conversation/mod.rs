@@ -45,7 +45,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::customer_panel::CustomerPanel;
+use super::customer_panel::customer_panel;
 use super::{error_box, status_line};
 use crate::api::{canned_responses, current_agent, get_conversation, team};
 use crate::live::use_live_socket;
@@ -294,7 +294,7 @@ fn Conversation(
 
     view! {
         {head::head(shared, &me, live, sender, agent_typing, team)}
-        <CustomerPanel session=shared.session visitor earlier=initial.earlier />
+        {customer_panel(shared.session, visitor, initial.earlier)}
         {earlier.button()}
         <div
             class="thread"
