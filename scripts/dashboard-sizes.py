@@ -21,7 +21,7 @@ GOAL_KB = 400.0
 # The pages over the goal: their first load at the last change, plus
 # a few KB. Lower these as the pages shrink; never raise them silently.
 BUDGET_KB = {
-    "conversation_page": 457.5,  # 454.5 KB on 2026-12-08
+    "conversation_page": 448.0,  # 445.0 KB on 2026-12-08 (09595f1)
 }
 
 args = [a for a in sys.argv[1:] if a != "--check"]

@@ -509,7 +509,7 @@ pub async fn send_json(ws: &mut Ws, value: Value) {
 }
 
 /// The next JSON text frame (pings and agents' `presence` frames
-/// skipped: [`next_presence`] reads those), within 5 s.
+/// skipped: [`next_presence`] reads those), within [`FRAME_WAIT`].
 pub async fn next_json(ws: &mut Ws) -> Value {
     loop {
         let v = next_frame(ws).await;
@@ -519,7 +519,7 @@ pub async fn next_json(ws: &mut Ws) -> Value {
     }
 }
 
-/// The next `presence` frame, within 5 s.
+/// The next `presence` frame, within [`FRAME_WAIT`].
 pub async fn next_presence(ws: &mut Ws) -> Value {
     loop {
         let v = next_frame(ws).await;
@@ -529,12 +529,20 @@ pub async fn next_presence(ws: &mut Ws) -> Value {
     }
 }
 
-/// The next JSON text frame of any type (pings skipped), within 5 s.
+/// How long a test waits for a frame it expects: a bound against a hang,
+/// not a speed check. Generous, because `a_reconnect_storm_catches_everyone_up`
+/// opens 1,000 sockets at once in a debug build while other tests run on
+/// the same 2 cores: with 5 s, some first frames came too late on a busy
+/// machine (2026-12-08).
+const FRAME_WAIT: Duration = Duration::from_secs(30);
+
+/// The next JSON text frame of any type (pings skipped), within
+/// [`FRAME_WAIT`].
 async fn next_frame(ws: &mut Ws) -> Value {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        let msg = tokio::time::timeout(FRAME_WAIT, ws.next())
             .await
-            .expect("a frame within 5 s")
+            .expect("a frame in time")
             .expect("socket open")
             .expect("frame ok");
         match msg {
