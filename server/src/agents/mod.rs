@@ -2,10 +2,11 @@
 //! the first-run setup; and the admin HTTP API.
 //!
 //! # Layout
-//! - this file: [`AgentService`] (the rules) and [`router`].
+//! - this file: [`AgentService`] (the rules) and [`AdminState`] (what the
+//!   admin API's handlers use).
 //! - `store`: the queries (the only SeaORM in this domain).
 //! - `extract`: the [`extract::CurrentAgent`] extractor (cookie or API token).
-//! - `routes`: the admin HTTP API (thin handlers).
+//! - `routes`: the admin HTTP API (thin handlers) and its router.
 
 use std::sync::{Arc, Mutex};
 

@@ -13,15 +13,15 @@
 //!
 //! # Layout
 //! - this file: [`AutomationService`] (rules, business hours, the dry run,
-//!   the log, availability) and [`router`].
+//!   the log, availability).
 //! - `rules`: checking a rule, [`rules::evaluate`] (the one decision),
 //!   templates.
 //! - `text`: words, greetings, e-mail addresses, URL patterns.
 //! - `hours`: the business-hours schedule.
 //! - `engine`: the worker that answers messages, the scheduler (delayed
 //!   replies, `no_reply`).
-//! - `store`: the queries. `routes`: the admin API. `defaults`: the rules
-//!   `create-default-responses` installs.
+//! - `store`: the queries. `routes`: the admin API and its router.
+//!   `defaults`: the rules `create-default-responses` installs.
 
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! in a conversation. Every agent reads them; admins write them.
 //!
 //! # Layout
-//! - this file: [`router`], [`CannedService`] (the rules), [`Shortcut`].
-//! - `routes`: the admin API's handlers.
+//! - this file: [`CannedService`] (the rules), [`Shortcut`].
+//! - `routes`: the admin API's handlers and their router.
 //! - the queries: [`CannedService`]'s private helpers (one table, a few
 //!   statements).
 

@@ -10,11 +10,11 @@
 //! lost.
 //!
 //! # Layout
-//! - this file: [`router`], [`SettingsService`] (the rules: validation,
+//! - this file: [`SettingsService`] (the rules: validation,
 //!   admins only, reloading), [`Live`] (what is in force, read by the
 //!   widget config, identity checks and the origin check).
 //! - `store`: the queries (one table, one row per group).
-//! - `routes`: the admin API's handlers.
+//! - `routes`: the admin API's handlers and their router.
 
 use std::sync::Arc;
 use std::time::Duration;
